@@ -1,0 +1,20 @@
+// Lint enforces the layering in CONVENTIONS.md: what each folder may import.
+import tseslint from 'typescript-eslint';
+
+const nodeBuiltins = ['node:*', 'fs', 'fs/*', 'path', 'os', 'child_process', 'worker_threads', 'crypto', 'http', 'https', 'net', 'stream', 'url', 'util', 'events', 'zlib'];
+const runtimeOnly = ['electron', 'sharp', 'onnxruntime-node', '@tensorflow/*', 'ws', 'react', 'react-dom', 'zustand'];
+const ban = (groups, message) => ({ 'no-restricted-imports': ['error', { patterns: [{ group: groups, message }] }] });
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'release/**', 'out/**', 'test-results/**', 'playwright-report/**'] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  { files: ['src/shared/**'], rules: ban([...nodeBuiltins, ...runtimeOnly], 'src/shared is pure TypeScript: no runtime-specific imports.') },
+  { files: ['src/engine/**', 'src/cli/**'], rules: ban(['electron', 'electron/*', '**/main/**', '**/preload/**', '**/renderer/**'], 'The engine and CLI never import electron or the app shell.') },
+  { files: ['src/renderer/**'], rules: ban([...nodeBuiltins, 'electron', '**/engine/**', '**/main/**', '**/cli/**'], 'The renderer reaches the engine only through ipc.ts.') },
+  { files: ['src/preload/**'], rules: ban(['**/engine/**', '**/renderer/**', '**/cli/**'], 'The preload only bridges window.foldwise.') },
+);

@@ -1,0 +1,2 @@
+// Entry for inference worker threads (filled in by the features pipeline).
+export {};

@@ -1,0 +1,72 @@
+// The one contract every process speaks. Each entry names its argument and result schema;
+// EngineHandlers and EngineEvents are inferred from it, so adding a call is one line here.
+import { z } from 'zod';
+import * as S from './schemas';
+
+const none = z.object({}).strict();
+const runRef = z.object({ runDir: z.string() });
+
+export const handlerSchemas = {
+  'engine/info': { args: none, result: S.BackendInfo },
+  'dataset/scan': { args: z.object({ root: z.string(), validFraction: z.number().optional() }), result: S.DatasetSummary },
+  'dataset/browse': {
+    args: z.object({ dir: z.string().optional() }),
+    result: z.object({ dir: z.string(), parent: z.string().nullable(), folders: z.array(z.string()) }),
+  },
+  'backbone/list': { args: none, result: z.array(S.BackboneInfo) },
+  'backbone/ensure': { args: z.object({ id: z.string() }), result: S.BackboneInfo },
+  'train/find-lr': { args: S.LrFindConfig, result: S.LrCurve },
+  'train/run': { args: S.TrainConfig, result: S.TrainResult },
+  'train/pause': { args: z.object({ job: z.string(), paused: z.boolean() }), result: z.object({ paused: z.boolean() }) },
+  'train/estimate-fine-tune': { args: S.TrainConfig, result: S.FineTuneEstimate },
+  'review/evaluate': { args: runRef, result: S.Interpretation },
+  'review/heatmap': { args: runRef.extend({ file: z.string(), classIndex: z.number().int().optional() }), result: S.Heatmap },
+  'model/export': { args: runRef.extend({ format: S.ExportFormat, out: z.string() }), result: S.ExportResult },
+  'model/predict': { args: z.object({ model: z.string(), files: z.array(z.string()) }), result: z.array(S.Prediction) },
+  'project/open': { args: z.object({ dir: z.string() }), result: S.Project },
+  'project/save': { args: z.object({ project: S.Project }), result: S.Project },
+  'project/recent': { args: none, result: z.array(z.object({ dir: z.string(), name: z.string(), updatedAt: z.string() })) },
+} as const;
+
+export const eventSchemas = {
+  'job/progress': S.Progress,
+  'train/batch': S.BatchMetrics,
+  'train/epoch': S.EpochEvent,
+  'engine/notice': S.Notice,
+} as const;
+
+type HS = typeof handlerSchemas;
+export type HandlerName = keyof HS;
+export type ArgsOf<K extends HandlerName> = z.input<HS[K]['args']>;
+export type ResultOf<K extends HandlerName> = z.output<HS[K]['result']>;
+
+/** What a caller sees: one args object in, a promise out. */
+export type EngineHandlers = { [K in HandlerName]: (args: ArgsOf<K>) => Promise<ResultOf<K>> };
+
+export type EventName = keyof typeof eventSchemas;
+export type EngineEvents = { [K in EventName]: z.output<(typeof eventSchemas)[K]> };
+
+/**
+ * What the renderer may do: window.foldwise in Electron, a WebSocket client in browser mode.
+ * The renderer's ipc.ts is the only file that touches it.
+ */
+export interface AppApi {
+  call<K extends HandlerName>(name: K, args: ArgsOf<K>): CallHandle<ResultOf<K>>;
+  on<E extends EventName>(event: E, listener: (payload: EngineEvents[E]) => void): () => void;
+  /** URL for a cached thumbnail or a file inside the project's cache. */
+  imageUrl(id: string): string;
+  /** Native folder dialog where there is one; null in browser mode (the UI shows a path field). */
+  pickFolder(): Promise<string | null>;
+  /** Opens a folder or reveals a file in the system's file manager; false where that is impossible. */
+  showInFolder(path: string): Promise<boolean>;
+  /** Path of a dropped file (webUtils.getPathForFile in Electron). */
+  pathForFile(file: File): string | null;
+  /** 'electron' or 'browser'. */
+  readonly shell: 'electron' | 'browser';
+}
+
+/** A pending call that can be cancelled; `job` ties its progress events to it. */
+export interface CallHandle<T> extends Promise<T> {
+  readonly job: string;
+  cancel(): void;
+}

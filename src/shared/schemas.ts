@@ -1,0 +1,251 @@
+// Runtime shapes of everything that crosses a process boundary. Types in types.ts are inferred
+// from these, so the validator and the compiler can never disagree.
+import { z } from 'zod';
+
+export const Split = z.enum(['train', 'valid', 'test']);
+export const SplitCounts = z.object({ train: z.number().int(), valid: z.number().int(), test: z.number().int() });
+
+export const SerializedError = z.object({ name: z.string(), message: z.string(), detail: z.unknown().optional() });
+
+// ---- dataset -------------------------------------------------------------------------------
+
+export const ProblemKind = z.enum([
+  'corrupt', // decoder rejected the bytes
+  'truncated', // decodable header, missing data
+  'empty', // zero-byte file
+  'not-an-image', // text or other document with an image extension
+  'too-large', // decompression bomb: pixel count over the cap
+  'too-small', // too few pixels to learn from
+  'unreadable', // permission or I/O error
+  'unsupported', // a real image format we cannot decode here (e.g. HEIC without a decoder)
+  'empty-class', // a class folder with no usable images
+  'symlink-loop',
+]);
+export const DatasetProblem = z.object({ file: z.string(), kind: ProblemKind, message: z.string() });
+
+export const DuplicateGroup = z.object({
+  files: z.array(z.string()),
+  exact: z.boolean(),
+  crossClass: z.boolean(),
+  crossSplit: z.boolean(),
+});
+
+export const WarningKind = z.enum(['few-images', 'too-few-images', 'imbalance', 'one-class', 'label-conflict', 'leak', 'ignored-files']);
+export const DatasetWarning = z.object({ kind: WarningKind, message: z.string(), class: z.string().optional() });
+
+/** One usable photo. `file` is relative to the dataset root, with `/`. `id` is its content hash. */
+export const DatasetImage = z.object({
+  file: z.string(),
+  label: z.string(),
+  split: Split,
+  id: z.string(),
+  width: z.number().int(),
+  height: z.number().int(),
+});
+
+export const ClassSummary = z.object({
+  name: z.string(),
+  images: SplitCounts,
+  /** Content ids of a few thumbnails to show on the class card (see AppApi.imageUrl). */
+  thumbnails: z.array(z.string()).optional(),
+});
+
+export const DatasetSummary = z.object({
+  root: z.string(),
+  layout: z.enum(['classes', 'splits']),
+  classes: z.array(ClassSummary),
+  images: z.number().int(),
+  problems: z.array(DatasetProblem),
+  duplicates: z.array(DuplicateGroup),
+  warnings: z.array(DatasetWarning),
+  /** Files skipped on purpose (.DS_Store, hidden files, documents): counted, not errors. */
+  ignored: z.number().int().optional(),
+  /** True when the split came from the folders; false when Foldwise made a stratified one. */
+  splitFromFolders: z.boolean().optional(),
+});
+
+/** User edits kept in the project: they change what training sees, never the user's files. */
+export const DatasetEdits = z.object({
+  exclude: z.array(z.string()).default([]),
+  relabel: z.record(z.string(), z.string()).default({}),
+});
+
+// ---- backend and backbones ------------------------------------------------------------------
+
+export const BackendInfo = z.object({
+  /** What runs inference and gradients. */
+  name: z.enum(['tensorflow-gpu', 'tensorflow', 'wasm']),
+  gradients: z.enum(['tensorflow-gpu', 'tensorflow', 'cpu']),
+  /** Badge text: GPU, CPU or WASM. */
+  badge: z.enum(['GPU', 'CPU', 'WASM']),
+  /** One sentence per better backend that was not taken, in words a non-coder can act on. */
+  reasons: z.array(z.string()),
+  threads: z.number().int(),
+});
+
+export const BackboneInfo = z.object({
+  id: z.string(),
+  name: z.string(),
+  inputSize: z.number().int(),
+  featureSize: z.number().int(),
+  available: z.boolean(),
+  /** Where it was found: bundled, cache, or missing. */
+  source: z.enum(['bundled', 'cache', 'shared', 'missing']),
+});
+
+// ---- training ---------------------------------------------------------------------------------
+
+export const TrainConfig = z.object({
+  root: z.string(),
+  /** Run folder to write; defaults to <project>/runs/<id>. */
+  out: z.string().optional(),
+  backbone: z.string().default('mobilenet_v2_035'),
+  epochs: z.number().int().positive().optional(),
+  lr: z.union([z.number().positive(), z.literal('auto')]).default('auto'),
+  seed: z.number().int().default(42),
+  fineTune: z.boolean().default(false),
+  augment: z.boolean().optional(),
+  tta: z.boolean().optional(),
+  labelSmoothing: z.number().min(0).max(0.5).optional(),
+  validFraction: z.number().min(0.05).max(0.5).optional(),
+  edits: DatasetEdits.optional(),
+});
+
+export const LrFindConfig = TrainConfig.pick({ root: true, backbone: true, seed: true, augment: true, validFraction: true, edits: true });
+
+export const LrCurve = z.object({
+  suggestion: z.number(),
+  /** Which of the suggestions `suggestion` is. */
+  chosen: z.enum(['valley', 'steep', 'minimum']),
+  suggestions: z.object({ valley: z.number(), steep: z.number(), minimum: z.number() }),
+  curve: z.array(z.object({ lr: z.number(), loss: z.number() })),
+});
+
+export const EpochMetrics = z.object({
+  epoch: z.number().int(),
+  trainLoss: z.number(),
+  validLoss: z.number(),
+  accuracy: z.number(),
+  trainAccuracy: z.number().optional(),
+  seconds: z.number(),
+  lr: z.number().optional(),
+  stage: z.enum(['head', 'fine-tune']).optional(),
+});
+
+export const Accuracy = z.object({ accuracy: z.number(), loss: z.number() });
+
+export const TrainResult = z.object({
+  runId: z.string(),
+  runDir: z.string(),
+  backend: z.string(),
+  backbone: z.string(),
+  classes: z.array(z.string()),
+  lr: z.number(),
+  images: SplitCounts,
+  epochs: z.array(EpochMetrics),
+  bestEpoch: z.number().int(),
+  valid: Accuracy,
+  test: Accuracy.nullable(),
+  warnings: z.array(z.string()),
+  seconds: z.object({ scan: z.number(), features: z.number(), train: z.number(), total: z.number() }),
+});
+
+export const FineTuneEstimate = z.object({ seconds: z.number(), backend: z.string(), message: z.string() });
+
+// ---- review -----------------------------------------------------------------------------------
+
+export const ReviewItem = z.object({
+  file: z.string(),
+  id: z.string(),
+  split: Split,
+  actual: z.string(),
+  predicted: z.string(),
+  /** Probability of the predicted class. */
+  probability: z.number(),
+  /** Cross-entropy of the actual class. */
+  loss: z.number(),
+  /** Top-1 minus top-2 probability: small means unsure. */
+  margin: z.number(),
+});
+
+export const Interpretation = z.object({
+  runDir: z.string(),
+  classes: z.array(z.string()),
+  /** confusion[actual][predicted] counts on the validation split. */
+  confusion: z.array(z.array(z.number().int())),
+  perClass: z.array(z.object({ name: z.string(), precision: z.number(), recall: z.number(), f1: z.number(), support: z.number().int() })),
+  mostConfused: z.array(z.object({ actual: z.string(), predicted: z.string(), count: z.number().int() })),
+  topLosses: z.array(ReviewItem),
+  uncertain: z.array(ReviewItem),
+  likelyMislabelled: z.array(ReviewItem),
+  /** Every validation prediction, so a confusion cell can open its images. */
+  predictions: z.array(ReviewItem),
+  accuracy: z.number(),
+});
+
+export const Heatmap = z.object({
+  file: z.string(),
+  predicted: z.string(),
+  probability: z.number(),
+  classIndex: z.number().int(),
+  /** PNG overlay, base64. */
+  png: z.string(),
+});
+
+// ---- export and predict -----------------------------------------------------------------------
+
+export const ExportFormat = z.enum(['tfjs', 'onnx']);
+export const ExportResult = z.object({
+  format: ExportFormat,
+  out: z.string(),
+  files: z.array(z.string()),
+  seconds: z.number().optional(),
+  verified: z.object({ images: z.number().int(), agreement: z.number(), maxAbsDiff: z.number() }),
+});
+
+export const Prediction = z.object({
+  file: z.string(),
+  label: z.string().optional(),
+  probabilities: z.record(z.string(), z.number()).optional(),
+  error: z.string().optional(),
+});
+
+// ---- project ----------------------------------------------------------------------------------
+
+export const RunSummary = z.object({
+  runId: z.string(),
+  runDir: z.string(),
+  createdAt: z.string(),
+  backbone: z.string(),
+  accuracy: z.number().nullable(),
+  status: z.enum(['done', 'cancelled', 'failed', 'running']),
+});
+
+export const Project = z.object({
+  version: z.literal(1),
+  dir: z.string(),
+  name: z.string(),
+  root: z.string().nullable(),
+  edits: DatasetEdits,
+  lr: z.number().nullable(),
+  backbone: z.string(),
+  runs: z.array(RunSummary),
+  step: z.string(),
+  updatedAt: z.string(),
+});
+
+// ---- events -----------------------------------------------------------------------------------
+
+export const Progress = z.object({
+  /** The rpc call this progress belongs to. */
+  job: z.string(),
+  stage: z.enum(['scan', 'download', 'features', 'lr-find', 'train', 'fine-tune', 'evaluate', 'export', 'verify', 'predict']),
+  done: z.number(),
+  total: z.number(),
+  etaSeconds: z.number().nullable().optional(),
+  message: z.string().optional(),
+});
+
+export const BatchMetrics = z.object({ job: z.string(), epoch: z.number().int(), batch: z.number().int(), batches: z.number().int(), loss: z.number(), stage: z.enum(['head', 'fine-tune']).optional() });
+export const EpochEvent = z.object({ job: z.string(), metrics: EpochMetrics });
+export const Notice = z.object({ level: z.enum(['info', 'warning', 'error']), message: z.string() });

@@ -1,0 +1,35 @@
+// Plain types for the values that cross the contract, inferred from schemas.ts.
+import type { z } from 'zod';
+import type * as S from './schemas';
+
+export type Split = z.infer<typeof S.Split>;
+export type SplitCounts = z.infer<typeof S.SplitCounts>;
+export type SerializedError = z.infer<typeof S.SerializedError>;
+export type ProblemKind = z.infer<typeof S.ProblemKind>;
+export type DatasetProblem = z.infer<typeof S.DatasetProblem>;
+export type DuplicateGroup = z.infer<typeof S.DuplicateGroup>;
+export type DatasetWarning = z.infer<typeof S.DatasetWarning>;
+export type DatasetImage = z.infer<typeof S.DatasetImage>;
+export type ClassSummary = z.infer<typeof S.ClassSummary>;
+export type DatasetSummary = z.infer<typeof S.DatasetSummary>;
+export type DatasetEdits = z.infer<typeof S.DatasetEdits>;
+export type BackendInfo = z.infer<typeof S.BackendInfo>;
+export type BackboneInfo = z.infer<typeof S.BackboneInfo>;
+export type TrainConfig = z.infer<typeof S.TrainConfig>;
+export type TrainConfigInput = z.input<typeof S.TrainConfig>;
+export type LrFindConfig = z.infer<typeof S.LrFindConfig>;
+export type LrCurve = z.infer<typeof S.LrCurve>;
+export type EpochMetrics = z.infer<typeof S.EpochMetrics>;
+export type TrainResult = z.infer<typeof S.TrainResult>;
+export type FineTuneEstimate = z.infer<typeof S.FineTuneEstimate>;
+export type ReviewItem = z.infer<typeof S.ReviewItem>;
+export type Interpretation = z.infer<typeof S.Interpretation>;
+export type Heatmap = z.infer<typeof S.Heatmap>;
+export type ExportFormat = z.infer<typeof S.ExportFormat>;
+export type ExportResult = z.infer<typeof S.ExportResult>;
+export type Prediction = z.infer<typeof S.Prediction>;
+export type RunSummary = z.infer<typeof S.RunSummary>;
+export type Project = z.infer<typeof S.Project>;
+export type Progress = z.infer<typeof S.Progress>;
+export type BatchMetrics = z.infer<typeof S.BatchMetrics>;
+export type Notice = z.infer<typeof S.Notice>;
