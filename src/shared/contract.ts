@@ -26,6 +26,13 @@ export const handlerSchemas = {
   'project/open': { args: z.object({ dir: z.string() }), result: S.Project },
   'project/save': { args: z.object({ project: S.Project }), result: S.Project },
   'project/recent': { args: none, result: z.array(z.object({ dir: z.string(), name: z.string(), updatedAt: z.string() })) },
+  /** Moves a user's file into another class folder (relabel with "move file"); the move is recorded in the project for undo. */
+  'project/move-file': {
+    args: z.object({ dir: z.string(), file: z.string(), label: z.string() }),
+    result: z.object({ project: S.Project, move: S.FileMove }),
+  },
+  /** Puts a moved file back where it was and drops the record. */
+  'project/undo-move': { args: z.object({ dir: z.string(), id: z.string() }), result: z.object({ project: S.Project, move: S.FileMove }) },
 } as const;
 
 export const eventSchemas = {
@@ -64,6 +71,20 @@ export interface AppApi {
   /** 'electron' or 'browser'. */
   readonly shell: 'electron' | 'browser';
 }
+
+/**
+ * What the Electron preload puts on window.foldwise. contextBridge copies values between worlds: it
+ * drops extra properties of a Promise and the name of an Error, so `call` answers a plain object whose
+ * promise always resolves to an outcome, and cancel is separate. appApiFromBridge (rpc.ts) turns this
+ * into an AppApi; ipc.ts can do `window.foldwise ? appApiFromBridge(window.foldwise) : browserApi()`.
+ */
+export interface DesktopBridge extends Omit<AppApi, 'call' | 'shell'> {
+  readonly shell: 'electron';
+  call<K extends HandlerName>(name: K, args: ArgsOf<K>): { job: string; outcome: Promise<BridgeOutcome<ResultOf<K>>> };
+  cancel(job: string): void;
+}
+
+export type BridgeOutcome<T> = { ok: true; value: T } | { ok: false; error: { name: string; message: string; detail?: unknown } };
 
 /** A pending call that can be cancelled; `job` ties its progress events to it. */
 export interface CallHandle<T> extends Promise<T> {

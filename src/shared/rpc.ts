@@ -2,6 +2,8 @@
 // The same code runs over an in-memory pair (tests), Electron MessagePorts (app) and a WebSocket (serve).
 import { z } from 'zod';
 import {
+  type AppApi,
+  type DesktopBridge,
   eventSchemas,
   handlerSchemas,
   type ArgsOf,
@@ -219,4 +221,26 @@ export function createPortPair(): [PortLike & { close(): void }, PortLike & { cl
     close,
   });
   return [port(a, b), port(b, a)];
+}
+
+// ---- desktop bridge -----------------------------------------------------------------------------
+
+/** Turns the preload's window.foldwise (see DesktopBridge) into an AppApi with real CallHandles and RemoteErrors. */
+export function appApiFromBridge(bridge: DesktopBridge): AppApi {
+  return {
+    shell: 'electron',
+    call(name, args) {
+      const { job, outcome } = bridge.call(name, args);
+      const promise = outcome.then((o) => {
+        if (o.ok) return o.value;
+        throw new RemoteError(o.error);
+      }) as CallHandle<never>;
+      return Object.assign(promise, { job, cancel: () => bridge.cancel(job) });
+    },
+    on: (event, listener) => bridge.on(event, listener),
+    imageUrl: (id) => bridge.imageUrl(id),
+    pickFolder: () => bridge.pickFolder(),
+    showInFolder: (p) => bridge.showInFolder(p),
+    pathForFile: (file) => bridge.pathForFile(file),
+  };
 }

@@ -221,6 +221,15 @@ export const RunSummary = z.object({
   status: z.enum(['done', 'cancelled', 'failed', 'running']),
 });
 
+/** A user's file moved to another class folder ("move file" on relabel); kept so it can be undone. */
+export const FileMove = z.object({
+  id: z.string(),
+  /** Paths relative to the dataset root, with `/`. */
+  from: z.string(),
+  to: z.string(),
+  movedAt: z.string(),
+});
+
 export const Project = z.object({
   version: z.literal(1),
   dir: z.string(),
@@ -232,6 +241,8 @@ export const Project = z.object({
   runs: z.array(RunSummary),
   step: z.string(),
   updatedAt: z.string(),
+  /** Files moved on disk by "move file", newest last, so each can be undone. */
+  moves: z.array(FileMove).default([]),
 });
 
 // ---- events -----------------------------------------------------------------------------------

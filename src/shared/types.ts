@@ -30,6 +30,7 @@ export type ExportResult = z.infer<typeof S.ExportResult>;
 export type Prediction = z.infer<typeof S.Prediction>;
 export type RunSummary = z.infer<typeof S.RunSummary>;
 export type Project = z.infer<typeof S.Project>;
+export type FileMove = z.infer<typeof S.FileMove>;
 export type Progress = z.infer<typeof S.Progress>;
 export type BatchMetrics = z.infer<typeof S.BatchMetrics>;
 export type Notice = z.infer<typeof S.Notice>;
