@@ -1,4 +1,50 @@
+// `foldwise serve`: the app in a browser, for machines without Electron and for training on a remote
+// box (through an SSH tunnel). It listens on 127.0.0.1 only and prints a link that carries a token.
+import path from 'node:path';
 import type { Command } from 'commander';
+import { cacheDir, packageRoot } from '../../engine/paths';
+import { cachedImageFile } from '../../engine/serve/images';
+import { startServer } from '../../engine/serve/server';
+import { createService } from '../../engine/service';
 
-// Not built yet: registered by the issue that owns this command.
-export function register(_program: Command): void {}
+const DEFAULT_PORT = 4573;
+
+export function register(program: Command): void {
+  program
+    .command('serve')
+    .description('Open Foldwise in your browser (listens on 127.0.0.1 only; the printed link carries a secret token).')
+    .option('-p, --port <port>', `port to listen on (0 picks a free one; default ${DEFAULT_PORT}, or a free one if that is taken)`)
+    .action(async (opts: { port?: string }) => {
+      const explicit = opts.port !== undefined;
+      const port = explicit ? Number(opts.port) : DEFAULT_PORT;
+      if (!Number.isInteger(port) || port < 0 || port > 65535) {
+        throw new Error(`--port must be a whole number from 0 to 65535, not "${opts.port}".`);
+      }
+      const cache = cacheDir();
+      const options = {
+        staticDir: path.join(packageRoot(), 'dist', 'renderer'),
+        handlers: createService(),
+        cacheRoot: cache,
+        imageFile: cachedImageFile,
+        uploadDir: path.join(cache, 'try-it'),
+      };
+      let server;
+      try {
+        server = await startServer({ ...options, port });
+      } catch (error) {
+        // The default port may be taken by another copy; an explicit one is the user's choice to fix.
+        if (explicit || (error as NodeJS.ErrnoException).code !== 'EADDRINUSE') {
+          const code = (error as NodeJS.ErrnoException).code;
+          throw new Error(code === 'EADDRINUSE' ? `port ${port} is in use; pick another with --port.` : (error as Error).message);
+        }
+        server = await startServer({ ...options, port: 0 });
+      }
+      process.stdout.write(`Foldwise is running. Open this link in your browser:\n${server.url}\n`);
+      process.stderr.write('Press Ctrl+C to stop.\n');
+      const stop = () => {
+        void server.close().then(() => process.exit(0));
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+}
