@@ -24,6 +24,8 @@ export default defineConfig([
     platform: 'node',
     target: 'node20',
     external: ['electron'],
+    // The sandboxed preload can require only electron's own modules, so its dependencies are bundled in.
+    noExternal: ['zod'],
     sourcemap: true,
     clean: false,
   },
