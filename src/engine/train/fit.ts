@@ -1,0 +1,135 @@
+// Training the head on cached features: one-cycle schedule, AdamW, augmented views as extra
+// rows, class weights when imbalanced, TTA on validation, and the best epoch kept (lowest
+// validation loss: accuracy on a small validation set moves in coarse steps and ties often).
+import * as tf from '@tensorflow/tfjs';
+import type { EpochMetrics } from '../../shared/types';
+import { AdamW } from './adamw';
+import { classWeights, epochBatches, headLoss, rowCount, type TrainingSet } from './batches';
+import { predictProbabilities, score } from './evaluate';
+import { createHead, type Head, type HeadSpec } from './head';
+import { createRandom } from './random';
+import { oneCycle } from './schedule';
+
+export interface FitOptions {
+  head: Omit<HeadSpec, 'inputDim' | 'classes'>;
+  epochs: number;
+  maxLr: number;
+  seed: number;
+  batchSize?: number;
+  weightDecay?: number;
+  labelSmoothing?: number;
+  /** 'auto' weights classes by inverse frequency when they are imbalanced. */
+  classWeighting?: 'auto' | 'none';
+  /** Average centre and flip on validation when flip features exist. */
+  tta?: boolean;
+  signal?: AbortSignal;
+  /** Awaited before every batch: resolves at once unless the user paused. */
+  waitIfPaused?(): Promise<void>;
+  onBatch?(info: { epoch: number; batch: number; batches: number; loss: number }): void;
+  onEpoch?(metrics: EpochMetrics): void;
+}
+
+export interface FitResult {
+  /** The head with the best epoch's weights. The caller disposes it. */
+  head: Head;
+  epochs: EpochMetrics[];
+  bestEpoch: number;
+  warnings: string[];
+  classWeights: number[] | null;
+}
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Epoch numbers where validation loss went up while training loss went down, two epochs in a row. */
+export function overfittingEpochs(epochs: Pick<EpochMetrics, 'epoch' | 'trainLoss' | 'validLoss'>[]): number[] {
+  const flagged: number[] = [];
+  for (let i = 2; i < epochs.length; i++) {
+    const [a, b, c] = [epochs[i - 2]!, epochs[i - 1]!, epochs[i]!];
+    if (c.validLoss > b.validLoss && b.validLoss > a.validLoss && c.trainLoss < b.trainLoss && b.trainLoss < a.trainLoss) flagged.push(c.epoch);
+  }
+  return flagged;
+}
+
+export async function fitHead(set: TrainingSet, options: FitOptions): Promise<FitResult> {
+  const { epochs, maxLr, seed, batchSize = 64, weightDecay = 0.01, labelSmoothing = 0, tta = true } = options;
+  const n = rowCount(set.train);
+  if (n === 0) throw new Error('There are no training images.');
+  const classes = set.classes.length;
+  const random = createRandom(seed);
+  const head = createHead({ ...options.head, inputDim: set.dim, classes }, random);
+  const weights = options.classWeighting === 'none' ? null : classWeights(set.train.labels, classes);
+  const batches = Math.ceil(n / batchSize);
+  const schedule = oneCycle({ maxLr, totalSteps: epochs * batches });
+  const optimizer = new AdamW(schedule(0), weightDecay);
+  const history: EpochMetrics[] = [];
+  let best: { epoch: number; loss: number; weights: Float32Array[] } | null = null;
+  let step = 0;
+  try {
+    for (let epoch = 1; epoch <= epochs; epoch++) {
+      const started = performance.now();
+      let lossSum = 0;
+      let seen = 0;
+      let correct = 0;
+      let batch = 0;
+      for (const { x, y } of epochBatches(set, batchSize, random)) {
+        await options.waitIfPaused?.();
+        options.signal?.throwIfAborted();
+        optimizer.setLearningRate(schedule(step++));
+        const [loss, predicted] = tf.tidy(() => {
+          const input = tf.tensor2d(x, [y.length, set.dim]);
+          let logits: tf.Tensor2D | null = null;
+          const cost = optimizer.minimize(
+            () => {
+              // Kept past the gradient's own tidy to count training accuracy; disposed below.
+              logits = tf.keep(head.logits(input, random));
+              return headLoss(logits, y, { smoothing: labelSmoothing, weights });
+            },
+            true,
+            head.variables,
+          );
+          const kept = logits as unknown as tf.Tensor2D;
+          const classesPredicted = tf.argMax(kept, 1).dataSync() as Int32Array;
+          kept.dispose();
+          return [cost!.dataSync()[0]!, classesPredicted] as const;
+        });
+        for (let k = 0; k < y.length; k++) if (predicted[k] === y[k]) correct++;
+        lossSum += loss * y.length;
+        seen += y.length;
+        options.onBatch?.({ epoch, batch: ++batch, batches, loss });
+        // Lets cancel and pause messages in between batches.
+        if (batch % 4 === 0) await yieldToEventLoop();
+      }
+      const hasValid = rowCount(set.valid) > 0;
+      const valid = hasValid ? score(predictProbabilities(head, set.valid, tta ? set.validFlip : null), set.valid.labels, classes) : { accuracy: 0, loss: lossSum / seen };
+      const metrics: EpochMetrics = {
+        epoch,
+        trainLoss: lossSum / seen,
+        validLoss: valid.loss,
+        accuracy: valid.accuracy,
+        trainAccuracy: correct / seen,
+        seconds: (performance.now() - started) / 1000,
+        lr: optimizer.getLearningRate(),
+        stage: 'head',
+      };
+      history.push(metrics);
+      if (!best || metrics.validLoss < best.loss) best = { epoch, loss: metrics.validLoss, weights: head.snapshot() };
+      options.onEpoch?.(metrics);
+      await yieldToEventLoop();
+    }
+  } catch (error) {
+    head.dispose();
+    throw error;
+  } finally {
+    optimizer.dispose();
+  }
+  head.restore(best!.weights);
+  const warnings: string[] = [];
+  const overfit = overfittingEpochs(history);
+  if (overfit.length > 0) {
+    warnings.push(
+      `Validation loss rose while training loss fell (epoch ${overfit.join(', ')}): the model may be memorising the training photos. ` +
+        `Foldwise kept epoch ${best!.epoch}, the one with the lowest validation loss; fewer epochs or more photos may help.`,
+    );
+  }
+  return { head, epochs: history, bestEpoch: best!.epoch, warnings, classWeights: weights ? Array.from(weights) : null };
+}

@@ -1,0 +1,79 @@
+// The classifier head that sits on the cached backbone features: dropout + dense softmax, or one
+// hidden ReLU layer when `hidden` > 0. Weights are plain variables so the training loop owns
+// dropout (seeded per step) and the optimiser; buildHeadModel() turns them into a tfjs layers
+// model for saving and for the app to load.
+import * as tf from '@tensorflow/tfjs';
+import type { Random } from './random';
+
+export interface HeadSpec {
+  inputDim: number;
+  classes: number;
+  /** Hidden units; 0 means a single dense softmax layer. */
+  hidden: number;
+  /** Dropout before each dense layer while training. */
+  dropout: number;
+}
+
+export interface Head {
+  spec: HeadSpec;
+  variables: tf.Variable[];
+  /** Logits [N, classes]; dropout only when `random` is given. Call inside tf.tidy. */
+  logits(x: tf.Tensor2D, random?: Random): tf.Tensor2D;
+  /** Copies of the current weights, to keep the best epoch. */
+  snapshot(): Float32Array[];
+  restore(weights: Float32Array[]): void;
+  dispose(): void;
+}
+
+let headCount = 0;
+
+/** Uniform init in [-limit, limit] from our own seeded source, so runs repeat exactly. */
+function uniform(random: Random, size: number, limit: number): Float32Array {
+  const values = new Float32Array(size);
+  for (let i = 0; i < size; i++) values[i] = (random.next() * 2 - 1) * limit;
+  return values;
+}
+
+export function createHead(spec: HeadSpec, random: Random): Head {
+  const id = `foldwise_head_${++headCount}`;
+  const layers: [number, number][] = spec.hidden > 0 ? [[spec.inputDim, spec.hidden], [spec.hidden, spec.classes]] : [[spec.inputDim, spec.classes]];
+  const variables: tf.Variable[] = [];
+  layers.forEach(([fanIn, fanOut], i) => {
+    const last = i === layers.length - 1;
+    // Kaiming for the ReLU layer, Glorot for the softmax layer (what Keras and fast.ai use).
+    const limit = last ? Math.sqrt(6 / (fanIn + fanOut)) : Math.sqrt(6 / fanIn);
+    const kernel = uniform(random, fanIn * fanOut, limit);
+    // tf.variable copies its initial value, so the initial tensors are tidied away.
+    variables.push(tf.tidy(() => tf.variable(tf.tensor2d(kernel, [fanIn, fanOut]), true, `${id}/dense_${i}/kernel`)));
+    variables.push(tf.tidy(() => tf.variable(tf.zeros([fanOut]), true, `${id}/dense_${i}/bias`)));
+  });
+  const dropout = (x: tf.Tensor2D, random?: Random) => (random && spec.dropout > 0 ? tf.dropout(x, spec.dropout, undefined, random.seed()) : x);
+  return {
+    spec,
+    variables,
+    logits(x, random) {
+      let h = x;
+      for (let i = 0; i < variables.length; i += 2) {
+        const last = i === variables.length - 2;
+        h = tf.add(tf.matMul(dropout(h, random), variables[i] as tf.Tensor2D), variables[i + 1]!) as tf.Tensor2D;
+        if (!last) h = tf.relu(h);
+      }
+      return h;
+    },
+    snapshot: () => variables.map((v) => v.dataSync() as Float32Array).map((d) => d.slice()),
+    restore(weights) {
+      variables.forEach((v, i) => tf.tidy(() => v.assign(tf.tensor(weights[i]!, v.shape))));
+    },
+    dispose: () => variables.forEach((v) => v.dispose()),
+  };
+}
+
+/** The head as a tfjs layers model ([N, inputDim] -> softmax [N, classes]) with the current weights. */
+export function buildHeadModel(head: Head): tf.LayersModel {
+  const { spec } = head;
+  const model = tf.sequential();
+  if (spec.hidden > 0) model.add(tf.layers.dense({ units: spec.hidden, activation: 'relu', inputShape: [spec.inputDim], name: 'hidden' }));
+  model.add(tf.layers.dense({ units: spec.classes, activation: 'softmax', inputShape: spec.hidden > 0 ? undefined : [spec.inputDim], name: 'classes' }));
+  model.setWeights(head.variables);
+  return model;
+}
