@@ -1,0 +1,185 @@
+// The engine's lifecycle, as main sees it: start, handshake, notice a crash, restart with backoff,
+// give up after a crash loop, stop on quit. No electron import: the process is made by a `fork`
+// function (utilityProcess in the app, an in-memory fake in tests), so this logic is unit-tested.
+import { createClient, type PortLike } from '../shared/rpc';
+import type { BackendInfo } from '../shared/types';
+
+/** One running engine process, from main's side. */
+export interface ForkedEngine<Channel> {
+  /** A port to the engine that main itself uses (the handshake). */
+  control: PortLike;
+  /** Opens a new channel into the engine: the engine gets one end, the caller the other (for a window). */
+  openChannel(): Channel;
+  /** Called once when the process is gone, for whatever reason. */
+  onExit(listener: (code: number | null) => void): void;
+  kill(): void;
+}
+
+export type EngineState = 'starting' | 'ready' | 'restarting' | 'failed' | 'stopped';
+
+export interface EngineStatus {
+  state: EngineState;
+  /** A sentence for the user, e.g. in a banner. */
+  message: string;
+  info?: BackendInfo;
+}
+
+export interface EngineHostOptions<Channel> {
+  fork(): ForkedEngine<Channel>;
+  /** How long the engine may take to answer its first call (loading TensorFlow can be slow). */
+  handshakeMs?: number;
+  /** First restart delay; it doubles per crash up to maxDelayMs. */
+  initialDelayMs?: number;
+  maxDelayMs?: number;
+  /** More crashes than this within crashWindowMs is a crash loop: stop restarting and say so. */
+  maxCrashes?: number;
+  crashWindowMs?: number;
+  now?(): number;
+}
+
+export class EngineHost<Channel> {
+  private engine: ForkedEngine<Channel> | null = null;
+  private current: EngineStatus = { state: 'stopped', message: 'The engine has not started.' };
+  private readonly listeners = new Set<(status: EngineStatus) => void>();
+  private crashes: number[] = [];
+  private restartTimer: ReturnType<typeof setTimeout> | null = null;
+  private generation = 0;
+  private readonly opts: Required<Omit<EngineHostOptions<Channel>, 'fork'>> & Pick<EngineHostOptions<Channel>, 'fork'>;
+
+  constructor(options: EngineHostOptions<Channel>) {
+    this.opts = {
+      handshakeMs: 30_000,
+      initialDelayMs: 500,
+      maxDelayMs: 10_000,
+      maxCrashes: 5,
+      crashWindowMs: 60_000,
+      now: () => Date.now(),
+      ...options,
+    };
+  }
+
+  get status(): EngineStatus {
+    return this.current;
+  }
+
+  /** Listens to every state change; returns an unsubscribe function. */
+  onStatus(listener: (status: EngineStatus) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Starts the engine; resolves once it answered the handshake or failed for good. */
+  start(): Promise<EngineStatus> {
+    if (this.current.state === 'ready' || this.engine) return Promise.resolve(this.current);
+    this.crashes = [];
+    return this.launch('starting', 'Starting the engine…');
+  }
+
+  /** A fresh channel for a window, or null while the engine is not ready. */
+  openChannel(): Channel | null {
+    return this.current.state === 'ready' && this.engine ? this.engine.openChannel() : null;
+  }
+
+  /** Kills the engine and never restarts it (app quit). */
+  stop(): void {
+    this.generation++;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
+    const engine = this.engine;
+    this.engine = null;
+    engine?.kill();
+    this.set({ state: 'stopped', message: 'The engine was stopped.' });
+  }
+
+  /** Forgets a crash loop and tries again (a "Try again" button). */
+  retry(): Promise<EngineStatus> {
+    if (this.current.state !== 'failed') return Promise.resolve(this.current);
+    this.crashes = [];
+    return this.launch('starting', 'Starting the engine again…');
+  }
+
+  private set(status: EngineStatus): void {
+    this.current = status;
+    for (const listener of this.listeners) listener(status);
+  }
+
+  private launch(state: 'starting' | 'restarting', message: string): Promise<EngineStatus> {
+    const generation = ++this.generation;
+    this.set({ state, message });
+    let engine: ForkedEngine<Channel>;
+    try {
+      engine = this.opts.fork();
+    } catch (error) {
+      return Promise.resolve(this.crashed(generation, `The engine could not be started: ${(error as Error).message}`));
+    }
+    this.engine = engine;
+
+    return new Promise<EngineStatus>((resolve) => {
+      let settled = false;
+      const settle = (status: EngineStatus) => {
+        if (!settled) resolve(status);
+        settled = true;
+      };
+      engine.onExit((code) => {
+        if (generation !== this.generation) return; // an engine we already replaced or stopped
+        this.engine = null;
+        const status = this.crashed(generation, `The engine stopped unexpectedly (exit code ${code ?? 'unknown'}).`);
+        // A crash before the handshake ends this start attempt; the restart reports through onStatus.
+        settle(status);
+      });
+      const client = createClient(engine.control);
+      const timer = setTimeout(() => {
+        if (generation !== this.generation) return;
+        client.close('handshake timed out');
+        this.engine = null;
+        this.generation++; // its exit, when it comes, is no longer news
+        engine.kill();
+        settle(this.crashed(this.generation, `The engine did not answer within ${Math.round(this.opts.handshakeMs / 1000)} s.`));
+      }, this.opts.handshakeMs);
+      client.call('engine/info', {}).then(
+        (info) => {
+          clearTimeout(timer);
+          if (generation !== this.generation) return;
+          const restarted = state === 'restarting';
+          this.set({
+            state: 'ready',
+            message: restarted ? 'The engine restarted. Your project and finished runs are safe; start the interrupted step again.' : 'The engine is ready.',
+            info,
+          });
+          settle(this.current);
+        },
+        (error: Error) => {
+          clearTimeout(timer);
+          if (generation !== this.generation) return;
+          // Connection lost before an answer: the exit handler reports it. Anything else is a broken engine.
+          if (error.name === 'engine/died') return;
+          this.engine = null;
+          this.generation++;
+          engine.kill();
+          settle(this.crashed(this.generation, `The engine failed to start: ${error.message}`));
+        },
+      );
+    });
+  }
+
+  /** Records a crash and schedules a restart, or gives up on a crash loop. */
+  private crashed(generation: number, reason: string): EngineStatus {
+    const now = this.opts.now();
+    this.crashes = [...this.crashes.filter((t) => now - t < this.opts.crashWindowMs), now];
+    if (this.crashes.length > this.opts.maxCrashes) {
+      this.set({
+        state: 'failed',
+        message: `${reason} It stopped ${this.crashes.length} times in a row, so Foldwise will not restart it by itself. Your saved project is safe; quit and reopen Foldwise, and if it happens again, try another backbone or a smaller folder.`,
+      });
+      return this.current;
+    }
+    const delay = Math.min(this.opts.maxDelayMs, this.opts.initialDelayMs * 2 ** (this.crashes.length - 1));
+    this.set({ state: 'restarting', message: `${reason} Restarting it… Your saved project and finished runs are safe.` });
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      if (generation !== this.generation) return;
+      void this.launch('restarting', `${reason} Restarting it…`);
+    }, delay);
+    return this.current;
+  }
+}
