@@ -43,7 +43,7 @@ export const converters: Record<string, Converter> = {
   Conv2D: (ctx) => {
     channelsLast(ctx);
     const [kernel, bias] = weightsOf(ctx.layer);
-    const [kh, kw, cin, cout] = kernel!.shape;
+    const [kh, kw, cin, cout] = kernel!.shape as [number, number, number, number];
     // Keras [kH, kW, in, out] -> ONNX [out, in, kH, kW]
     const weight = new Float64Array(cout * cin * kh * kw);
     for (let y = 0; y < kh; y++)
@@ -56,7 +56,7 @@ export const converters: Record<string, Converter> = {
   DepthwiseConv2D: (ctx) => {
     channelsLast(ctx);
     const [kernel, bias] = weightsOf(ctx.layer);
-    const [kh, kw, cin, mult] = kernel!.shape;
+    const [kh, kw, cin, mult] = kernel!.shape as [number, number, number, number];
     // Keras [kH, kW, in, multiplier]; output channel c*multiplier+m -> ONNX grouped Conv [in*mult, 1, kH, kW]
     const weight = new Float64Array(cin * mult * kh * kw);
     for (let y = 0; y < kh; y++)
