@@ -72,9 +72,10 @@ export function serveRpc(port: PortLike, handlers: Partial<ServerHandlers>): { e
     const controller = new AbortController();
     running.set(id, controller);
     try {
-      if (!(name in handlerSchemas)) throw new EngineError('rpc/unknown-call', `The engine has no call named "${name}".`);
+      // Own keys only: `in` would let 'toString' or 'constructor' through to a TypeError.
+      if (!Object.hasOwn(handlerSchemas, name)) throw new EngineError('rpc/unknown-call', `The engine has no call named "${name}".`);
       const key = name as HandlerName;
-      const handler = handlers[key] as ((a: unknown, c: CallContext) => Promise<unknown>) | undefined;
+      const handler = (Object.hasOwn(handlers, key) ? handlers[key] : undefined) as ((a: unknown, c: CallContext) => Promise<unknown>) | undefined;
       if (!handler) throw new EngineError('rpc/not-available', `"${name}" is not available in this engine.`);
       const args = handlerSchemas[key].args.parse(rawArgs);
       const value = await handler(args, { job: id, signal: controller.signal, emit });
@@ -83,7 +84,12 @@ export function serveRpc(port: PortLike, handlers: Partial<ServerHandlers>): { e
       const serialized = controller.signal.aborted
         ? { name: 'job/cancelled', message: 'Cancelled.' }
         : serializeError(error);
-      port.postMessage({ t: 'error', id, error: serialized });
+      try {
+        port.postMessage({ t: 'error', id, error: serialized });
+      } catch {
+        // A detail the port cannot clone must not leave the caller waiting forever.
+        port.postMessage({ t: 'error', id, error: { name: serialized.name, message: serialized.message } });
+      }
     } finally {
       running.delete(id);
     }
@@ -146,7 +152,7 @@ export function createClient(port: PortLike): EngineClient {
     if (!parsed.success) return;
     const message = parsed.data;
     if (message.t === 'event') {
-      const schema = eventSchemas[message.name as EventName];
+      const schema = Object.hasOwn(eventSchemas, message.name) ? eventSchemas[message.name as EventName] : undefined;
       const payload = schema?.safeParse(message.payload);
       if (!payload?.success) return; // an event we cannot trust is dropped, never half-used
       listeners.get(message.name)?.forEach((l) => l(payload.data));
