@@ -1,2 +1,12 @@
-// Entry for inference worker threads (filled in by the features pipeline).
-export {};
+// Entry for inference worker threads (built to dist/engine/worker.js). What to do comes in workerData.
+import { parentPort, workerData } from 'node:worker_threads';
+import { serveEmbedWorker } from './features/embed-worker';
+import type { EmbedWorkerData } from './features/worker-protocol';
+
+const data = workerData as EmbedWorkerData | undefined;
+if (parentPort && data?.task === 'embed') {
+  serveEmbedWorker(parentPort, data).catch((error: Error) => {
+    // Surfaces as the 'error' event of the Worker in the pool, with this message.
+    throw error;
+  });
+}

@@ -1,0 +1,72 @@
+// Runs a frozen backbone on batches of pixels. Three routes, fastest first:
+//   tfjs-node        TensorFlow's native kernels, when the optional package could install;
+//   onnxruntime      the backbone converted once by our ONNX writer and run by onnxruntime-node,
+//                    whose CPU binaries ship inside the npm package (so it is there on every install);
+//   wasm-workers     tfjs' wasm backend in one worker thread per core (one wasm thread alone is
+//                    about a third of PyTorch's speed, and tfjs-wasm cannot multi-thread in Node).
+// Every route takes RGB 0-255 NHWC pixels and gives the same features (tested against tfjs).
+import os from 'node:os';
+
+export type ExtractorRoute = 'tfjs-node' | 'onnxruntime' | 'wasm-workers' | 'tfjs';
+
+export interface Extractor {
+  /** Short name of what runs the backbone, e.g. 'onnxruntime-cpu x2'. */
+  backend: string;
+  route: ExtractorRoute;
+  /** Which route was taken and why the faster ones were not, in plain words (for BackendInfo notes). */
+  notes: string;
+  featureSize: number;
+  inputSize: number;
+  /** pixels: n*inputSize*inputSize*3 RGB 0-255, NHWC. Returns n*featureSize floats, row per image. */
+  embed(pixels: Uint8Array, n: number): Promise<Float32Array>;
+  dispose(): void;
+}
+
+export interface ExtractorOptions {
+  /** CPU threads to use (default: every core). */
+  threads?: number;
+  /** Force one route (tests, benchmarks); 'auto' tries them fastest first. */
+  route?: ExtractorRoute | 'auto';
+}
+
+export function defaultThreads(): number {
+  return Math.max(1, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
+}
+
+export async function createExtractor(backboneId: string, opts: ExtractorOptions = {}): Promise<Extractor> {
+  const threads = Math.max(1, Math.floor(opts.threads ?? defaultThreads()));
+  const route = opts.route ?? 'auto';
+  const skipped: string[] = [];
+  const withNotes = (e: Extractor, why: string): Extractor => {
+    e.notes = [why, ...skipped].join(' ');
+    return e;
+  };
+
+  if (route === 'tfjs') {
+    const { createTfjsExtractor } = await import('./tfjs-extractor');
+    return withNotes(await createTfjsExtractor(backboneId), 'Features run on TensorFlow.js in this thread (requested).');
+  }
+  if (route === 'auto' || route === 'tfjs-node') {
+    const { loadTfjsNode } = await import('./tfjs-extractor');
+    const problem = await loadTfjsNode();
+    if (problem === null) {
+      const { createTfjsExtractor } = await import('./tfjs-extractor');
+      return withNotes(await createTfjsExtractor(backboneId), 'Features run on TensorFlow native (tfjs-node), the fastest route.');
+    }
+    if (route === 'tfjs-node') throw new Error(`TensorFlow native (tfjs-node) is not usable here: ${problem}`);
+    skipped.push(`TensorFlow native (tfjs-node) was not used: ${problem}`);
+  }
+  if (route === 'auto' || route === 'onnxruntime') {
+    try {
+      const { createOnnxExtractor } = await import('./onnx-extractor');
+      const e = await createOnnxExtractor(backboneId, { threads });
+      return withNotes(e, `Features run on ONNX Runtime (CPU, ${threads} threads) with the backbone converted to ONNX.`);
+    } catch (error) {
+      if (route === 'onnxruntime') throw error;
+      skipped.push(`ONNX Runtime was not used: ${(error as Error).message}.`);
+    }
+  }
+  const { createWorkerExtractor } = await import('./worker-pool');
+  const e = await createWorkerExtractor(backboneId, { threads });
+  return withNotes(e, `Features run on TensorFlow.js wasm in ${threads} worker thread${threads === 1 ? '' : 's'}, the slowest route.`);
+}

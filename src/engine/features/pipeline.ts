@@ -1,0 +1,315 @@
+// computeFeatures: every photo of a dataset through the frozen backbone, once per transform
+// (centre crop, augmented views for training, a mirrored copy for test-time augmentation),
+// with an on-disk cache so only new photos or new transforms are ever computed.
+// Decoding the next batch (sharp, on libuv threads) overlaps inference of the current one.
+import { getBackbone } from '../backbones/catalog';
+import type { DatasetImage, DatasetSummary } from '../../shared/types';
+import { decodeForModel } from '../dataset/decode';
+import { describeView, flipHorizontal, renderViews, viewParams } from './augment';
+import { createFeatureCache, featureKey, type FeatureCache } from './cache';
+import { createExtractor, type Extractor } from './extractor';
+
+// The dataset stage's values (docs/ENGINE.md), structurally: anything with these fields will do.
+export interface ScannedImage extends DatasetImage {
+  path: string;
+}
+export interface Dataset {
+  summary: Pick<DatasetSummary, 'classes'>;
+  images: ScannedImage[];
+}
+
+export interface FeatureMatrix {
+  dim: number;
+  /** rows.length * dim floats; row i belongs to images[i]. */
+  data: Float32Array;
+  labels: Int32Array;
+  images: ScannedImage[];
+}
+
+export interface DatasetFeatures {
+  backbone: string;
+  dim: number;
+  classes: string[];
+  train: FeatureMatrix;
+  /** Augmented views, each with the same rows as train. */
+  trainViews: FeatureMatrix[];
+  valid: FeatureMatrix;
+  validFlip: FeatureMatrix | null;
+  test: FeatureMatrix;
+  testFlip: FeatureMatrix | null;
+  /** Photos that could not be decoded now (left out of every matrix), with the reason. */
+  skipped: { file: string; id: string; reason: string }[];
+  /** How many vectors came from the cache and how many were computed. */
+  stats: { cached: number; computed: number; seconds: number; route: string | null; notes: string | null };
+}
+
+export interface FeatureProgress {
+  done: number;
+  total: number;
+  etaSeconds: number | null;
+}
+
+export interface ComputeFeaturesOptions {
+  backbone: string;
+  /** Augmented views per training photo (default DEFAULT_VIEWS). */
+  views?: number;
+  /** Mirrored copies of valid and test photos for test-time augmentation (default true). */
+  tta?: boolean;
+  seed?: number;
+  /** Images per inference call (default 32). */
+  batchSize?: number;
+  signal?: AbortSignal;
+  onProgress?(p: FeatureProgress): void;
+  /** An extractor to use (and not dispose); otherwise one is created only if something must be computed. */
+  extractor?: Extractor;
+  /** The cache to use; default cacheDir()/features. */
+  cache?: FeatureCache;
+  threads?: number;
+}
+
+/**
+ * Two augmented views per training photo. Chosen for the 60-second cold `foldwise train` budget on 2
+ * cores: see bench/extract.ts for the extraction rate this was sized against.
+ */
+export const DEFAULT_VIEWS = 2;
+
+type Transform = { kind: 'center' } | { kind: 'flip' } | { kind: 'view'; index: number };
+
+interface Job {
+  image: ScannedImage;
+  /** Transforms of this photo still to compute, with their cache keys. */
+  todo: { transform: Transform; key: string }[];
+}
+
+export async function computeFeatures(dataset: Dataset, opts: ComputeFeaturesOptions): Promise<DatasetFeatures> {
+  const started = performance.now();
+  const spec = getBackbone(opts.backbone);
+  const dim = spec.featureSize;
+  const views = Math.max(0, Math.floor(opts.views ?? DEFAULT_VIEWS));
+  const tta = opts.tta ?? true;
+  const seed = opts.seed ?? 42;
+  const batchSize = Math.max(1, opts.batchSize ?? 32);
+  const cache = opts.cache ?? createFeatureCache();
+  const signal = opts.signal;
+  signal?.throwIfAborted();
+
+  const recipeText = `${spec.recipe.size}/${spec.recipe.resize}/${spec.recipe.crop}/${spec.recipe.interpolation}`;
+  const describe = (t: Transform): string =>
+    t.kind === 'center' ? `center:${recipeText}` : t.kind === 'flip' ? `flip:${recipeText}` : describeView(t.index, seed, spec.recipe.size);
+  const keyOf = (image: ScannedImage, t: Transform) => featureKey(image.id, spec.id, describe(t));
+
+  // What each photo needs; a photo present twice (same content) is computed once.
+  const needed = new Map<string, { image: ScannedImage; transforms: Transform[] }>();
+  for (const image of dataset.images) {
+    const entry = needed.get(image.id) ?? { image, transforms: [] };
+    const add = (t: Transform) => {
+      if (!entry.transforms.some((u) => describe(u) === describe(t))) entry.transforms.push(t);
+    };
+    add({ kind: 'center' });
+    if (image.split === 'train') for (let v = 0; v < views; v++) add({ kind: 'view', index: v });
+    else if (tta) add({ kind: 'flip' });
+    needed.set(image.id, entry);
+  }
+
+  const vectors = new Map<string, Float32Array>();
+  const allKeys = [...needed.values()].flatMap((e) => e.transforms.map((t) => keyOf(e.image, t)));
+  const total = allKeys.length;
+  const hits = await cache.getMany(allKeys, dim);
+  allKeys.forEach((key, i) => {
+    if (hits[i]) vectors.set(key, hits[i]!);
+  });
+  const cached = vectors.size;
+  signal?.throwIfAborted();
+
+  const jobs: Job[] = [];
+  for (const { image, transforms } of needed.values()) {
+    const todo = transforms.map((transform) => ({ transform, key: keyOf(image, transform) })).filter((t) => !vectors.has(t.key));
+    if (todo.length > 0) jobs.push({ image, todo });
+  }
+
+  const progress = createProgressReporter(total, cached, opts.onProgress);
+  const skipped: { file: string; id: string; reason: string }[] = [];
+  let extractor = opts.extractor ?? null;
+  const ownExtractor = !opts.extractor;
+  let computed = 0;
+  try {
+    if (jobs.length > 0) {
+      extractor ??= await abortable(createExtractor(spec.id, { threads: opts.threads }), signal, (e) => e.dispose());
+      const writes: Promise<void>[] = [];
+      const batches = groupJobs(jobs, batchSize);
+      let next = decodeBatch(batches[0]!, spec.recipe.size, seed, skipped);
+      for (let b = 0; b < batches.length; b++) {
+        const decoded = await abortable(next, signal);
+        // Start decoding the next batch now so sharp works while the backbone runs.
+        if (b + 1 < batches.length) next = decodeBatch(batches[b + 1]!, spec.recipe.size, seed, skipped);
+        if (decoded.keys.length > 0) {
+          const features = await abortable(extractor.embed(decoded.pixels, decoded.keys.length), signal);
+          decoded.keys.forEach((key, i) => {
+            const vector = features.slice(i * dim, (i + 1) * dim);
+            vectors.set(key, vector);
+            writes.push(cache.put(key, vector));
+          });
+          computed += decoded.keys.length;
+        }
+        progress.computed(decoded.keys.length + decoded.failedItems);
+      }
+      // A cache that cannot be written (full disk, read-only) slows the next run but does not fail this one.
+      await Promise.allSettled(writes);
+    }
+  } finally {
+    progress.stop();
+    if (ownExtractor && extractor) extractor.dispose();
+  }
+  progress.finish();
+
+  const classes = dataset.summary.classes.map((c) => c.name);
+  const failed = new Set(skipped.map((s) => s.id));
+  const matrix = (split: ScannedImage['split'], t: Transform): FeatureMatrix => {
+    const images = dataset.images.filter((im) => im.split === split && !failed.has(im.id));
+    const data = new Float32Array(images.length * dim);
+    const labels = new Int32Array(images.length);
+    images.forEach((image, row) => {
+      const vector = vectors.get(keyOf(image, t));
+      if (!vector) throw new Error(`Internal error: no features for ${image.file} (${describe(t)})`);
+      data.set(vector, row * dim);
+      labels[row] = classes.indexOf(image.label);
+    });
+    return { dim, data, labels, images };
+  };
+  return {
+    backbone: spec.id,
+    dim,
+    classes,
+    train: matrix('train', { kind: 'center' }),
+    trainViews: Array.from({ length: views }, (_, index) => matrix('train', { kind: 'view', index })),
+    valid: matrix('valid', { kind: 'center' }),
+    validFlip: tta ? matrix('valid', { kind: 'flip' }) : null,
+    test: matrix('test', { kind: 'center' }),
+    testFlip: tta ? matrix('test', { kind: 'flip' }) : null,
+    skipped,
+    stats: {
+      cached,
+      computed,
+      seconds: (performance.now() - started) / 1000,
+      route: extractor?.route ?? null,
+      notes: extractor?.notes ?? null,
+    },
+  };
+}
+
+/** Consecutive jobs whose transforms add up to about batchSize items. */
+function groupJobs(jobs: Job[], batchSize: number): Job[][] {
+  const batches: Job[][] = [];
+  let current: Job[] = [];
+  let items = 0;
+  for (const job of jobs) {
+    current.push(job);
+    items += job.todo.length;
+    if (items >= batchSize) {
+      batches.push(current);
+      current = [];
+      items = 0;
+    }
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
+interface DecodedBatch {
+  keys: string[];
+  pixels: Uint8Array;
+  /** Items of photos that could not be decoded (they count as done for progress). */
+  failedItems: number;
+}
+
+async function decodeBatch(batch: Job[], size: number, seed: number, skipped: { file: string; id: string; reason: string }[]): Promise<DecodedBatch> {
+  const perImage = size * size * 3;
+  const results = await Promise.all(
+    batch.map(async (job) => {
+      try {
+        return { job, pixels: await renderJob(job, size, seed) };
+      } catch (error) {
+        skipped.push({ file: job.image.path, id: job.image.id, reason: (error as Error).message });
+        return { job, pixels: null };
+      }
+    }),
+  );
+  const ok = results.filter((r) => r.pixels !== null);
+  const count = ok.reduce((n, r) => n + r.pixels!.length, 0);
+  const pixels = new Uint8Array(count * perImage);
+  const keys: string[] = [];
+  for (const r of ok) {
+    r.pixels!.forEach((p, i) => {
+      pixels.set(p, keys.length * perImage);
+      keys.push(r.job.todo[i]!.key);
+    });
+  }
+  const failedItems = results.filter((r) => r.pixels === null).reduce((n, r) => n + r.job.todo.length, 0);
+  return { keys, pixels, failedItems };
+}
+
+/** Pixels for each transform a photo still needs, in job.todo order. */
+async function renderJob(job: Job, size: number, seed: number): Promise<Uint8Array[]> {
+  const recipe = { size, resize: 'shorter-side', crop: 'center', interpolation: 'bilinear' } as const;
+  const needsCentre = job.todo.some((t) => t.transform.kind !== 'view');
+  const centre = needsCentre ? await decodeForModel(job.image.path, recipe) : null;
+  const viewTodo = job.todo.filter((t) => t.transform.kind === 'view');
+  const rendered = await renderViews(
+    job.image.path,
+    size,
+    viewTodo.map((t) => viewParams(job.image.id, (t.transform as { index: number }).index, seed)),
+  );
+  let v = 0;
+  return job.todo.map((t) => (t.transform.kind === 'center' ? centre! : t.transform.kind === 'flip' ? flipHorizontal(centre!, size) : rendered[v++]!));
+}
+
+/** Awaits `work` unless `signal` fires first; a late result is cleaned up with `discard`. */
+async function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined, discard?: (value: T) => void): Promise<T> {
+  if (!signal) return work;
+  signal.throwIfAborted();
+  let onAbort: () => void = () => undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason ?? new DOMException('The operation was aborted', 'AbortError'));
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([work, aborted]);
+  } catch (error) {
+    if (signal.aborted && discard) void work.then(discard, () => undefined);
+    work.catch(() => undefined);
+    throw error;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Reports done/total/ETA after each batch and at least once a second in between. */
+function createProgressReporter(total: number, cached: number, onProgress: ComputeFeaturesOptions['onProgress']) {
+  const start = performance.now();
+  let done = cached;
+  let computedItems = 0;
+  const report = () => {
+    if (!onProgress) return;
+    const elapsed = (performance.now() - start) / 1000;
+    const rate = computedItems > 0 ? computedItems / elapsed : 0;
+    const etaSeconds = done >= total ? 0 : rate > 0 ? (total - done) / rate : null;
+    onProgress({ done, total, etaSeconds });
+  };
+  report();
+  const timer = onProgress ? setInterval(report, 500) : null;
+  timer?.unref();
+  return {
+    computed(n: number) {
+      done += n;
+      computedItems += n;
+      report();
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+    },
+    finish() {
+      done = total;
+      report();
+    },
+  };
+}

@@ -1,0 +1,58 @@
+// The in-process TensorFlow.js route: tfjs-node when it could install, or whatever tfjs backend is
+// active (the reference the other routes are tested against).
+import * as tf from '@tensorflow/tfjs';
+import { getBackbone } from '../backbones/catalog';
+import { loadFeatureModel } from '../backbones/load';
+import type { Extractor } from './extractor';
+
+/** Loads tfjs-node if it is installed and its native library loads; returns why not otherwise. */
+export async function loadTfjsNode(): Promise<string | null> {
+  if (tf.getBackend() === 'tensorflow') return null;
+  const name = '@tensorflow/tfjs-node'; // a variable, so bundlers leave the optional package alone
+  try {
+    await import(name);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND'
+      ? 'it is not installed (its native binary could not be downloaded).'
+      : `it is installed but did not load (${(error as Error).message.split('\n')[0]}).`;
+  }
+  if (!(await tf.setBackend('tensorflow'))) return 'it loaded but its backend did not start.';
+  return null;
+}
+
+export async function createTfjsExtractor(backboneId: string): Promise<Extractor> {
+  const spec = getBackbone(backboneId);
+  await tf.ready();
+  const model = await loadFeatureModel(backboneId);
+  const size = spec.inputSize;
+  const backend = tf.getBackend();
+  return {
+    backend: backend === 'tensorflow' ? 'tensorflow' : `tfjs-${backend}`,
+    route: backend === 'tensorflow' ? 'tfjs-node' : 'tfjs',
+    notes: '',
+    featureSize: spec.featureSize,
+    inputSize: size,
+    async embed(pixels, n) {
+      checkPixels(pixels, n, size);
+      const out = tf.tidy(() => {
+        const x = tf.tensor4d(Float32Array.from(pixels), [n, size, size, 3]);
+        return model.predict(x) as tf.Tensor;
+      });
+      try {
+        return (await out.data()) as Float32Array;
+      } finally {
+        out.dispose();
+      }
+    },
+    dispose() {
+      model.dispose();
+    },
+  };
+}
+
+export function checkPixels(pixels: Uint8Array, n: number, size: number): void {
+  if (!Number.isInteger(n) || n < 0 || pixels.length !== n * size * size * 3) {
+    throw new Error(`embed expects ${n}x${size}x${size}x3 pixels, got ${pixels.length} values`);
+  }
+}

@@ -1,0 +1,120 @@
+// The wasm route: tfjs-wasm runs one thread per backend in Node, so we start one worker thread per
+// core, each with its own wasm backend and copy of the backbone, and split every batch between them.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { getBackbone } from '../backbones/catalog';
+import { packageRoot } from '../paths';
+import type { Extractor } from './extractor';
+import { checkPixels } from './tfjs-extractor';
+import type { WorkerReply, WorkerRequest } from './worker-protocol';
+
+interface Pending {
+  resolve(data: Float32Array): void;
+  reject(error: Error): void;
+}
+
+/** Where the worker entry is: the built bundle, or the TypeScript source under tsx/vitest. */
+export function workerEntry(): { file: string; execArgv: string[] } {
+  const root = packageRoot();
+  if (__filename.endsWith('.ts')) {
+    return { file: path.join(root, 'src', 'engine', 'worker.ts'), execArgv: ['--import', 'tsx'] };
+  }
+  const built = path.join(root, 'dist', 'engine', 'worker.js');
+  if (!fs.existsSync(built)) throw new Error(`The inference worker ${built} is missing: run "npm run build"`);
+  return { file: built, execArgv: [] };
+}
+
+export async function createWorkerExtractor(backboneId: string, opts: { threads: number }): Promise<Extractor> {
+  const spec = getBackbone(backboneId);
+  const entry = workerEntry();
+  const pending = new Map<number, Pending>();
+  let nextId = 1;
+  let failure: Error | null = null;
+
+  const start = (): Promise<Worker> =>
+    new Promise((resolve, reject) => {
+      const worker = new Worker(entry.file, {
+        execArgv: entry.execArgv,
+        workerData: { task: 'embed', backbone: backboneId },
+        env: process.env,
+      });
+      worker.unref();
+      let ready = false;
+      worker.on('message', (reply: WorkerReply) => {
+        if (reply.type === 'ready') {
+          ready = true;
+          resolve(worker);
+          return;
+        }
+        const job = pending.get(reply.id);
+        if (!job) return;
+        pending.delete(reply.id);
+        if (reply.type === 'features') job.resolve(reply.features);
+        else job.reject(new Error(reply.message));
+      });
+      const fail = (error: Error) => {
+        failure = error;
+        if (!ready) reject(error);
+        for (const job of pending.values()) job.reject(error);
+        pending.clear();
+      };
+      worker.on('error', fail);
+      worker.on('exit', (code) => {
+        if (code !== 0) fail(new Error(`An inference worker stopped unexpectedly (exit code ${code})`));
+      });
+    });
+
+  const settled = await Promise.allSettled(Array.from({ length: opts.threads }, start));
+  const workers = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const firstError = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (firstError) {
+    for (const w of workers) void w.terminate();
+    throw firstError.reason;
+  }
+
+  const size = spec.inputSize;
+  const perImage = size * size * 3;
+  const ask = (worker: Worker, pixels: Uint8Array, n: number) =>
+    new Promise<Float32Array>((resolve, reject) => {
+      const id = nextId++;
+      pending.set(id, { resolve, reject });
+      const message: WorkerRequest = { type: 'embed', id, pixels, n };
+      worker.postMessage(message, [pixels.buffer as ArrayBuffer]);
+    });
+
+  return {
+    backend: `tfjs-wasm x${workers.length}`,
+    route: 'wasm-workers',
+    notes: '',
+    featureSize: spec.featureSize,
+    inputSize: size,
+    async embed(pixels, n) {
+      checkPixels(pixels, n, size);
+      if (failure) throw failure;
+      if (n === 0) return new Float32Array(0);
+      // Contiguous shares, one per worker; each share is copied so it can be transferred.
+      const shares = Math.min(workers.length, n);
+      const jobs: Promise<Float32Array>[] = [];
+      let from = 0;
+      for (let w = 0; w < shares; w++) {
+        const count = Math.floor(n / shares) + (w < n % shares ? 1 : 0);
+        jobs.push(ask(workers[w]!, pixels.slice(from * perImage, (from + count) * perImage), count));
+        from += count;
+      }
+      const parts = await Promise.all(jobs);
+      const out = new Float32Array(n * spec.featureSize);
+      let offset = 0;
+      for (const part of parts) {
+        out.set(part, offset);
+        offset += part.length;
+      }
+      return out;
+    },
+    dispose() {
+      for (const w of workers) void w.terminate();
+      for (const job of pending.values()) job.reject(new Error('This feature extractor was closed'));
+      pending.clear();
+    },
+  };
+}
