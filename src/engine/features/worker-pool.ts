@@ -1,6 +1,7 @@
 // The wasm route: tfjs-wasm runs one thread per backend in Node, so we start one worker thread per
 // core, each with its own wasm backend and copy of the backbone, and split every batch between them.
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { getBackbone } from '../backbones/catalog';
@@ -14,15 +15,20 @@ interface Pending {
   reject(error: Error): void;
 }
 
-/** Where the worker entry is: the built bundle, or the TypeScript source under tsx/vitest. */
-export function workerEntry(): { file: string; execArgv: string[] } {
+/**
+ * How to start the worker entry: the built bundle, or the TypeScript source under tsx/vitest
+ * (loaded through tsx's require hook: Node's --import loaders do not reach worker threads).
+ */
+export function workerEntry(): { script: string; eval: boolean } {
   const root = packageRoot();
   if (__filename.endsWith('.ts')) {
-    return { file: path.join(root, 'src', 'engine', 'worker.ts'), execArgv: ['--import', 'tsx'] };
+    const tsx = createRequire(path.join(root, 'package.json')).resolve('tsx/cjs');
+    const source = path.join(root, 'src', 'engine', 'worker.ts');
+    return { script: `require(${JSON.stringify(tsx)}); require(${JSON.stringify(source)});`, eval: true };
   }
   const built = path.join(root, 'dist', 'engine', 'worker.js');
   if (!fs.existsSync(built)) throw new Error(`The inference worker ${built} is missing: run "npm run build"`);
-  return { file: built, execArgv: [] };
+  return { script: built, eval: false };
 }
 
 export async function createWorkerExtractor(backboneId: string, opts: { threads: number }): Promise<Extractor> {
@@ -34,8 +40,8 @@ export async function createWorkerExtractor(backboneId: string, opts: { threads:
 
   const start = (): Promise<Worker> =>
     new Promise((resolve, reject) => {
-      const worker = new Worker(entry.file, {
-        execArgv: entry.execArgv,
+      const worker = new Worker(entry.script, {
+        eval: entry.eval,
         workerData: { task: 'embed', backbone: backboneId },
         env: process.env,
       });
