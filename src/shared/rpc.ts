@@ -250,3 +250,34 @@ export function appApiFromBridge(bridge: DesktopBridge): AppApi {
     pathForFile: (file) => bridge.pathForFile(file),
   };
 }
+
+// ---- message-port transports ----------------------------------------------------------------------
+
+/** Electron's MessagePortMain (main and utility processes), described by shape so this file imports nothing. */
+export interface EmitterMessagePort {
+  postMessage(message: unknown): void;
+  on(event: 'message', listener: (event: { data: unknown }) => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
+  removeListener(event: 'message' | 'close', listener: (...args: never[]) => void): unknown;
+  start(): void;
+  close(): void;
+}
+
+/** A PortLike over a MessagePortMain. Starts the port, which queues messages until then. */
+export function portFromEmitter(port: EmitterMessagePort): PortLike & { close(): void } {
+  const wrapped = {
+    postMessage: (message: unknown) => port.postMessage(message),
+    onMessage(listener: (message: unknown) => void) {
+      const handler = (event: { data: unknown }) => listener(event.data);
+      port.on('message', handler);
+      return () => void port.removeListener('message', handler);
+    },
+    onClose(listener: () => void) {
+      port.on('close', listener);
+      return () => void port.removeListener('close', listener);
+    },
+    close: () => port.close(),
+  };
+  port.start();
+  return wrapped;
+}
