@@ -13,7 +13,7 @@ function emitterPort(): [EmitterMessagePort, ReturnType<typeof createPortPair>[1
   let started = false;
   const queued: unknown[] = [];
   inner.onMessage((data) => (started ? emitter.emit('message', { data }) : queued.push(data)));
-  inner.onClose(() => emitter.emit('close'));
+  inner.onClose!(() => emitter.emit('close'));
   const port = Object.assign(emitter, {
     postMessage: (m: unknown) => inner.postMessage(m),
     start() {
