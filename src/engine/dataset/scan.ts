@@ -1,0 +1,290 @@
+// scanDataset: a folder of photos in, an honest account out. Every file is read once (content id),
+// decoded once at thumbnail size (with JPEG shrink-on-load), and that one small decode gives both the
+// thumbnail and the near-duplicate hash. Results are cached so an unchanged folder rescans in a blink.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { EngineError } from '../../shared/rpc';
+import type { DatasetProblem, DatasetWarning, Split } from '../../shared/types';
+import { writeFileAtomic } from '../paths';
+import { loadIndex, saveIndex, type ContentFacts, type FileRecord, type ScanIndex } from './cache';
+import { finish, ImageProblem, openImage, thumbnailFile } from './decode';
+import { duplicateGroups } from './duplicates';
+import { SNIFF_BYTES, sniffFormat } from './formats';
+import { contentId, differenceHash } from './hash';
+import { emptyClassProblem, fileProblem, MIN_SIDE } from './problems';
+import { assignValidation, splitOfFolder } from './split';
+import { summarise, type Dataset, type ScannedImage } from './summary';
+import { isIgnoredName, walk, type FoundFile } from './walk';
+
+export interface ScanOptions {
+  /** Share of each class held out for validation when the folders give no split (default 0.2). */
+  validFraction?: number;
+  signal?: AbortSignal;
+  onProgress?(done: number, total: number): void;
+  /** Photos decoded at once (default: twice the cores). */
+  concurrency?: number;
+}
+
+/** Thumbnails are this many pixels on the longer side. */
+export const THUMBNAIL_SIZE = 128;
+
+interface Candidate {
+  found: FoundFile;
+  label: string;
+  /** From the folders, or null when Foldwise picks. */
+  split: Split | null;
+}
+
+interface ClassFolder {
+  folder: string;
+  label: string;
+}
+
+async function statRoot(root: string): Promise<void> {
+  let stat: fs.Stats;
+  try {
+    stat = await fs.promises.stat(root);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new EngineError('dataset/not-found', `There is no folder at ${root}. Check the path.`);
+    throw new EngineError('dataset/unreadable', `The folder ${root} cannot be opened (${code ?? (error as Error).message}). Check its permissions.`);
+  }
+  if (!stat.isDirectory()) throw new EngineError('dataset/not-a-folder', `${root} is a file, not a folder. Choose the folder that holds your class folders.`);
+  try {
+    await fs.promises.access(root, fs.constants.R_OK | fs.constants.X_OK);
+  } catch {
+    throw new EngineError('dataset/unreadable', `The folder ${root} cannot be read. Check its permissions.`);
+  }
+}
+
+async function subfolders(dir: string): Promise<{ dirs: string[]; files: number; ignored: number }> {
+  const entries = await fs.promises.readdir(dir, { withFileTypes: true });
+  const dirs: string[] = [];
+  let files = 0;
+  let ignored = 0;
+  for (const entry of entries) {
+    if (isIgnoredName(entry.name)) {
+      ignored++;
+      continue;
+    }
+    const isDir = entry.isDirectory() || (entry.isSymbolicLink() && (await fs.promises.stat(path.join(dir, entry.name)).then((s) => s.isDirectory(), () => false)));
+    if (isDir) dirs.push(entry.name);
+    else files++;
+  }
+  return { dirs: dirs.sort(), files, ignored };
+}
+
+/** Finds the layout and the class folders, and walks each of them. */
+async function listCandidates(root: string, signal?: AbortSignal) {
+  const top = await subfolders(root);
+  const splitDirs = top.dirs.filter((d) => splitOfFolder(d));
+  const layout: 'classes' | 'splits' = splitDirs.length > 0 ? 'splits' : 'classes';
+  const warnings: DatasetWarning[] = [];
+  const problems: DatasetProblem[] = [];
+  const candidates: Candidate[] = [];
+  const classFolders: ClassFolder[] = [];
+  let ignored = top.ignored;
+
+  const walkClass = async (folder: string, label: string, split: Split | null) => {
+    classFolders.push({ folder, label });
+    const found = await walk(root, path.join(root, ...folder.split('/')), signal);
+    ignored += found.ignored;
+    problems.push(...found.problems);
+    for (const f of found.files) candidates.push({ found: f, label, split });
+  };
+
+  if (layout === 'classes') {
+    if (top.files > 0) {
+      ignored += top.files;
+      warnings.push({ kind: 'ignored-files', message: `${top.files} file(s) sit directly in the chosen folder, outside any class folder, and were skipped. Move photos into a folder named after their class.` });
+    }
+    for (const dir of top.dirs) await walkClass(dir, dir, null);
+  } else {
+    const others = top.dirs.filter((d) => !splitOfFolder(d));
+    if (others.length || top.files) {
+      ignored += top.files;
+      warnings.push({
+        kind: 'ignored-files',
+        message: `Skipped ${[...others.map((d) => `folder "${d}"`), ...(top.files ? [`${top.files} loose file(s)`] : [])].join(', ')}: with train/valid/test folders, photos belong in <split>/<class>/.`,
+      });
+    }
+    for (const splitDir of splitDirs) {
+      const split = splitOfFolder(splitDir)!;
+      const inner = await subfolders(path.join(root, splitDir));
+      ignored += inner.ignored + inner.files;
+      if (inner.files) warnings.push({ kind: 'ignored-files', message: `${inner.files} file(s) directly in "${splitDir}" were skipped: put them in ${splitDir}/<class>/.` });
+      for (const dir of inner.dirs) await walkClass(`${splitDir}/${dir}`, dir, split);
+    }
+  }
+  return { layout, candidates, classFolders, problems, warnings, ignored };
+}
+
+const madeDirs = new Set<string>();
+
+/** Atomic write (temp name, then rename) without a mkdir per file: thumbnails are written by the thousand. */
+async function writeThumbnail(file: string, data: Uint8Array): Promise<void> {
+  const dir = path.dirname(file);
+  if (!madeDirs.has(dir)) {
+    await fs.promises.mkdir(dir, { recursive: true });
+    madeDirs.add(dir);
+  }
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    await fs.promises.writeFile(tmp, data);
+    await fs.promises.rename(tmp, file);
+  } catch (error) {
+    await fs.promises.rm(tmp, { force: true });
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    madeDirs.delete(dir); // the cache was cleared under us: make the folder again next time
+    await writeFileAtomic(file, data);
+  }
+}
+
+type Outcome = { record: FileRecord; facts?: ContentFacts };
+
+async function readHead(file: string): Promise<Buffer> {
+  const handle = await fs.promises.open(file, 'r');
+  try {
+    const head = Buffer.alloc(SNIFF_BYTES);
+    const { bytesRead } = await handle.read(head, 0, SNIFF_BYTES, 0);
+    return head.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Reads, fingerprints and thumbnails one file. Never throws for a bad file: it becomes a record. */
+async function examine(found: FoundFile, index: ScanIndex): Promise<Outcome> {
+  const base = { size: found.size, mtimeMs: found.mtimeMs };
+  try {
+    // An odd or missing extension: look at the first bytes before reading a possibly huge file.
+    if (found.kind === 'unknown' && !sniffFormat(await readHead(found.path))) return { record: { ...base, ignored: true } };
+    const bytes = await fs.promises.readFile(found.path);
+    const id = contentId(bytes);
+    const known = index.content[id];
+    if (known && fs.existsSync(thumbnailFile(id))) return { record: { ...base, id }, facts: known };
+    const opened = await openImage(bytes);
+    const { data, info } = await finish(
+      opened.image.resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'inside' }).raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true }),
+      opened.format,
+      bytes,
+    );
+    const facts: ContentFacts = { width: opened.width, height: opened.height, format: opened.format, dhash: differenceHash(data, info.width, info.height, info.channels) };
+    const jpeg = await sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } }).jpeg({ quality: 80, optimiseCoding: false }).toBuffer();
+    await writeThumbnail(thumbnailFile(id), jpeg);
+    return { record: { ...base, id }, facts };
+  } catch (error) {
+    if (error instanceof ImageProblem) return { record: { ...base, problem: { kind: error.kind, detail: error.message } } };
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') return { record: { ...base, problem: { kind: 'symlink-loop', detail: 'the link points back to itself' } } };
+    if (code) return { record: { ...base, problem: { kind: 'unreadable', detail: `it cannot be read (${code})` } } };
+    return { record: { ...base, problem: { kind: 'corrupt', detail: error instanceof Error ? error.message : String(error) } } };
+  }
+}
+
+/** Runs `work` over `items` with at most `limit` at once, in order of start. */
+async function pool<T>(items: readonly T[], limit: number, work: (item: T, i: number) => Promise<void>, signal?: AbortSignal): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      signal?.throwIfAborted();
+      const i = next++;
+      await work(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}
+
+/** Scans a photo folder: layout, classes, usable photos with their split, problems, duplicates, warnings. */
+export async function scanDataset(rootInput: string, options: ScanOptions = {}): Promise<Dataset> {
+  const root = path.resolve(rootInput);
+  const validFraction = options.validFraction ?? 0.2;
+  if (!(validFraction >= 0 && validFraction < 1)) throw new EngineError('dataset/invalid-fraction', `The validation share must be between 0 and 1, not ${validFraction}.`);
+  options.signal?.throwIfAborted();
+  await statRoot(root);
+
+  const listed = await listCandidates(root, options.signal);
+  const index = await loadIndex(root);
+  const fresh: ScanIndex = { version: 1, files: {}, content: { ...index.content } };
+  const total = listed.candidates.length;
+  let done = 0;
+  options.onProgress?.(0, total);
+
+  // Small photos are cheap per decode, so many photos at once (one libvips thread each) beat
+  // one photo spread over many threads.
+  const lanes = options.concurrency ?? Math.max(2, os.availableParallelism() * 2);
+  const previousConcurrency = sharp.concurrency();
+  sharp.concurrency(1);
+  try {
+    await pool(
+      listed.candidates,
+      lanes,
+      async ({ found }) => {
+        const old = index.files[found.file];
+        const hit = old && old.size === found.size && old.mtimeMs === found.mtimeMs && (!old.id || index.content[old.id]) && !(old.problem?.kind === 'unreadable');
+        if (hit) fresh.files[found.file] = old;
+        else {
+          const { record, facts } = await examine(found, index);
+          fresh.files[found.file] = record;
+          if (record.id && facts) fresh.content[record.id] = facts;
+        }
+        options.onProgress?.(++done, total);
+      },
+      options.signal,
+    );
+  } finally {
+    sharp.concurrency(previousConcurrency);
+    // Keep what was learnt even when cancelled: the next scan starts from there.
+    await saveIndex(root, done === total ? fresh : { ...fresh, files: { ...index.files, ...fresh.files } }).catch(() => undefined);
+  }
+
+  const problems: DatasetProblem[] = [...listed.problems];
+  const usable: Array<Candidate & { id: string; facts: ContentFacts }> = [];
+  let ignored = listed.ignored;
+  for (const c of listed.candidates) {
+    const record = fresh.files[c.found.file]!;
+    if (record.ignored) ignored++;
+    else if (record.problem) problems.push(fileProblem(c.found.file, record.problem.kind, record.problem.detail));
+    else {
+      const facts = fresh.content[record.id!]!;
+      if (Math.min(facts.width, facts.height) < MIN_SIDE) problems.push(fileProblem(c.found.file, 'too-small', `${facts.width}x${facts.height} pixels`));
+      else usable.push({ ...c, id: record.id!, facts });
+    }
+  }
+  for (const { folder, label } of listed.classFolders) {
+    if (!usable.some((u) => u.label === label && (u.found.file.startsWith(`${folder}/`)))) problems.push(emptyClassProblem(folder));
+  }
+
+  // Split: the folders' valid split when there is one; otherwise a per-file hash split of what
+  // would be training photos (test photos from a test folder stay test).
+  const hasValidFolder = usable.some((u) => u.split === 'valid');
+  const toSplit = usable.filter((u) => !hasValidFolder && (u.split ?? 'train') === 'train').map((u) => ({ file: u.found.file, label: u.label }));
+  const picked = assignValidation(toSplit, validFraction);
+  const images: ScannedImage[] = usable
+    .map((u) => ({
+      file: u.found.file,
+      path: u.found.path,
+      label: u.label,
+      split: picked.get(u.found.file) ?? u.split ?? 'train',
+      id: u.id,
+      width: u.facts.width,
+      height: u.facts.height,
+    }))
+    .sort((a, b) => (a.file < b.file ? -1 : 1));
+
+  const hashes = new Map(usable.map((u) => [u.found.file, u.facts.dhash]));
+  const groups = duplicateGroups(images, (file) => hashes.get(file)!);
+  problems.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  return summarise({
+    root,
+    layout: listed.layout,
+    images,
+    problems,
+    duplicates: groups,
+    warnings: listed.warnings,
+    ignored,
+    splitFromFolders: listed.layout === 'splits' && hasValidFolder,
+  });
+}
