@@ -22,7 +22,7 @@ export interface ViewParams {
   contrast: number;
 }
 
-const LIMITS = { angle: 10, area: [0.4, 1], ratio: [3 / 4, 4 / 3], brightness: 0.2, contrast: 0.2 } as const;
+const LIMITS = { angle: 10, area: [0.5, 1], ratio: [3 / 4, 4 / 3], brightness: 0.2, contrast: 0.2 } as const;
 
 /** Deterministic parameters of view `view` of the image with content id `contentId`. */
 export function viewParams(contentId: string, view: number, seed: number): ViewParams {
