@@ -1,0 +1,133 @@
+// Step 3: training. Batch losses arrive many times a second; they are buffered and drawn once a frame.
+import type { BatchMetrics, EpochMetrics, FineTuneEstimate, TrainConfigInput, TrainResult } from '../../shared/types';
+import { isCancelled, messageOf } from '../lib/errors';
+import { createFrameBatcher, thinSeries } from '../lib/frame';
+import { dataConfig } from './lr';
+import type { All, Slice, StoreDeps } from './types';
+
+export type TrainStatus = 'idle' | 'running' | 'paused' | 'done' | 'error' | 'cancelled';
+
+/** One point of the live loss chart: x counts epochs, so 1.5 is half-way through epoch 2. */
+export interface BatchPoint {
+  x: number;
+  loss: number;
+  stage: 'head' | 'fine-tune';
+}
+
+export interface TrainSlice {
+  training: {
+    status: TrainStatus;
+    job: string | null;
+    error: string | null;
+    startedAt: number | null;
+    finishedAt: number | null;
+    /** Epochs asked for, for "epoch 2 of 3". */
+    planned: number;
+    batches: BatchPoint[];
+    epochs: EpochMetrics[];
+    result: TrainResult | null;
+  };
+  trainSettings: { epochs: number; fineTune: boolean };
+  estimate: { status: 'idle' | 'running' | 'done' | 'error'; value: FineTuneEstimate | null; error: string | null };
+  setTrainSettings(settings: Partial<TrainSlice['trainSettings']>): void;
+  estimateFineTune(): Promise<void>;
+  startTraining(): Promise<void>;
+  togglePause(): Promise<void>;
+  cancelTraining(): void;
+  /** Called by the event wiring; public so tests can feed events. */
+  receiveBatch(batch: BatchMetrics): void;
+  receiveEpoch(job: string, metrics: EpochMetrics): void;
+}
+
+export const MAX_CHART_POINTS = 1500;
+
+export const initialTraining: Pick<TrainSlice, 'training' | 'estimate'> = {
+  training: { status: 'idle', job: null, error: null, startedAt: null, finishedAt: null, planned: 0, batches: [], epochs: [], result: null },
+  estimate: { status: 'idle', value: null, error: null },
+};
+
+export function trainConfig(s: All): TrainConfigInput {
+  return {
+    ...dataConfig(s),
+    lr: s.lr.chosen ?? 'auto',
+    epochs: s.trainSettings.epochs,
+    fineTune: s.trainSettings.fineTune,
+  };
+}
+
+let cancelRunning: (() => void) | null = null;
+
+export const createTrainSlice =
+  ({ api, frame, now = Date.now }: StoreDeps): Slice<TrainSlice> =>
+  (set, get) => {
+    const pushBatches = createFrameBatcher<BatchMetrics>((items) => {
+      const job = get().training.job;
+      const fresh = items
+        .filter((b) => b.job === job && Number.isFinite(b.loss))
+        .map((b) => ({ x: b.epoch - 1 + b.batch / Math.max(1, b.batches), loss: b.loss, stage: b.stage ?? 'head' }));
+      if (fresh.length === 0) return;
+      set((s) => ({ training: { ...s.training, batches: thinSeries([...s.training.batches, ...fresh], MAX_CHART_POINTS) } }));
+    }, frame);
+
+    return {
+      ...initialTraining,
+      trainSettings: { epochs: 5, fineTune: false },
+      setTrainSettings(settings) {
+        set((s) => ({ trainSettings: { ...s.trainSettings, ...settings } }));
+        if (settings.fineTune && get().estimate.status === 'idle') void get().estimateFineTune();
+      },
+      async estimateFineTune() {
+        set({ estimate: { status: 'running', value: null, error: null } });
+        try {
+          const value = await api.call('train/estimate-fine-tune', { ...trainConfig(get()), fineTune: true });
+          set({ estimate: { status: 'done', value, error: null } });
+        } catch (error) {
+          set({ estimate: { status: 'error', value: null, error: messageOf(error) } });
+        }
+      },
+      async startTraining() {
+        if (get().training.status === 'running' || get().training.status === 'paused') return;
+        get().invalidateFrom('review');
+        const call = api.call('train/run', trainConfig(get()));
+        cancelRunning = () => call.cancel();
+        set({
+          training: { ...initialTraining.training, status: 'running', job: call.job, startedAt: now(), planned: get().trainSettings.epochs },
+        });
+        try {
+          const result = await call;
+          if (get().training.job !== call.job) return;
+          set((s) => ({ training: { ...s.training, status: 'done', result, epochs: s.training.epochs.length ? s.training.epochs : result.epochs, finishedAt: now() } }));
+          get().recordRun(result);
+        } catch (error) {
+          if (get().training.job !== call.job) return;
+          const cancelled = isCancelled(error);
+          set((s) => ({ training: { ...s.training, status: cancelled ? 'cancelled' : 'error', error: cancelled ? null : messageOf(error), finishedAt: now() } }));
+        } finally {
+          if (get().training.job === call.job) cancelRunning = null;
+        }
+      },
+      async togglePause() {
+        const { status, job } = get().training;
+        if (!job || (status !== 'running' && status !== 'paused')) return;
+        try {
+          const { paused } = await api.call('train/pause', { job, paused: status === 'running' });
+          if (get().training.job === job) set((s) => ({ training: { ...s.training, status: paused ? 'paused' : 'running' } }));
+        } catch (error) {
+          get().addNotice({ level: 'warning', message: `Could not pause: ${messageOf(error)}` });
+        }
+      },
+      cancelTraining() {
+        cancelRunning?.();
+      },
+      receiveBatch(batch) {
+        if (batch.job === get().training.job) pushBatches(batch);
+      },
+      receiveEpoch(job, metrics) {
+        if (job !== get().training.job) return;
+        set((s) => {
+          const others = s.training.epochs.filter((e) => !(e.epoch === metrics.epoch && (e.stage ?? 'head') === (metrics.stage ?? 'head')));
+          return { training: { ...s.training, epochs: [...others, metrics] } };
+        });
+      },
+    };
+  };

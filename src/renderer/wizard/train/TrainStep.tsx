@@ -1,0 +1,186 @@
+import { useEffect, useState } from 'react';
+import type { EpochMetrics } from '../../../shared/types';
+import { BackendBadge } from '../../components/BackendBadge';
+import { Message } from '../../components/Message';
+import { ProgressBar } from '../../components/ProgressBar';
+import { formatDuration, formatPercent, formatRate } from '../../lib/format';
+import { useApp } from '../../store';
+import { AccuracyChart, LossChart, epochX } from './TrainCharts';
+
+/** Seconds since `since`, ticking once a second while `live`. */
+function useElapsed(since: number | null, until: number | null, live: boolean): number | null {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!live) return;
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, [live]);
+  if (since == null) return null;
+  return ((until ?? (live ? now : Date.now())) - since) / 1000;
+}
+
+function Settings({ disabled }: { disabled: boolean }) {
+  const settings = useApp((s) => s.trainSettings);
+  const setSettings = useApp((s) => s.setTrainSettings);
+  const estimate = useApp((s) => s.estimate);
+  return (
+    <fieldset className="train-settings" disabled={disabled}>
+      <legend>Settings</legend>
+      <label className="row">
+        <span>Epochs (passes over your photos)</span>
+        <input
+          type="number"
+          data-testid="train-epochs"
+          min={1}
+          max={100}
+          value={settings.epochs}
+          onChange={(e) => {
+            const n = Math.round(Number(e.target.value));
+            if (n >= 1 && n <= 100) setSettings({ epochs: n });
+          }}
+          className="narrow"
+        />
+      </label>
+      <label className="checkbox">
+        <input type="checkbox" data-testid="fine-tune" checked={settings.fineTune} onChange={(e) => setSettings({ fineTune: e.target.checked })} />
+        Then fine-tune the whole network (slower; often a few points more accurate)
+      </label>
+      {settings.fineTune && (
+        <p className="hint" data-testid="fine-tune-estimate" aria-live="polite">
+          {estimate.status === 'running' && 'Working out what that costs on this machine…'}
+          {estimate.status === 'done' && estimate.value && (
+            <>
+              {estimate.value.message} (about {formatDuration(estimate.value.seconds)} on {estimate.value.backend})
+            </>
+          )}
+          {estimate.status === 'error' && `Foldwise could not estimate the cost: ${estimate.error}`}
+        </p>
+      )}
+    </fieldset>
+  );
+}
+
+function EpochTable({ epochs, planned }: { epochs: EpochMetrics[]; planned: number }) {
+  if (epochs.length === 0) return null;
+  const best = epochs.reduce((b, e) => (e.accuracy > b.accuracy ? e : b), epochs[0]!);
+  return (
+    <table className="epoch-table">
+      <thead>
+        <tr>
+          <th scope="col">Epoch</th>
+          <th scope="col">Training loss</th>
+          <th scope="col">Checking loss</th>
+          <th scope="col">Accuracy</th>
+          <th scope="col">Time</th>
+        </tr>
+      </thead>
+      <tbody>
+        {epochs.map((e) => (
+          <tr key={`${e.stage ?? 'head'}-${e.epoch}`} data-testid="epoch-row" className={e === best ? 'best' : undefined}>
+            <td>
+              {epochX(e, planned)}
+              {e.stage === 'fine-tune' ? ' (fine-tune)' : ''}
+            </td>
+            <td>{e.trainLoss.toFixed(3)}</td>
+            <td>{e.validLoss.toFixed(3)}</td>
+            <td>{formatPercent(e.accuracy)}</td>
+            <td>{formatDuration(e.seconds)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+export function TrainStep() {
+  const training = useApp((s) => s.training);
+  const chosenLr = useApp((s) => s.lr.chosen);
+  const fineTune = useApp((s) => s.trainSettings.fineTune);
+  const restoredRunDir = useApp((s) => s.restoredRunDir);
+  const progress = useApp((s) => (s.training.job ? s.progress[s.training.job] : undefined));
+  const startTraining = useApp((s) => s.startTraining);
+  const togglePause = useApp((s) => s.togglePause);
+  const cancelTraining = useApp((s) => s.cancelTraining);
+  const live = training.status === 'running' || training.status === 'paused';
+  const elapsed = useElapsed(training.startedAt, training.finishedAt, live);
+
+  const { epochs, batches, planned, result } = training;
+  const headDone = epochs.filter((e) => (e.stage ?? 'head') === 'head').length;
+  const lastBatch = batches[batches.length - 1];
+  const fraction = planned > 0 ? Math.min(1, Math.max(headDone, lastBatch?.stage === 'head' ? lastBatch.x : 0) / planned) : 0;
+  // The engine's own estimate wins; otherwise extrapolate from the share of epochs done.
+  const eta = progress?.etaSeconds ?? (elapsed != null && fraction > 0.02 && !fineTune ? (elapsed / fraction) * (1 - fraction) : null);
+
+  return (
+    <div className="stack">
+      <div className="row wrap">
+        <BackendBadge detailed />
+      </div>
+      <Settings disabled={live} />
+      <div className="row wrap">
+        {!live && (
+          <button type="button" className="primary big" data-testid="train-start" onClick={() => void startTraining()}>
+            {training.status === 'done' || training.status === 'cancelled' || training.status === 'error' ? 'Train again' : 'Start training'}
+          </button>
+        )}
+        {live && (
+          <>
+            <button type="button" onClick={() => void togglePause()} data-testid="train-pause">
+              {training.status === 'paused' ? 'Resume' : 'Pause'}
+            </button>
+            <button type="button" onClick={cancelTraining} data-testid="train-cancel">
+              Cancel
+            </button>
+          </>
+        )}
+        <span className="muted">Learning rate {chosenLr != null ? formatRate(chosenLr) : 'chosen automatically'}</span>
+      </div>
+      {restoredRunDir && training.status === 'idle' && <p className="hint">This project already has a trained model; you can review it, or train again.</p>}
+
+      {(live || epochs.length > 0) && (
+        <div className="row wrap stats" aria-live="polite">
+          <span>
+            <strong>Epoch</strong> {Math.min(headDone + (live ? 1 : 0), planned)} of {planned}
+            {fineTune ? ' (then fine-tuning)' : ''}
+          </span>
+          <span>
+            <strong>Elapsed</strong> {formatDuration(elapsed)}
+          </span>
+          {live && (
+            <span>
+              <strong>Left</strong> {eta != null ? `about ${formatDuration(eta)}` : 'working it out…'}
+            </span>
+          )}
+          {training.status === 'paused' && <span className="tag">paused</span>}
+        </div>
+      )}
+      {live && epochs.length === 0 && batches.length === 0 && <ProgressBar progress={progress} label="Getting ready" />}
+
+      {training.error && (
+        <Message kind="error" title="Training stopped.">
+          {training.error}
+        </Message>
+      )}
+      {training.status === 'cancelled' && <Message kind="info">Training was cancelled. Earlier models are untouched.</Message>}
+      {training.status === 'done' && result && (
+        <Message kind="info" testId="train-done">
+          Done: the model got <strong>{formatPercent(result.valid.accuracy)}</strong> of the {result.images.valid} checking photos right
+          {result.test ? ` (${formatPercent(result.test.accuracy)} on the final test photos)` : ''}. Best at epoch {result.bestEpoch}; it took {formatDuration(result.seconds.total)}.
+          {result.warnings.map((w) => (
+            <span key={w} className="block muted">
+              {w}
+            </span>
+          ))}
+        </Message>
+      )}
+
+      {(live || epochs.length > 0 || batches.length > 0) && (
+        <div className="chart-grid">
+          <LossChart batches={batches} epochs={epochs} planned={planned} />
+          <AccuracyChart epochs={epochs} planned={planned} />
+        </div>
+      )}
+      <EpochTable epochs={epochs} planned={planned} />
+    </div>
+  );
+}
