@@ -73,8 +73,8 @@ export const DatasetEdits = z.object({
 // ---- backend and backbones ------------------------------------------------------------------
 
 export const BackendInfo = z.object({
-  /** What runs inference and gradients. */
-  name: z.enum(['tensorflow-gpu', 'tensorflow', 'wasm']),
+  /** What runs inference and gradients ('cpu': plain JavaScript, when even WebAssembly failed to start). */
+  name: z.enum(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']),
   gradients: z.enum(['tensorflow-gpu', 'tensorflow', 'cpu']),
   /** Badge text: GPU, CPU or WASM. */
   badge: z.enum(['GPU', 'CPU', 'WASM']),
