@@ -1,4 +1,9 @@
-// Which cached file answers /image/<id> in browser mode. Only the cache is ever reached.
-export function cachedImageFile(_id: string): string | null {
-  return null; // wired to the dataset's thumbnailFile(id) once it lands
+// Which cached file answers /image/<id> in browser mode: the scan's thumbnail for that content id.
+// The server still checks that the resolved file lies inside the cache before sending it.
+import fs from 'node:fs';
+import { thumbnailFile } from '../dataset';
+
+export function cachedImageFile(id: string): string | null {
+  const file = thumbnailFile(id);
+  return fs.existsSync(file) ? file : null;
 }
