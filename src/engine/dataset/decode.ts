@@ -76,12 +76,21 @@ function openBmp(bytes: Buffer, maxPixels: number): sharp.Sharp {
   if (big) throw big;
   let bmp;
   try {
-    bmp = decodeBmp(bytes, { toRGBA: true });
+    bmp = decodeBmp(bytes);
   } catch (error) {
     throw new ImageProblem(bytes.length < 54 ? 'truncated' : 'corrupt', error instanceof Error ? error.message : String(error));
   }
-  if (bmp.data.length < bmp.width * bmp.height * 4) throw new ImageProblem('truncated', 'pixel data is shorter than the header says');
-  return sharp(bmp.data, { raw: { width: bmp.width, height: bmp.height, channels: 4 } });
+  const pixels = bmp.width * bmp.height;
+  if (bmp.data.length < pixels * 4) throw new ImageProblem('truncated', 'pixel data is shorter than the header says');
+  // bmp-ts gives ABGR (its RGBA mode misplaces bytes for palette images) and leaves alpha 0 for
+  // ordinary 24-bit files, so keep the colour and treat every BMP as opaque.
+  const rgb = Buffer.allocUnsafe(pixels * 3);
+  for (let p = 0, i = 0; p < pixels; p++, i += 4) {
+    rgb[p * 3] = bmp.data[i + 3]!;
+    rgb[p * 3 + 1] = bmp.data[i + 2]!;
+    rgb[p * 3 + 2] = bmp.data[i + 1]!;
+  }
+  return sharp(rgb, { raw: { width: bmp.width, height: bmp.height, channels: 3 } });
 }
 
 const HEIC_ADVICE = 'convert it to JPEG (on an iPhone: Settings > Camera > Formats > Most Compatible)';

@@ -80,7 +80,8 @@ export async function walk(root: string, dir: string = root, signal?: AbortSigna
     if (stat.isDirectory()) {
       if (entry.isSymbolicLink()) {
         const target = await fs.promises.realpath(full).catch(() => full);
-        if (inside.has(target)) {
+        // A link to any folder that holds it (up to the scan root and beyond) would be walked forever.
+        if (inside.has(target) || real === target || real.startsWith(target.endsWith(path.sep) ? target : target + path.sep)) {
           const file = toRel(root, full);
           result.problems.push({ file, kind: 'symlink-loop', message: `${file} is a link to a folder that contains it, so it loops forever; delete the link.` });
           continue;
