@@ -1,1 +1,43 @@
-export {};
+// The preload: window.foldwise (DesktopBridge, see src/shared/contract.ts) and nothing else. With
+// contextIsolation the page cannot hold our MessagePort, so the port lives here and the page gets
+// named functions; appApiFromBridge in the renderer turns them into an AppApi.
+import { contextBridge, ipcRenderer, webUtils } from 'electron';
+import type { DesktopBridge } from '../shared/contract';
+import type { EngineStatus } from '../main/engine-host';
+import { createEngineBridge } from './bridge';
+import { CHANNELS, imageUrl } from './channels';
+import { portFromDom } from './ports';
+
+const engine = createEngineBridge();
+let lostEngine = false;
+
+ipcRenderer.on(CHANNELS.enginePort, (event) => {
+  const [port] = event.ports;
+  if (port) engine.attach(portFromDom(port));
+});
+
+ipcRenderer.on(CHANNELS.engineStatus, (_event, status: EngineStatus) => {
+  if (status.state === 'restarting' || status.state === 'failed') {
+    if (!lostEngine) engine.engineLost(status.message);
+    lostEngine = true;
+    engine.notice({ level: status.state === 'failed' ? 'error' : 'warning', message: status.message });
+  } else if (status.state === 'ready' && lostEngine) {
+    lostEngine = false;
+    engine.notice({ level: 'info', message: status.message });
+  }
+});
+
+const api: DesktopBridge = {
+  shell: 'electron',
+  call: (name, args) => engine.call(name, args),
+  cancel: (job) => engine.cancel(String(job)),
+  on: (event, listener) => engine.on(event, listener),
+  imageUrl: (id) => imageUrl(String(id)),
+  pickFolder: () => ipcRenderer.invoke(CHANNELS.pickFolder),
+  showInFolder: (path) => ipcRenderer.invoke(CHANNELS.showInFolder, String(path)),
+  // Empty for files that are not on disk (e.g. dragged from a web page).
+  pathForFile: (file) => webUtils.getPathForFile(file) || null,
+};
+
+contextBridge.exposeInMainWorld('foldwise', api);
+ipcRenderer.send(CHANNELS.hello);
