@@ -1,6 +1,228 @@
-// Placeholder until the backend helper lands: see issue 2 "Backend choice".
+// Picks the fastest TensorFlow.js backend this computer can run: tfjs-node-gpu, then tfjs-node, then
+// WebAssembly (with the plain-JS 'cpu' backend for gradients), and says in plain words why the faster
+// ones were not taken, so a person knows what to install or fix.
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import * as tf from '@tensorflow/tfjs';
 import type { BackendInfo } from '../shared/types';
 
-export async function describeBackend(): Promise<BackendInfo> {
-  throw new Error('backend selection is not built yet');
+export type BackendName = BackendInfo['name'];
+
+/**
+ * How each candidate is started. Each one throws (with the real error of the failing require) when it
+ * cannot run here. Injected in tests; the defaults require the real packages.
+ */
+export interface BackendLoaders {
+  tensorflowGpu(): Promise<void>;
+  tensorflow(): Promise<void>;
+  /** Registers the wasm backend; returns its thread count. */
+  wasm(): Promise<number>;
+}
+
+export interface BackendSelectorOptions {
+  loaders?: Partial<BackendLoaders>;
+  /** Makes a registered tfjs backend current; false when it will not start. Default tf.setBackend + tf.ready. */
+  activate?(tfBackend: string): Promise<boolean>;
+  /** More lines for BackendInfo.reasons, asked at each describe (e.g. the feature extractor's route). */
+  extraNotes?(): string[] | Promise<string[]>;
+}
+
+/** Errors of our own pre-checks, so they can be explained like the real require failures. */
+class BackendUnavailable extends Error {
+  constructor(readonly code: 'mac' | 'no-nvidia' | 'cuda-missing', message: string) {
+    super(message);
+  }
+}
+
+const nodeRequire = createRequire(__filename);
+
+// tfjs-node-gpu 4.x is built against CUDA 11.2 and cuDNN 8.1: these are the libraries it loads.
+const CUDA_LIBRARIES: Record<string, string[]> = {
+  linux: ['libcudart.so.11.0', 'libcudnn.so.8'],
+  win32: ['cudart64_110.dll', 'cudnn64_8.dll'],
+};
+
+function libraryDirs(): string[] {
+  const fromEnv = (process.platform === 'win32' ? process.env.PATH : process.env.LD_LIBRARY_PATH) ?? '';
+  const dirs = fromEnv.split(path.delimiter).filter(Boolean);
+  if (process.platform === 'linux') {
+    dirs.push('/usr/local/cuda/lib64', '/usr/lib/x86_64-linux-gnu', '/usr/lib64', '/usr/lib');
+    try {
+      // The dynamic linker's own cache knows libraries installed in any configured folder.
+      const cache = execFileSync('ldconfig', ['-p'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 2000 });
+      for (const line of cache.split('\n')) {
+        const match = /=>\s*(\S+)$/.exec(line.trim());
+        if (match) dirs.push(path.dirname(match[1]!));
+      }
+    } catch {
+      // no ldconfig: the folders above are checked anyway
+    }
+  }
+  return [...new Set(dirs)];
+}
+
+/** Before loading tfjs-node-gpu: an NVIDIA card and the CUDA/cuDNN versions it was built for must be present. */
+function checkGpuPrerequisites(): void {
+  if (process.platform === 'darwin') throw new BackendUnavailable('mac', 'macOS has no CUDA');
+  if (process.platform === 'linux' && !fs.existsSync('/proc/driver/nvidia/version') && !fs.existsSync('/dev/nvidia0')) {
+    throw new BackendUnavailable('no-nvidia', 'no NVIDIA driver found (/proc/driver/nvidia/version)');
+  }
+  const needed = CUDA_LIBRARIES[process.platform] ?? [];
+  const dirs = libraryDirs();
+  const missing = needed.filter((lib) => !dirs.some((dir) => fs.existsSync(path.join(dir, lib))));
+  if (missing.length > 0) throw new BackendUnavailable('cuda-missing', `${missing.join(', ')}: cannot open shared object file`);
+}
+
+export const defaultLoaders: BackendLoaders = {
+  async tensorflowGpu() {
+    nodeRequire.resolve('@tensorflow/tfjs-node-gpu'); // not installed: MODULE_NOT_FOUND before any CUDA talk
+    checkGpuPrerequisites();
+    nodeRequire('@tensorflow/tfjs-node-gpu');
+  },
+  async tensorflow() {
+    nodeRequire('@tensorflow/tfjs-node');
+  },
+  async wasm() {
+    const wasm = nodeRequire('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
+    try {
+      // Point it at the .wasm files in node_modules (or app.asar.unpacked); it refuses once initialised.
+      wasm.setWasmPaths(path.join(path.dirname(nodeRequire.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep);
+      wasm.setThreadsCount(os.availableParallelism());
+    } catch {
+      // already initialised by someone else in this process: keep their settings
+    }
+    if (!(await tf.setBackend('wasm'))) throw new Error('the WebAssembly backend did not initialise');
+    await tf.ready();
+    // In Node the threaded build is unavailable (no cross-origin isolation), so this is usually 1.
+    return wasm.getThreadsCount();
+  },
+};
+
+async function defaultActivate(name: string): Promise<boolean> {
+  if (!tf.findBackendFactory(name)) return false;
+  const ok = await tf.setBackend(name);
+  if (ok) await tf.ready();
+  return ok;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function isMissingPackage(error: unknown, pkg: string): boolean {
+  const code = (error as { code?: string }).code;
+  return (code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND') && messageOf(error).includes(pkg);
+}
+
+/** Turns the real failure of a candidate into a sentence a non-coder can act on. */
+export function explainFailure(candidate: 'tensorflow-gpu' | 'tensorflow' | 'wasm', error: unknown): string {
+  const message = messageOf(error);
+  const short = message.split('\n')[0]!.slice(0, 160);
+  if (candidate === 'wasm') {
+    return `The WebAssembly engine could not start (${short}): everything runs on the plain JavaScript engine, which is much slower. Reinstalling Foldwise may fix this.`;
+  }
+  const gpu = candidate === 'tensorflow-gpu';
+  const pkg = gpu ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
+  const then = gpu ? 'training will use the CPU' : 'using the WebAssembly engine, which is slower';
+  if (error instanceof BackendUnavailable) {
+    if (error.code === 'mac') return 'Macs cannot train on the graphics card (TensorFlow needs an NVIDIA card with CUDA): training will use the CPU.';
+    if (error.code === 'no-nvidia') return 'No NVIDIA graphics card (or driver) was found: training will use the CPU.';
+  }
+  if (/cuda|cudnn|cudart|cublas|cufft|curand|cusolver|cusparse/i.test(message)) {
+    return `CUDA 11.2/cuDNN 8.1 not found: ${then}. Install both from NVIDIA to train on the graphics card.`;
+  }
+  if (isMissingPackage(error, pkg)) {
+    return gpu
+      ? 'The graphics-card edition of TensorFlow is not installed (its download needs the internet and an NVIDIA card): training will use the CPU.'
+      : `TensorFlow for Node is not installed (its download needs the internet): ${then}.`;
+  }
+  const name = gpu ? 'The graphics-card edition of TensorFlow' : 'TensorFlow for Node';
+  if (/tfjs_binding\.node|libtensorflow|tensorflow\.dll|specified module could not be found/i.test(message)) {
+    return `${name} is installed but its native library is missing (it is downloaded during installation, which needs the internet): ${then}. Reinstall Foldwise while online to fix this.`;
+  }
+  if (/GLIBC|GLIBCXX/.test(message)) {
+    return `${name} needs a newer Linux (its system C library is too old): ${then}.`;
+  }
+  return `${name} could not start (${short}): ${then}.`;
+}
+
+const BADGES: Record<BackendName, BackendInfo['badge']> = { 'tensorflow-gpu': 'GPU', tensorflow: 'CPU', wasm: 'WASM', cpu: 'CPU' };
+
+/** Tries the candidates in order and activates the first that starts. */
+export async function selectBackend(options: BackendSelectorOptions = {}): Promise<BackendInfo> {
+  const loaders = { ...defaultLoaders, ...options.loaders };
+  const activate = options.activate ?? defaultActivate;
+  const reasons: string[] = [];
+  const cores = os.availableParallelism();
+
+  for (const candidate of ['tensorflow-gpu', 'tensorflow'] as const) {
+    try {
+      await (candidate === 'tensorflow-gpu' ? loaders.tensorflowGpu() : loaders.tensorflow());
+      if (!(await activate('tensorflow'))) throw new Error('the tensorflow backend registered but did not start');
+      return { name: candidate, gradients: candidate, badge: BADGES[candidate], reasons, threads: cores };
+    } catch (error) {
+      reasons.push(explainFailure(candidate, error));
+    }
+  }
+  try {
+    const threads = await loaders.wasm();
+    return { name: 'wasm', gradients: 'cpu', badge: BADGES.wasm, reasons, threads };
+  } catch (error) {
+    reasons.push(explainFailure('wasm', error));
+  }
+  await activate('cpu');
+  return { name: 'cpu', gradients: 'cpu', badge: BADGES.cpu, reasons, threads: 1 };
+}
+
+export interface BackendSelector {
+  /** Selects once (tfjs's backend is process-wide), then answers the same choice. */
+  ensure(): Promise<BackendInfo>;
+  /** The choice plus the current extra notes. */
+  describe(): Promise<BackendInfo>;
+  /** Adds a source of extra notes (e.g. "feature extraction runs on onnxruntime"). Returns a remover. */
+  addNotes(source: () => string[] | Promise<string[]>): () => void;
+}
+
+export function createBackendSelector(options: BackendSelectorOptions = {}): BackendSelector {
+  let choice: Promise<BackendInfo> | null = null;
+  const sources = new Set<() => string[] | Promise<string[]>>();
+  if (options.extraNotes) sources.add(options.extraNotes);
+  const ensure = () => {
+    choice ??= selectBackend(options);
+    return choice;
+  };
+  return {
+    ensure,
+    async describe() {
+      const info = await ensure();
+      // A note that fails to load must not hide which backend is active.
+      const extra = (await Promise.all([...sources].map(async (source) => (await Promise.resolve().then(source).catch(() => [])) as string[]))).flat();
+      return { ...info, reasons: [...info.reasons, ...extra] };
+    },
+    addNotes(source) {
+      sources.add(source);
+      return () => sources.delete(source);
+    },
+  };
+}
+
+// tfjs keeps one current backend per process, so the engine keeps one selector.
+const engineBackend = createBackendSelector();
+
+/** Selects the engine's backend once; later calls return the same answer. */
+export function ensureBackend(): Promise<BackendInfo> {
+  return engineBackend.ensure();
+}
+
+/** The active backend and why the faster ones were not taken (what 'engine/info' answers). */
+export function describeBackend(): Promise<BackendInfo> {
+  return engineBackend.describe();
+}
+
+/** Lets another part of the engine add a line to describeBackend().reasons. */
+export function addBackendNotes(source: () => string[] | Promise<string[]>): () => void {
+  return engineBackend.addNotes(source);
 }

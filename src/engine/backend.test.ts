@@ -1,0 +1,131 @@
+import { createRequire } from 'node:module';
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it, vi } from 'vitest';
+import { createBackendSelector, explainFailure, selectBackend, type BackendLoaders } from './backend';
+
+// The errors the real requires throw in each situation (messages as Node and tfjs-node print them).
+const notInstalled = (pkg: string) =>
+  Object.assign(new Error(`Cannot find module '${pkg}'\nRequire stack:\n- /app/dist/engine/entry.js`), { code: 'MODULE_NOT_FOUND' });
+const cudaMissing = () => new Error('libcudart.so.11.0: cannot open shared object file: No such file or directory');
+const bindingMissing = () =>
+  new Error(
+    'The Node.js native addon module (tfjs_binding.node) can not be found at path: /app/node_modules/@tensorflow/tfjs-node/lib/napi-v8/tfjs_binding.node. \n' +
+      "Please run command 'npm rebuild @tensorflow/tfjs-node' to rebuild the native addon module.",
+  );
+const libtensorflowMissing = () => new Error('libtensorflow.so.2: cannot open shared object file: No such file or directory');
+
+function fakes(over: Partial<BackendLoaders>) {
+  const loaders: BackendLoaders = {
+    tensorflowGpu: vi.fn(async () => {
+      throw notInstalled('@tensorflow/tfjs-node-gpu');
+    }),
+    tensorflow: vi.fn(async () => {
+      throw notInstalled('@tensorflow/tfjs-node');
+    }),
+    wasm: vi.fn(async () => 1),
+    ...over,
+  };
+  const activate = vi.fn(async () => true);
+  return { loaders, activate };
+}
+
+describe('selectBackend with injected loaders', () => {
+  it('takes tfjs-node-gpu when it loads, with no reasons', async () => {
+    const { loaders, activate } = fakes({ tensorflowGpu: vi.fn(async () => undefined) });
+    const info = await selectBackend({ loaders, activate });
+    expect(info).toMatchObject({ name: 'tensorflow-gpu', gradients: 'tensorflow-gpu', badge: 'GPU', reasons: [] });
+    expect(activate).toHaveBeenCalledWith('tensorflow');
+    expect(loaders.tensorflow).not.toHaveBeenCalled();
+  });
+
+  it('falls back to tfjs-node when CUDA is missing, and says so', async () => {
+    const { loaders, activate } = fakes({ tensorflowGpu: vi.fn(async () => Promise.reject(cudaMissing())), tensorflow: vi.fn(async () => undefined) });
+    const info = await selectBackend({ loaders, activate });
+    expect(info).toMatchObject({ name: 'tensorflow', gradients: 'tensorflow', badge: 'CPU' });
+    expect(info.reasons).toEqual([expect.stringContaining('CUDA 11.2/cuDNN 8.1 not found: training will use the CPU')]);
+  });
+
+  it('falls back to wasm (cpu gradients) when neither TensorFlow for Node loads, with one reason each', async () => {
+    const { loaders, activate } = fakes({ tensorflow: vi.fn(async () => Promise.reject(bindingMissing())) });
+    const info = await selectBackend({ loaders, activate });
+    expect(info).toMatchObject({ name: 'wasm', gradients: 'cpu', badge: 'WASM', threads: 1 });
+    expect(info.reasons).toHaveLength(2);
+    expect(info.reasons[0]).toMatch(/graphics-card edition of TensorFlow is not installed.*internet/);
+    expect(info.reasons[1]).toMatch(/TensorFlow for Node is installed but its native library is missing.*Reinstall Foldwise while online/);
+  });
+
+  it('ends on the plain cpu backend when wasm fails too', async () => {
+    const { loaders, activate } = fakes({ wasm: vi.fn(async () => Promise.reject(new Error('WebAssembly.instantiate(): out of memory'))) });
+    const info = await selectBackend({ loaders, activate });
+    expect(info).toMatchObject({ name: 'cpu', gradients: 'cpu', badge: 'CPU', threads: 1 });
+    expect(info.reasons).toHaveLength(3);
+    expect(info.reasons[1]).toBe('TensorFlow for Node is not installed (its download needs the internet): using the WebAssembly engine, which is slower.');
+    expect(info.reasons[2]).toMatch(/WebAssembly engine could not start \(WebAssembly.instantiate\(\): out of memory\)/);
+    expect(activate).toHaveBeenLastCalledWith('cpu');
+  });
+
+  it('does not take a backend that loads but will not start', async () => {
+    const { loaders } = fakes({ tensorflow: vi.fn(async () => undefined) });
+    const activate = vi.fn(async (name: string) => name !== 'tensorflow');
+    const info = await selectBackend({ loaders, activate });
+    expect(info.name).toBe('wasm');
+    expect(info.reasons[1]).toMatch(/TensorFlow for Node could not start \(the tensorflow backend registered but did not start\)/);
+  });
+});
+
+describe('explainFailure', () => {
+  it('tells the missing native library from the missing package and from other failures', () => {
+    expect(explainFailure('tensorflow', libtensorflowMissing())).toMatch(/native library is missing/);
+    expect(explainFailure('tensorflow-gpu', notInstalled('@tensorflow/tfjs-node-gpu'))).toMatch(/not installed/);
+    expect(explainFailure('tensorflow-gpu', new Error('libcudnn.so.8: cannot open shared object file'))).toMatch(/^CUDA 11.2\/cuDNN 8.1 not found/);
+    expect(explainFailure('tensorflow', new Error("/lib/x86_64-linux-gnu/libm.so.6: version `GLIBC_2.29' not found"))).toMatch(/newer Linux/);
+    // A missing dependency of the package is not "the package is not installed".
+    expect(explainFailure('tensorflow', notInstalled('node-pre-gyp'))).toMatch(/^TensorFlow for Node could not start \(Cannot find module 'node-pre-gyp'\)/);
+  });
+});
+
+describe('createBackendSelector', () => {
+  it('selects once and appends extra notes at each describe', async () => {
+    const { loaders, activate } = fakes({});
+    let route = 'Feature extraction runs on onnxruntime (2 threads).';
+    const selector = createBackendSelector({ loaders, activate, extraNotes: () => [route] });
+    await selector.ensure();
+    await selector.ensure();
+    expect(loaders.wasm).toHaveBeenCalledTimes(1);
+    route = 'Feature extraction runs on 2 WebAssembly workers.';
+    const removeBroken = selector.addNotes(() => {
+      throw new Error('notes broke');
+    });
+    const info = await selector.describe();
+    expect(info.reasons.at(-1)).toBe('Feature extraction runs on 2 WebAssembly workers.');
+    expect(info.reasons).toHaveLength(3);
+    removeBroken();
+    expect((await selector.ensure()).reasons).toHaveLength(2);
+  });
+});
+
+describe('selectBackend on this machine (real packages)', () => {
+  it('reports what is really installed', async () => {
+    const nodeRequire = createRequire(__filename);
+    const hasTfjsNode = (() => {
+      try {
+        nodeRequire.resolve('@tensorflow/tfjs-node');
+        return true;
+      } catch {
+        return false;
+      }
+    })();
+    const info = await selectBackend();
+    expect(info.reasons.length).toBeGreaterThanOrEqual(hasTfjsNode ? 0 : 2);
+    if (hasTfjsNode) {
+      expect(info.name).toMatch(/^tensorflow/);
+    } else {
+      // These machines cannot download libtensorflow: wasm must take over and say why.
+      expect(info).toMatchObject({ name: 'wasm', gradients: 'cpu', badge: 'WASM' });
+      expect(tf.getBackend()).toBe('wasm');
+      expect(info.reasons[1]).toBe('TensorFlow for Node is not installed (its download needs the internet): using the WebAssembly engine, which is slower.');
+      // And it computes.
+      expect(tf.tidy(() => tf.sum(tf.tensor1d([1, 2, 3])).dataSync()[0])).toBe(6);
+    }
+  });
+});
