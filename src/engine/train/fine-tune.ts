@@ -139,7 +139,7 @@ export async function estimateFineTune(config: TrainConfig, ctx: Pick<JobContext
   const trainImages = dataset.images.filter((i) => i.split === 'train').length;
   const validImages = dataset.images.filter((i) => i.split === 'valid').length;
   if (trainImages === 0) throw new EngineError('train/no-images', `No usable training photos were found in ${config.root}.`);
-  const backend = await useGradientBackend();
+  const backend = await useGradientBackend('convolutions');
   const backbone = await loadFeatureModel(spec.id);
   const batchSize = TRAIN_DEFAULTS.fineTuneBatchSize;
   const classes = Math.max(2, dataset.summary.classes.length);

@@ -1,6 +1,6 @@
 // Training the head on cached features: one-cycle schedule, AdamW, augmented views as extra
-// rows, class weights when imbalanced, TTA on validation, and the best epoch kept (lowest
-// validation loss: accuracy on a small validation set moves in coarse steps and ties often).
+// rows, class weights when imbalanced, TTA on validation, and the best epoch kept (by validation
+// loss, see bestEpochOf: accuracy on a small validation set moves in coarse steps and ties often).
 import * as tf from '@tensorflow/tfjs';
 import type { EpochMetrics } from '../../shared/types';
 import { AdamW } from './adamw';
@@ -40,14 +40,28 @@ export interface FitResult {
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** Epoch numbers where validation loss went up while training loss went down, two epochs in a row. */
+/**
+ * Epochs where validation loss rose (by more than 2% over two epochs) while training loss fell in
+ * both: the signature of memorising the training photos rather than noise on a small validation set.
+ */
 export function overfittingEpochs(epochs: Pick<EpochMetrics, 'epoch' | 'trainLoss' | 'validLoss'>[]): number[] {
   const flagged: number[] = [];
   for (let i = 2; i < epochs.length; i++) {
     const [a, b, c] = [epochs[i - 2]!, epochs[i - 1]!, epochs[i]!];
-    if (c.validLoss > b.validLoss && b.validLoss > a.validLoss && c.trainLoss < b.trainLoss && b.trainLoss < a.trainLoss) flagged.push(c.epoch);
+    const rising = c.validLoss > b.validLoss && b.validLoss > a.validLoss && c.validLoss > 1.02 * a.validLoss;
+    if (rising && c.trainLoss < b.trainLoss && b.trainLoss < a.trainLoss) flagged.push(c.epoch);
   }
   return flagged;
+}
+
+/**
+ * The epoch to keep: lowest validation loss, except that a later epoch within 1% of it wins,
+ * because one-cycle's last epochs (lowest learning rate) are the settled ones and the difference
+ * is within noise.
+ */
+export function bestEpochOf(epochs: Pick<EpochMetrics, 'epoch' | 'validLoss'>[]): number {
+  const lowest = Math.min(...epochs.map((e) => e.validLoss));
+  return epochs.filter((e) => e.validLoss <= lowest * 1.01).at(-1)!.epoch;
 }
 
 export async function fitHead(set: TrainingSet, options: FitOptions): Promise<FitResult> {
@@ -62,7 +76,7 @@ export async function fitHead(set: TrainingSet, options: FitOptions): Promise<Fi
   const schedule = oneCycle({ maxLr, totalSteps: epochs * batches });
   const optimizer = new AdamW(schedule(0), weightDecay);
   const history: EpochMetrics[] = [];
-  let best: { epoch: number; loss: number; weights: Float32Array[] } | null = null;
+  const snapshots = new Map<number, Float32Array[]>();
   let step = 0;
   try {
     for (let epoch = 1; epoch <= epochs; epoch++) {
@@ -112,7 +126,10 @@ export async function fitHead(set: TrainingSet, options: FitOptions): Promise<Fi
         stage: 'head',
       };
       history.push(metrics);
-      if (!best || metrics.validLoss < best.loss) best = { epoch, loss: metrics.validLoss, weights: head.snapshot() };
+      // Keep weights of every epoch that could still be chosen (within 1% of the lowest loss so far).
+      snapshots.set(epoch, head.snapshot());
+      const lowest = Math.min(...history.map((e) => e.validLoss));
+      for (const e of history) if (e.validLoss > lowest * 1.01) snapshots.delete(e.epoch);
       options.onEpoch?.(metrics);
       await yieldToEventLoop();
     }
@@ -122,14 +139,15 @@ export async function fitHead(set: TrainingSet, options: FitOptions): Promise<Fi
   } finally {
     optimizer.dispose();
   }
-  head.restore(best!.weights);
+  const bestEpoch = bestEpochOf(history);
+  head.restore(snapshots.get(bestEpoch)!);
   const warnings: string[] = [];
   const overfit = overfittingEpochs(history);
   if (overfit.length > 0) {
     warnings.push(
       `Validation loss rose while training loss fell (epoch ${overfit.join(', ')}): the model may be memorising the training photos. ` +
-        `Foldwise kept epoch ${best!.epoch}, the one with the lowest validation loss; fewer epochs or more photos may help.`,
+        `Foldwise kept epoch ${bestEpoch}, the one with the lowest validation loss; fewer epochs or more photos may help.`,
     );
   }
-  return { head, epochs: history, bestEpoch: best!.epoch, warnings, classWeights: weights ? Array.from(weights) : null };
+  return { head, epochs: history, bestEpoch, warnings, classWeights: weights ? Array.from(weights) : null };
 }

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { AdamW } from './adamw';
 import { classWeights, headLoss } from './batches';
-import { overfittingEpochs } from './fit';
+import { bestEpochOf, overfittingEpochs } from './fit';
 import { minimum, steep, valley } from './lr-finder';
 import { createRandom } from './random';
 import { oneCycle } from './schedule';
@@ -82,6 +82,14 @@ describe('overfitting warning', () => {
     const e = (epoch: number, trainLoss: number, validLoss: number) => ({ epoch, trainLoss, validLoss });
     expect(overfittingEpochs([e(1, 1, 1), e(2, 0.8, 0.9), e(3, 0.6, 0.8)])).toEqual([]);
     expect(overfittingEpochs([e(1, 1, 0.5), e(2, 0.8, 0.6), e(3, 0.6, 0.7), e(4, 0.5, 0.65)])).toEqual([3]);
+    // A 0.5% wobble on a small validation set is noise, not overfitting.
+    expect(overfittingEpochs([e(1, 1, 0.5), e(2, 0.8, 0.501), e(3, 0.6, 0.5025)])).toEqual([]);
+  });
+
+  it('keeps the lowest validation loss, or a later epoch within 1% of it', () => {
+    const e = (epoch: number, validLoss: number) => ({ epoch, validLoss });
+    expect(bestEpochOf([e(1, 0.9), e(2, 0.5), e(3, 0.6)])).toBe(2);
+    expect(bestEpochOf([e(1, 0.9), e(2, 0.5), e(3, 0.504), e(4, 0.52)])).toBe(3);
   });
 });
 

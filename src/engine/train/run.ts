@@ -197,6 +197,7 @@ export async function trainFolder(config: TrainConfig, ctx: JobContext): Promise
     // Matrices the predictions come from: the cached features, or recomputed through a fine-tuned backbone.
     let matrices = { valid: features.valid, validFlip: features.validFlip, test: features.test, testFlip: features.testFlip, train: features.train };
     if (config.fineTune) {
+      await useGradientBackend('convolutions');
       backbone = await loadFeatureModel(spec.id);
       const tuned = backbone;
       const tunedHead = head;
