@@ -1,28 +1,59 @@
-// Runs inside a worker thread: the backbone on tfjs-wasm (single-threaded in Node), one batch at a time.
+// Runs inside a worker thread: the backbone on tfjs-wasm or onnxruntime, one batch at a time.
+// Inference off the main thread keeps the main thread free to decode the next photos meanwhile.
 import type { MessagePort } from 'node:worker_threads';
+// Static imports: the TypeScript worker runs through tsx's require hook, which dynamic import() bypasses.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import * as ort from 'onnxruntime-node';
 import { loadFeatureModel } from '../backbones/load';
 import type { EmbedWorkerData, WorkerReply, WorkerRequest } from './worker-protocol';
 
+type Embed = (pixels: Uint8Array, n: number) => Promise<Float32Array>;
+
 export async function serveEmbedWorker(port: MessagePort, data: EmbedWorkerData): Promise<void> {
+  const embed = data.engine === 'onnxruntime' ? await onnxEmbed(data) : await wasmEmbed(data);
+  port.on('message', async (msg: WorkerRequest) => {
+    try {
+      const features = await embed(msg.pixels, msg.n);
+      port.postMessage({ type: 'features', id: msg.id, features } satisfies WorkerReply, [features.buffer as ArrayBuffer]);
+    } catch (error) {
+      port.postMessage({ type: 'error', id: msg.id, message: (error as Error).message } satisfies WorkerReply);
+    }
+  });
+  port.postMessage({ type: 'ready' } satisfies WorkerReply);
+}
+
+async function wasmEmbed(data: EmbedWorkerData): Promise<Embed> {
   if (!(await tf.setBackend('wasm'))) throw new Error('The wasm backend did not start in the worker');
   await tf.ready();
   const model = await loadFeatureModel(data.backbone);
   const [, height, width] = model.inputs[0]!.shape;
-  port.on('message', async (msg: WorkerRequest) => {
-    let reply: WorkerReply;
-    const transfer: ArrayBuffer[] = [];
+  return async (pixels, n) => {
+    const out = tf.tidy(() => model.predict(tf.tensor4d(Float32Array.from(pixels), [n, height!, width!, 3])) as tf.Tensor);
     try {
-      const out = tf.tidy(() => model.predict(tf.tensor4d(Float32Array.from(msg.pixels), [msg.n, height!, width!, 3])) as tf.Tensor);
-      const features = new Float32Array((await out.data()) as Float32Array); // owns its buffer, so it can move
+      return new Float32Array((await out.data()) as Float32Array); // owns its buffer, so it can move
+    } finally {
       out.dispose();
-      reply = { type: 'features', id: msg.id, features };
-      transfer.push(features.buffer as ArrayBuffer);
-    } catch (error) {
-      reply = { type: 'error', id: msg.id, message: (error as Error).message };
     }
-    port.postMessage(reply, transfer);
+  };
+}
+
+async function onnxEmbed(data: EmbedWorkerData): Promise<Embed> {
+  if (!data.onnxFile) throw new Error('No ONNX file given to the inference worker');
+  const session = await ort.InferenceSession.create(data.onnxFile, {
+    intraOpNumThreads: data.threads ?? 1,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
   });
-  port.postMessage({ type: 'ready' } satisfies WorkerReply);
+  const input = session.inputNames[0]!;
+  const output = session.outputNames[0]!;
+  return async (pixels, n) => {
+    const side = data.inputSize;
+    const result = await session.run({ [input]: new ort.Tensor('float32', Float32Array.from(pixels), [n, side, side, 3]) });
+    const y = result[output]!;
+    const features = new Float32Array(y.data as Float32Array);
+    y.dispose();
+    return features;
+  };
 }

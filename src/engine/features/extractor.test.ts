@@ -57,6 +57,10 @@ describe('feature extractor routes', () => {
     try {
       expect(onnx.route).toBe('onnxruntime');
       expect(maxAbsDiff(await onnx.embed(pixels, N), reference)).toBeLessThan(1e-3);
+      // The same session in this thread (no workers) gives the same numbers.
+      const inThread = await createExtractor(BACKBONE, { route: 'onnxruntime', threads: 1, workers: 0 });
+      expect(maxAbsDiff(await inThread.embed(pixels, N), reference)).toBeLessThan(1e-3);
+      inThread.dispose();
       // The converted model is cached: a second extractor reuses the file.
       const files = fs.readdirSync(path.join(process.env.FOLDWISE_CACHE!, 'onnx'));
       expect(files.filter((f) => f.endsWith('.onnx'))).toHaveLength(1);

@@ -25,6 +25,11 @@ export interface Extractor {
 export interface ExtractorOptions {
   /** CPU threads to use (default: every core). */
   threads?: number;
+  /**
+   * onnxruntime only: worker threads sharing `threads` (0: in this thread). Default: one single-threaded
+   * worker per thread, which beat one worker with 2 threads and the in-thread session on 2 busy cores.
+   */
+  workers?: number;
   /** Force one route (tests, benchmarks); 'auto' tries them fastest first. */
   route?: ExtractorRoute | 'auto';
 }
@@ -59,14 +64,14 @@ export async function createExtractor(backboneId: string, opts: ExtractorOptions
   if (route === 'auto' || route === 'onnxruntime') {
     try {
       const { createOnnxExtractor } = await import('./onnx-extractor');
-      const e = await createOnnxExtractor(backboneId, { threads });
-      return withNotes(e, `Features run on ONNX Runtime (CPU, ${threads} threads) with the backbone converted to ONNX.`);
+      const e = await createOnnxExtractor(backboneId, { threads, workers: opts.workers });
+      return withNotes(e, `Features run on ONNX Runtime (CPU, ${threads} threads) with the backbone converted to ONNX by Foldwise.`);
     } catch (error) {
       if (route === 'onnxruntime') throw error;
       skipped.push(`ONNX Runtime was not used: ${(error as Error).message}.`);
     }
   }
   const { createWorkerExtractor } = await import('./worker-pool');
-  const e = await createWorkerExtractor(backboneId, { threads });
+  const e = await createWorkerExtractor(backboneId, { workers: threads, engine: 'wasm' });
   return withNotes(e, `Features run on TensorFlow.js wasm in ${threads} worker thread${threads === 1 ? '' : 's'}, the slowest route.`);
 }

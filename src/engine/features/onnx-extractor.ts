@@ -11,13 +11,19 @@ import { layersModelToOnnx } from '../onnx';
 import { cacheDir, writeFileAtomic } from '../paths';
 import type { Extractor } from './extractor';
 import { checkPixels } from './tfjs-extractor';
+import { createWorkerExtractor } from './worker-pool';
 
 /** Part of the cached file's name: bump when the conversion (ours or the writer's) changes. */
 const CONVERSION_VERSION = 1;
 
-export async function createOnnxExtractor(backboneId: string, opts: { threads: number }): Promise<Extractor> {
+export async function createOnnxExtractor(backboneId: string, opts: { threads: number; workers?: number }): Promise<Extractor> {
   const spec = getBackbone(backboneId);
   const file = await convertedBackbone(backboneId);
+  const workers = Math.min(opts.workers ?? opts.threads, opts.threads);
+  if (workers > 0) {
+    const threadsPerWorker = Math.max(1, Math.floor(opts.threads / workers));
+    return createWorkerExtractor(backboneId, { workers, engine: 'onnxruntime', onnxFile: file, threadsPerWorker });
+  }
   const session = await ort.InferenceSession.create(file, {
     intraOpNumThreads: opts.threads,
     interOpNumThreads: 1,

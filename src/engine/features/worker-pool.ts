@@ -1,5 +1,7 @@
-// The wasm route: tfjs-wasm runs one thread per backend in Node, so we start one worker thread per
-// core, each with its own wasm backend and copy of the backbone, and split every batch between them.
+// Inference in worker threads. The wasm route needs them because tfjs-wasm runs one thread per backend
+// in Node: one worker per core, each with its own copy of the backbone. The onnxruntime route uses them
+// because onnxruntime-node runs synchronously on the calling thread: off the main thread, the main
+// thread keeps decoding the next photos while the backbone runs. Every batch is split between workers.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -8,7 +10,7 @@ import { getBackbone } from '../backbones/catalog';
 import { packageRoot } from '../paths';
 import type { Extractor } from './extractor';
 import { checkPixels } from './tfjs-extractor';
-import type { WorkerReply, WorkerRequest } from './worker-protocol';
+import type { EmbedWorkerData, WorkerReply, WorkerRequest } from './worker-protocol';
 
 interface Pending {
   resolve(data: Float32Array): void;
@@ -31,7 +33,16 @@ export function workerEntry(): { script: string; eval: boolean } {
   return { script: built, eval: false };
 }
 
-export async function createWorkerExtractor(backboneId: string, opts: { threads: number }): Promise<Extractor> {
+export interface WorkerPoolOptions {
+  /** Worker threads; each gets a share of every batch. */
+  workers: number;
+  engine: 'wasm' | 'onnxruntime';
+  onnxFile?: string;
+  /** Threads inside each worker (onnxruntime only). */
+  threadsPerWorker?: number;
+}
+
+export async function createWorkerExtractor(backboneId: string, opts: WorkerPoolOptions): Promise<Extractor> {
   const spec = getBackbone(backboneId);
   const entry = workerEntry();
   const pending = new Map<number, Pending>();
@@ -42,7 +53,14 @@ export async function createWorkerExtractor(backboneId: string, opts: { threads:
     new Promise((resolve, reject) => {
       const worker = new Worker(entry.script, {
         eval: entry.eval,
-        workerData: { task: 'embed', backbone: backboneId },
+        workerData: {
+          task: 'embed',
+          backbone: backboneId,
+          engine: opts.engine,
+          onnxFile: opts.onnxFile,
+          threads: opts.threadsPerWorker,
+          inputSize: spec.inputSize,
+        } satisfies EmbedWorkerData,
         env: process.env,
       });
       worker.unref();
@@ -71,7 +89,7 @@ export async function createWorkerExtractor(backboneId: string, opts: { threads:
       });
     });
 
-  const settled = await Promise.allSettled(Array.from({ length: opts.threads }, start));
+  const settled = await Promise.allSettled(Array.from({ length: opts.workers }, start));
   const workers = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   const firstError = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (firstError) {
@@ -90,8 +108,8 @@ export async function createWorkerExtractor(backboneId: string, opts: { threads:
     });
 
   return {
-    backend: `tfjs-wasm x${workers.length}`,
-    route: 'wasm-workers',
+    backend: opts.engine === 'wasm' ? `tfjs-wasm x${workers.length}` : `onnxruntime-cpu ${workers.length}x${opts.threadsPerWorker ?? 1}`,
+    route: opts.engine === 'wasm' ? 'wasm-workers' : 'onnxruntime',
     notes: '',
     featureSize: spec.featureSize,
     inputSize: size,

@@ -1,7 +1,14 @@
-// Messages between the wasm worker pool and src/engine/worker.ts.
+// Messages between the inference worker pool (worker-pool.ts) and src/engine/worker.ts.
 export interface EmbedWorkerData {
   task: 'embed';
   backbone: string;
+  /** What runs the backbone inside the worker. */
+  engine: 'wasm' | 'onnxruntime';
+  /** The converted backbone, for engine 'onnxruntime'. */
+  onnxFile?: string;
+  inputSize: number;
+  /** Threads inside this worker (onnxruntime only; tfjs-wasm is single-threaded in Node). */
+  threads?: number;
 }
 export type WorkerRequest = { type: 'embed'; id: number; pixels: Uint8Array; n: number };
 export type WorkerReply =
