@@ -1,0 +1,28 @@
+import { expect, type Page } from '@playwright/test';
+
+export class FoldersPage {
+  constructor(readonly page: Page) {}
+
+  readonly path = () => this.page.getByTestId('folder-path');
+  readonly summary = () => this.page.getByTestId('scan-summary');
+  readonly classCards = () => this.page.getByTestId('class-card');
+  readonly problems = () => this.page.getByTestId('problem-row');
+
+  /** Types the folder and presses Enter, as a person would; waits for the summary. */
+  async scan(folder: string) {
+    await this.path().fill(folder);
+    await this.path().press('Enter');
+    await expect(this.summary()).toBeVisible({ timeout: 120_000 });
+  }
+
+  card(name: string) {
+    return this.classCards().filter({ has: this.page.getByRole('heading', { name, exact: true }) });
+  }
+
+  /** Thumbnails on a card that actually loaded (not broken images). */
+  async loadedThumbnails(name: string): Promise<number> {
+    return this.card(name)
+      .locator('img.thumb')
+      .evaluateAll((imgs) => imgs.filter((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0).length);
+  }
+}

@@ -1,0 +1,28 @@
+import { expect, type Page } from '@playwright/test';
+
+export class TrainPage {
+  constructor(readonly page: Page) {}
+
+  readonly start = () => this.page.getByTestId('train-start');
+  readonly epochs = () => this.page.getByTestId('train-epochs');
+  readonly epochRows = () => this.page.getByTestId('epoch-row');
+  readonly done = () => this.page.getByTestId('train-done');
+  readonly badge = () => this.page.getByTestId('backend-badge').first();
+
+  async train(epochs: number) {
+    await this.epochs().fill(String(epochs));
+    await this.start().click();
+  }
+
+  async waitUntilDone() {
+    await expect(this.done()).toBeVisible({ timeout: 8 * 60_000 });
+  }
+
+  /** The validation accuracy the done message states, as a fraction. */
+  async statedAccuracy(): Promise<number> {
+    const text = (await this.done().textContent()) ?? '';
+    const match = /got\s+([\d.]+)%/.exec(text);
+    if (!match) throw new Error(`The done message reads "${text}", with no accuracy in it.`);
+    return Number(match[1]) / 100;
+  }
+}

@@ -1,0 +1,115 @@
+// The whole wizard on real photos (hymenoptera: ants vs bees) with the real engine: scan, find the
+// learning rate, train 3 epochs, open a confusion-matrix cell, show a heatmap, export TF.js and ONNX.
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect, HYMENOPTERA, test } from './fixtures';
+import { ExportPage } from './pages/export';
+import { FoldersPage } from './pages/folders';
+import { LearningRatePage } from './pages/learning-rate';
+import { ReviewPage } from './pages/review';
+import { TrainPage } from './pages/train';
+import { WizardPage } from './pages/wizard';
+
+test('a person trains, reviews and exports an ants-vs-bees classifier', async ({ app, sandbox }, testInfo) => {
+  test.skip(!fs.existsSync(HYMENOPTERA), `The shared photos are missing at ${HYMENOPTERA}; set FOLDWISE_SHARED.`);
+  const wizard = new WizardPage(app, testInfo);
+  const pageErrors: string[] = [];
+  app.on('pageerror', (e) => pageErrors.push(e.message));
+  app.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy|Refused to/.test(m.text())) pageErrors.push(m.text());
+  });
+
+  await test.step('Folders: Next waits for a scan; the scan shows two classes with thumbnails', async () => {
+    await wizard.expectStep('Folders');
+    await expect(wizard.nextButton()).toBeDisabled();
+    await expect(wizard.nextReason()).toContainText('Choose a folder');
+    await wizard.screenshot('01-folders-empty');
+
+    const folders = new FoldersPage(app);
+    await folders.scan(HYMENOPTERA);
+    await expect(folders.summary()).toContainText(/\d+ photos in 2 classes/);
+    await expect(folders.classCards()).toHaveCount(2);
+    for (const name of ['ants', 'bees']) {
+      await expect(folders.card(name)).toContainText(/\d+ photos/);
+      await expect.poll(() => folders.loadedThumbnails(name), { message: `thumbnails of ${name} load` }).toBeGreaterThan(0);
+    }
+    await expect(wizard.nextReason()).toHaveText('');
+    await wizard.screenshot('02-folders-scanned');
+    await wizard.next('Learning rate');
+  });
+
+  const lrPage = new LearningRatePage(app);
+  await test.step('Learning rate: the finder runs by itself; clicking the curve picks another rate', async () => {
+    await expect(wizard.nextButton()).toBeDisabled();
+    await lrPage.waitForCurve();
+    const suggested = await lrPage.suggestedRate();
+    expect(suggested).toBeGreaterThan(0);
+    expect(await lrPage.chosenRate()).toBeCloseTo(suggested, 10);
+    await wizard.screenshot('03-learning-rate');
+
+    // A click far left on the log axis picks a much smaller rate; "Back to the suggestion" undoes it.
+    await lrPage.clickCurveAt(0.15);
+    await expect.poll(() => lrPage.chosenRate()).toBeLessThan(suggested / 5);
+    await wizard.screenshot('04-learning-rate-picked');
+    await app.getByRole('button', { name: 'Back to the suggestion' }).click();
+    await expect.poll(() => lrPage.chosenRate()).toBeCloseTo(suggested, 10);
+    await wizard.next('Train');
+  });
+
+  const train = new TrainPage(app);
+  await test.step('Train: 3 epochs with live charts, an epoch row each, and a done message', async () => {
+    await expect(train.badge()).toHaveText(/GPU|CPU|WASM/);
+    await wizard.screenshot('05-train-ready');
+    await train.train(3);
+    await expect(train.epochRows().first()).toBeVisible({ timeout: 6 * 60_000 });
+    await wizard.screenshot('06-train-running');
+    await train.waitUntilDone();
+    await expect(train.epochRows()).toHaveCount(3);
+    // Ants vs bees from an ImageNet backbone: anything a person would accept is well above chance.
+    expect(await train.statedAccuracy()).toBeGreaterThan(0.75);
+    await wizard.screenshot('07-train-done');
+    await wizard.next('Review');
+  });
+
+  await test.step('Review: a confusion-matrix cell opens its photos, and a heatmap shows where the model looked', async () => {
+    const review = new ReviewPage(app);
+    await review.waitForMatrix();
+    await expect(review.cells()).toHaveCount(4);
+    const counts = await review.cellCounts();
+    const validation = counts.reduce((a, b) => a + b, 0);
+    expect(validation).toBeGreaterThan(100);
+    await wizard.screenshot('08-review');
+
+    const { cell, count } = await review.mostInterestingCell(2);
+    await cell.click();
+    await expect(review.openCell()).toBeVisible();
+    const opened = review.openCell().getByTestId('mistake-tile');
+    await expect(opened).toHaveCount(Math.min(count, 60));
+
+    const tile = opened.first();
+    await tile.getByTestId('heatmap-toggle').click();
+    const heatmap = tile.getByTestId('heatmap-image');
+    await expect(heatmap).toBeVisible({ timeout: 3 * 60_000 });
+    expect(await heatmap.evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBeGreaterThan(0);
+    await tile.scrollIntoViewIfNeeded();
+    await wizard.screenshot('09-review-cell-heatmap');
+    await wizard.next('Export');
+  });
+
+  await test.step('Export: TF.js and ONNX, each verified against the app on the validation photos', async () => {
+    const exporter = new ExportPage(app);
+    const tfjsDir = path.join(sandbox.dir, 'out', 'ants-bees-tfjs');
+    await exporter.exportTo('tfjs', tfjsDir);
+    await expect(exporter.result()).toContainText(/100% agreement on \d+ validation images/);
+    expect(fs.existsSync(path.join(tfjsDir, 'model.json'))).toBe(true);
+    await wizard.screenshot('10-export-tfjs');
+
+    const onnxDir = path.join(sandbox.dir, 'out', 'ants-bees-onnx');
+    await exporter.exportTo('onnx', onnxDir);
+    await expect(exporter.result()).toContainText(/100% agreement on \d+ validation images/);
+    expect(fs.readdirSync(onnxDir).some((f) => f.endsWith('.onnx'))).toBe(true);
+    await wizard.screenshot('11-export-onnx');
+  });
+
+  expect(pageErrors, 'errors in the page (uncaught exceptions or CSP refusals)').toEqual([]);
+});
