@@ -4,7 +4,7 @@
 export function formatRate(lr: number): string {
   if (!Number.isFinite(lr)) return '—';
   if (lr >= 0.0001 && lr < 10) return Number(lr.toPrecision(2)).toString();
-  return lr.toExponential(1);
+  return lr.toExponential(1).replace('.0e', 'e');
 }
 
 /** "42 s", "3 min 05 s", "1 h 02 min". */

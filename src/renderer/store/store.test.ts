@@ -1,0 +1,178 @@
+import { describe, expect, it } from 'vitest';
+import type { AppApi, CallHandle, EngineEvents, EventName } from '../../shared/contract';
+import type { DatasetSummary, LrCurve, TrainResult } from '../../shared/types';
+import { formatPercent, formatRate, joinPath } from '../lib/format';
+import { canAdvance as foldersReady } from '../wizard/folders/rules';
+import { canAdvance as lrReady } from '../wizard/learning-rate/rules';
+import { canAdvance as trainReady } from '../wizard/train/rules';
+import { createAppStore } from './index';
+import { lrKey } from './lr';
+
+type Handler = (args: never) => unknown;
+
+/** An AppApi whose calls answer from `handlers` and whose events the test emits by hand. */
+function fakeApi(handlers: Record<string, Handler>) {
+  const listeners = new Map<string, Set<(p: unknown) => void>>();
+  const calls: { name: string; args: unknown; job: string }[] = [];
+  const cancelled: string[] = [];
+  let n = 0;
+  const api: AppApi = {
+    shell: 'browser',
+    call(name, args) {
+      const job = `job-${++n}`;
+      calls.push({ name, args, job });
+      const handler = handlers[name];
+      const promise = (handler ? Promise.resolve().then(() => handler(args as never)) : Promise.reject(Object.assign(new Error(`${name} missing`), { name: 'rpc/not-available' }))) as CallHandle<never>;
+      return Object.assign(promise, { job, cancel: () => cancelled.push(job) });
+    },
+    on(event, listener) {
+      if (!listeners.has(event)) listeners.set(event, new Set());
+      listeners.get(event)!.add(listener as (p: unknown) => void);
+      return () => listeners.get(event)!.delete(listener as (p: unknown) => void);
+    },
+    imageUrl: (id) => `/image/${id}`,
+    pickFolder: async () => null,
+    showInFolder: async () => false,
+    pathForFile: () => null,
+  };
+  const emit = <E extends EventName>(event: E, payload: EngineEvents[E]) => listeners.get(event)?.forEach((l) => l(payload));
+  return { api, calls, cancelled, emit };
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+/** A frame scheduler the test runs by hand, to count how often the store is updated. */
+function manualFrames() {
+  const queue: (() => void)[] = [];
+  return { frame: (cb: () => void) => void queue.push(cb), flush: () => queue.splice(0).forEach((cb) => cb()), pending: () => queue.length };
+}
+
+const summary = (classes: [string, number][], root = '/photos'): DatasetSummary => ({
+  root,
+  layout: 'classes',
+  classes: classes.map(([name, count]) => ({ name, images: { train: Math.ceil(count * 0.8), valid: count - Math.ceil(count * 0.8), test: 0 }, thumbnails: [] })),
+  images: classes.reduce((a, [, c]) => a + c, 0),
+  problems: [],
+  duplicates: [],
+  warnings: [],
+  splitFromFolders: false,
+});
+
+const curve: LrCurve = {
+  suggestion: 0.003,
+  chosen: 'valley',
+  suggestions: { valley: 0.003, steep: 0.001, minimum: 0.01 },
+  curve: [1e-5, 1e-4, 1e-3, 1e-2, 1e-1].map((lr, i) => ({ lr, loss: [0.7, 0.69, 0.5, 0.3, 2][i]! })),
+};
+
+describe('renderer store', () => {
+  it('scans a folder and lets the user go on only with two classes that have photos', async () => {
+    const { api, calls } = fakeApi({ 'dataset/scan': ({ root }: { root: string }) => summary(root === '/one' ? [['cats', 10], ['dogs', 0]] : [['cats', 10], ['dogs', 12]], root) });
+    const store = createAppStore({ api });
+    expect(foldersReady(store.getState())).toMatch(/Choose a folder/);
+
+    const scanning = store.getState().scanFolder('/one');
+    expect(store.getState().scan.status).toBe('running');
+    expect(foldersReady(store.getState())).toBe('Wait for the scan to finish.');
+    await scanning;
+    expect(foldersReady(store.getState())).toMatch(/only one/);
+
+    await store.getState().scanFolder('  /two  ');
+    expect(calls.at(-1)).toMatchObject({ name: 'dataset/scan', args: { root: '/two' } });
+    expect(store.getState().summary?.classes.map((c) => c.name)).toEqual(['cats', 'dogs']);
+    expect(foldersReady(store.getState())).toBe(true);
+  });
+
+  it('shows a scan failure as the engine worded it, and an empty path as a request', async () => {
+    const { api } = fakeApi({ 'dataset/scan': () => Promise.reject(new Error('There is no folder at /nope.')) });
+    const store = createAppStore({ api });
+    await store.getState().scanFolder('   ');
+    expect(store.getState().scan.error).toMatch(/Type the path of a folder/);
+    await store.getState().scanFolder('/nope');
+    expect(store.getState().scan).toMatchObject({ status: 'error', error: 'There is no folder at /nope.' });
+  });
+
+  it('keeps the suggested rate, lets the user pick another, and forgets it when the photos change', async () => {
+    const { api, calls } = fakeApi({ 'dataset/scan': () => summary([['a', 5], ['b', 5]]), 'train/find-lr': () => curve });
+    const store = createAppStore({ api });
+    await store.getState().scanFolder('/photos');
+    await store.getState().findLearningRate();
+    expect(calls.at(-1)).toMatchObject({ name: 'train/find-lr', args: { root: '/photos', backbone: 'mobilenet_v2_035' } });
+    expect(store.getState().lr.chosen).toBe(0.003);
+    expect(lrReady(store.getState())).toBe(true);
+
+    store.getState().chooseLearningRate(0.0001);
+    expect(store.getState().lr.chosen).toBe(0.0001);
+
+    const before = lrKey(store.getState());
+    store.getState().excludeFiles(['a/1.jpg']);
+    expect(lrKey(store.getState())).not.toBe(before); // the step reruns the finder for the new data
+
+    await store.getState().scanFolder('/other');
+    expect(store.getState().lr.chosen).toBeNull();
+    expect(store.getState().edits.exclude).toEqual([]);
+  });
+
+  it('draws batch losses at most once a frame and ignores other jobs', async () => {
+    const frames = manualFrames();
+    let finish!: (r: TrainResult) => void;
+    const { api, emit, calls } = fakeApi({ 'train/run': () => new Promise<TrainResult>((r) => (finish = r)) });
+    const store = createAppStore({ api, frame: frames.frame });
+    let updates = 0;
+    store.subscribe(() => updates++);
+
+    void store.getState().startTraining();
+    const job = calls.at(-1)!.job;
+    expect(calls.at(-1)!.args).toMatchObject({ lr: 'auto', epochs: 5, fineTune: false });
+    updates = 0;
+    for (let b = 1; b <= 200; b++) emit('train/batch', { job, epoch: 1, batch: b, batches: 200, loss: 1 / b });
+    emit('train/batch', { job: 'someone-else', epoch: 1, batch: 1, batches: 1, loss: 9 });
+    expect(updates).toBe(0);
+    expect(frames.pending()).toBe(1);
+    frames.flush();
+    expect(updates).toBe(1);
+    const { batches } = store.getState().training;
+    expect(batches).toHaveLength(200);
+    expect(batches.at(-1)).toEqual({ x: 1, loss: 1 / 200, stage: 'head' });
+
+    emit('train/epoch', { job, metrics: { epoch: 1, trainLoss: 0.5, validLoss: 0.4, accuracy: 0.9, seconds: 2 } });
+    emit('train/epoch', { job, metrics: { epoch: 1, trainLoss: 0.5, validLoss: 0.4, accuracy: 0.9, seconds: 2 } }); // repeated: one row
+    expect(store.getState().training.epochs).toHaveLength(1);
+    expect(trainReady(store.getState())).toMatch(/Wait for training/);
+
+    await tick();
+    finish({ runId: 'r1', runDir: '/runs/r1', backend: 'wasm', backbone: 'b', classes: ['a', 'b'], lr: 0.003, images: { train: 8, valid: 2, test: 0 }, epochs: [], bestEpoch: 1, valid: { accuracy: 0.9, loss: 0.4 }, test: null, warnings: [], seconds: { scan: 0, features: 0, train: 1, total: 1 } });
+    await tick();
+    expect(store.getState().training.status).toBe('done');
+    expect(trainReady(store.getState())).toBe(true);
+  });
+
+  it('cancels training through the call handle and reports it as cancelled, not failed', async () => {
+    let reject!: (e: Error) => void;
+    const { api, cancelled, calls } = fakeApi({ 'train/run': () => new Promise((_, r) => (reject = r)) });
+    const store = createAppStore({ api, frame: manualFrames().frame });
+    const running = store.getState().startTraining();
+    store.getState().cancelTraining();
+    expect(cancelled).toEqual([calls.at(-1)!.job]);
+    await tick();
+    reject(Object.assign(new Error('Cancelled.'), { name: 'job/cancelled' }));
+    await running;
+    expect(store.getState().training).toMatchObject({ status: 'cancelled', error: null });
+  });
+});
+
+describe('renderer formatting', () => {
+  it('never rounds an imperfect agreement up to 100%', () => {
+    expect(formatPercent(1)).toBe('100%');
+    expect(formatPercent(0.9996)).toBe('99.9%');
+    expect(formatPercent(152 / 153)).toBe('99.3%');
+    expect(formatPercent(0.5)).toBe('50%');
+  });
+
+  it('writes rates and paths the way people read them', () => {
+    expect(formatRate(0.0034)).toBe('0.0034');
+    expect(formatRate(1e-7)).toBe('1e-7');
+    expect(joinPath('/runs/r1/', 'export-tfjs')).toBe('/runs/r1/export-tfjs');
+    expect(joinPath('C:\\runs\\r1', 'a/b')).toBe('C:\\runs\\r1\\a\\b');
+  });
+});
