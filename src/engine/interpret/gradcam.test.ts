@@ -147,3 +147,23 @@ describe('overlay', () => {
     expect(meta).toMatchObject({ format: 'png', width: 16, height: 16 });
   });
 });
+
+describe('gradCam on the wasm backend', () => {
+  it('gives the same map as on cpu (the engine runs it on wasm when tfjs-node is absent)', async () => {
+    await import('@tensorflow/tfjs-backend-wasm');
+    const model = tinyModel([
+      [0.7, -1.2],
+      [-0.3, 0.9],
+    ]);
+    const input = quadrantImage();
+    const onCpu = gradCam(model, input, 0);
+    expect(await tf.setBackend('wasm')).toBe(true);
+    try {
+      const onWasm = gradCam(model, input, 0);
+      expect(Array.from(onWasm.cam)).toEqual(Array.from(onCpu.cam).map((v) => expect.closeTo(v, 5)));
+      expect(onWasm.cam.some((v) => v > 0)).toBe(true);
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  });
+});

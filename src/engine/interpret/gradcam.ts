@@ -70,7 +70,9 @@ export function gradCam(model: CamModel, input: tf.Tensor4D, classIndex?: number
     if (!Number.isInteger(explained) || explained < 0 || explained >= probabilities.length) {
       throw new RangeError(`Class index ${classIndex} is out of range: the model has ${probabilities.length} classes.`);
     }
-    const classScore = (a: tf.Tensor) => tf.sum(tf.gather(scores(model.fromConv(a as tf.Tensor4D)), [explained], 1));
+    // A one-hot mask rather than gather: gather's gradient needs UnsortedSegmentSum, which wasm lacks.
+    const mask = tf.oneHot([explained], probabilities.length).toFloat();
+    const classScore = (a: tf.Tensor) => tf.sum(tf.mul(scores(model.fromConv(a as tf.Tensor4D)), mask));
     const gradients = tf.grad(classScore)(conv);
     const weights = tf.mean(gradients, [1, 2], true); // [1, 1, 1, channels]: how much each channel matters
     const map = tf.relu(tf.sum(tf.mul(conv, weights), -1)).reshape([height!, width!]);

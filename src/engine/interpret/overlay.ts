@@ -43,7 +43,8 @@ export function blendHeatmap(rgb: Uint8Array, heat: Float32Array, options: Blend
   for (let i = 0; i < heat.length; i++) {
     const v = heat[i]!;
     const alpha = minAlpha + (maxAlpha - minAlpha) * v;
-    const color = turbo(v);
+    // Turbo's first tenth is near black, which reads as a shadow over a photo: start where it turns blue.
+    const color = turbo(0.1 + 0.9 * v);
     for (let c = 0; c < 3; c++) out[3 * i + c] = Math.round((1 - alpha) * rgb[3 * i + c]! + alpha * color[c]!);
   }
   return out;

@@ -1,0 +1,183 @@
+// Grad-CAM on a real ImageNet backbone: a head learns "photo pasted somewhere" versus "empty canvas"
+// from real MobileNet features; its heatmap for a new photo on one side must light up that side.
+import fs from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient, createPortPair, serveRpc } from '../../shared/rpc';
+import { loadFeatureModel } from '../backbones/load';
+import { saveLayersModelToDir } from '../export/tfjs-io';
+import { sharedDir } from '../paths';
+import { useGradientBackend } from '../train/backend';
+import { tempDir, writeFakeRun } from './fixtures.test-helpers';
+import { reviewHandlers } from './handlers';
+import { createHeatmapper, type HeatmapResult } from './heatmap';
+
+const BACKBONE = 'mobilenet_v1_025';
+const SIZE = 224;
+const photos = path.join(sharedDir(), 'datasets', 'hymenoptera', 'train');
+const haveData = fs.existsSync(path.join(sharedDir(), 'weights', 'mobilenet_v1_025_224', 'model.json')) && fs.existsSync(photos);
+
+/** A flat canvas with a photo (a 96 px square) pasted in the middle of its left or right half. */
+async function canvas(file: string | null, side: 'left' | 'right', background: number): Promise<Buffer> {
+  const base = sharp({ create: { width: SIZE, height: SIZE, channels: 3, background: { r: background, g: background, b: background } } });
+  if (!file) return base.png().toBuffer();
+  const patch = await sharp(file).resize(96, 96, { fit: 'cover' }).toBuffer();
+  const left = side === 'left' ? 8 : SIZE / 2 + 8;
+  return base.composite([{ input: patch, left, top: 64 }]).png().toBuffer();
+}
+
+const pick = (folder: string, from: number, n: number) =>
+  fs
+    .readdirSync(path.join(photos, folder))
+    .filter((f) => f.endsWith('.jpg'))
+    .sort()
+    .slice(from, from + n)
+    .map((f) => path.join(photos, folder, f));
+
+/** Share of the heatmap's mass on one side, leaving out the centre column (it straddles both halves). */
+function sideShare(result: HeatmapResult, side: 'left' | 'right'): number {
+  const centre = (result.camWidth - 1) / 2;
+  let wanted = 0;
+  let both = 0;
+  result.cam.forEach((v, i) => {
+    const x = i % result.camWidth;
+    if (x === centre) return;
+    both += v;
+    if (side === 'left' ? x < centre : x > centre) wanted += v;
+  });
+  return wanted / both;
+}
+
+/** Mass-weighted centre of the heatmap, in grid cells. */
+function centroid(result: HeatmapResult): { x: number; y: number } {
+  let x = 0;
+  let y = 0;
+  let total = 0;
+  result.cam.forEach((v, i) => {
+    x += v * (i % result.camWidth);
+    y += v * Math.floor(i / result.camWidth);
+    total += v;
+  });
+  return { x: x / total, y: y / total };
+}
+
+describe.skipIf(!haveData)('Grad-CAM on mobilenet_v1_025', () => {
+  let runDir = '';
+  let testDir = '';
+  const heatmapper = createHeatmapper();
+  const previousCache = process.env.FOLDWISE_CACHE;
+
+  beforeAll(async () => {
+    process.env.FOLDWISE_CACHE = tempDir('foldwise-cache-');
+    await useGradientBackend('head');
+    const root = tempDir();
+    testDir = path.join(root, 'photos');
+    fs.mkdirSync(testDir);
+
+    // Training images: 6 photos, each on both sides, against 6 empty canvases of different greys.
+    const objects = [...pick('ants', 0, 3), ...pick('bees', 0, 3)];
+    const images: Buffer[] = [];
+    const labels: number[] = [];
+    for (const [i, file] of objects.entries()) {
+      for (const side of ['left', 'right'] as const) {
+        images.push(await canvas(file, side, 90 + 25 * (i % 4)));
+        labels.push(0);
+      }
+      images.push(await canvas(null, 'left', 70 + 25 * i));
+      labels.push(1);
+    }
+    const featureModel = await loadFeatureModel(BACKBONE);
+    const pixels = await Promise.all(images.map((b) => sharp(b).removeAlpha().raw().toBuffer()));
+    const features = tf.tidy(() => {
+      const batch = tf.tensor4d(Buffer.concat(pixels), [images.length, SIZE, SIZE, 3], 'float32');
+      return featureModel.predict(batch) as tf.Tensor2D;
+    });
+    featureModel.dispose();
+
+    const head = tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [features.shape[1]], activation: 'softmax', name: 'classes' })] });
+    head.compile({ optimizer: tf.train.adam(0.05), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+    const targets = tf.oneHot(tf.tensor1d(labels, 'int32'), 2);
+    const fit = await head.fit(features, targets, { epochs: 60, batchSize: images.length, verbose: 0 });
+    expect(fit.history.acc!.at(-1)).toBe(1); // the head must have learned the task for the test to mean anything
+
+    runDir = path.join(root, 'run');
+    writeFakeRun(runDir, {
+      classes: ['photo', 'empty'],
+      backbone: BACKBONE,
+      items: [{ file: 'x.png', id: 'x', split: 'valid', label: 'photo', probabilities: [0.9, 0.1] }],
+    });
+    await saveLayersModelToDir(head, path.join(runDir, 'head'));
+    tf.dispose([features, targets, head]);
+
+    // New photos the head never saw, one on each side.
+    const [unseen] = pick('bees', 10, 1);
+    fs.writeFileSync(path.join(testDir, 'on-left.png'), await canvas(unseen!, 'left', 128));
+    fs.writeFileSync(path.join(testDir, 'on-right.png'), await canvas(unseen!, 'right', 128));
+  });
+
+  afterAll(() => {
+    heatmapper.dispose();
+    if (previousCache === undefined) delete process.env.FOLDWISE_CACHE;
+    else process.env.FOLDWISE_CACHE = previousCache;
+  });
+
+  it('peaks on the side where the photo is', async () => {
+    const left = await heatmapper.heatmap(runDir, path.join(testDir, 'on-left.png'));
+    const right = await heatmapper.heatmap(runDir, path.join(testDir, 'on-right.png'));
+    for (const result of [left, right]) {
+      expect(result.predicted).toBe('photo');
+      expect(result.classIndex).toBe(0);
+      expect(result.scoreKind).toBe('logit');
+      expect([result.camHeight, result.camWidth]).toEqual([7, 7]);
+    }
+    // The photo covers columns 0-3 (left) or 3-6 (right) and rows 2-4 of the 7x7 grid.
+    expect(sideShare(left, 'left')).toBeGreaterThan(0.9);
+    expect(sideShare(right, 'right')).toBeGreaterThan(0.9);
+    expect(centroid(left).x).toBeLessThan(2.5);
+    expect(centroid(right).x).toBeGreaterThan(3.5);
+    for (const result of [left, right]) {
+      expect(centroid(result).y).toBeGreaterThan(2);
+      expect(centroid(result).y).toBeLessThan(4);
+    }
+  });
+
+  it('writes a PNG overlay of the requested size, hotter over the photo', async () => {
+    const result = await heatmapper.heatmap(runDir, path.join(testDir, 'on-left.png'), { size: 224 });
+    const png = Buffer.from(result.png, 'base64');
+    const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+    expect(info).toMatchObject({ width: 224, height: 224, channels: 3 });
+    // Over the bare canvas (right half) the tint is blue; over the photo's centre it is red.
+    const at = (x: number, y: number) => ({ red: data[(y * 224 + x) * 3]!, blue: data[(y * 224 + x) * 3 + 2]! });
+    const background = at(180, 20);
+    const photo = at(56, 112);
+    expect(background.blue).toBeGreaterThan(background.red);
+    expect(photo.red).toBeGreaterThan(photo.blue);
+  });
+
+  it('explains a chosen class, and keeps the tensor count flat across calls', async () => {
+    const file = path.join(testDir, 'on-right.png');
+    await heatmapper.heatmap(runDir, file, { classIndex: 1 });
+    const before = tf.memory().numTensors;
+    const empty = await heatmapper.heatmap(runDir, file, { classIndex: 1 });
+    await heatmapper.heatmap(runDir, file);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(empty.classIndex).toBe(1);
+    expect(empty.predicted).toBe('photo');
+    // Evidence for "empty" is the bare canvas, not the photo.
+    expect(sideShare(empty, 'left')).toBeGreaterThan(0.5);
+  });
+
+  it('answers review/heatmap over the rpc with PNG bytes, and names missing photos', async () => {
+    const [enginePort, clientPort] = createPortPair();
+    serveRpc(enginePort, reviewHandlers());
+    const client = createClient(clientPort);
+    const result = await client.call('review/heatmap', { runDir, file: path.join(testDir, 'on-right.png') });
+    expect(result.predicted).toBe('photo');
+    expect(Buffer.from(result.png, 'base64').subarray(1, 4).toString()).toBe('PNG');
+    const missing = path.join(testDir, 'nope.png');
+    await expect(client.call('review/heatmap', { runDir, file: missing })).rejects.toMatchObject({ name: 'image/missing' });
+    await expect(client.call('review/heatmap', { runDir, file: missing, classIndex: 5 })).rejects.toMatchObject({ name: 'review/unknown-class' });
+  });
+});

@@ -1,0 +1,171 @@
+// `review/heatmap`: Grad-CAM for any photo under a finished run's model, as a PNG overlay the UI can
+// show. The models of the last run asked about stay loaded, so clicking through top losses is quick.
+import fs from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { EngineError } from '../../shared/rpc';
+import type { Heatmap } from '../../shared/types';
+import { getBackbone, type BackboneSpec } from '../backbones/catalog';
+import { loadFeatureModel, splitAtHeatmapLayer } from '../backbones/load';
+import { loadLayersModelFromFolder } from '../backbones/model-io';
+import { decodeForModel, ImageProblem } from '../dataset/decode';
+import { useGradientBackend } from '../train/backend';
+import { gradCam, type CamModel } from './gradcam';
+import { overlayPng } from './overlay';
+import { readRun, type SavedRun } from './run';
+
+export interface HeatmapOptions {
+  /** Class to explain; the predicted class when left out. */
+  classIndex?: number;
+  /** Side of the square overlay in pixels (the model's centre crop, shown sharper than the model saw it). */
+  size?: number;
+  signal?: AbortSignal;
+}
+
+/** What a heatmap call returns: the Heatmap contract plus the raw grid, for tests and tools. */
+export interface HeatmapResult extends Heatmap {
+  /** Coarse Grad-CAM grid, row-major, max 1. */
+  cam: Float32Array;
+  camHeight: number;
+  camWidth: number;
+  scoreKind: 'logit' | 'log-probability';
+}
+
+interface LoadedRun {
+  run: SavedRun;
+  spec: BackboneSpec;
+  model: CamModel;
+  dispose(): void;
+}
+
+export const DEFAULT_OVERLAY_SIZE = 448;
+
+/** Finds the photo: an existing path, a file named in predictions.json, or a path under the run's photo folder. */
+async function locateImage(run: SavedRun, file: string): Promise<string> {
+  if (path.isAbsolute(file) && fs.existsSync(file)) return file;
+  const saved = run.predictions.find((p) => p.file === file || p.id === file);
+  if (saved?.path && fs.existsSync(saved.path)) return saved.path;
+  try {
+    const config = JSON.parse(await fs.promises.readFile(path.join(run.dir, 'config.json'), 'utf8')) as { root?: string };
+    if (config.root && fs.existsSync(path.join(config.root, file))) return path.join(config.root, file);
+  } catch {
+    // no config: only absolute paths and saved paths work
+  }
+  if (fs.existsSync(file)) return path.resolve(file);
+  throw new EngineError('image/missing', `Cannot find the photo ${file}. Give its full path, or check that the photo folder this model was trained on is still there.`, { file });
+}
+
+async function loadRun(runDir: string): Promise<LoadedRun> {
+  const run = await readRun(runDir);
+  const spec = getBackbone(run.backbone);
+  const features = run.fineTunedBackbone ? await loadLayersModelFromFolder(run.fineTunedBackbone) : await loadFeatureModel(spec.id);
+  let head: tf.LayersModel;
+  try {
+    head = await loadLayersModelFromFolder(run.headDir);
+  } catch (error) {
+    features.dispose();
+    throw error instanceof EngineError
+      ? new EngineError('run/damaged', `The model head in ${run.headDir} cannot be loaded: ${error.message} Train the model again to recreate it.`, { dir: run.headDir })
+      : error;
+  }
+  const outputs = head.outputs[0]!.shape[1];
+  if (outputs !== run.classes.length) {
+    features.dispose();
+    head.dispose();
+    throw new EngineError('run/damaged', `The model in ${run.headDir} has ${outputs} outputs but the run has ${run.classes.length} classes. Train the model again.`, { dir: run.headDir });
+  }
+  const { toConv, fromConv } = splitAtHeatmapLayer(features);
+  return {
+    run,
+    spec,
+    model: { toConv, fromConv, head },
+    dispose: () => {
+      features.dispose();
+      head.dispose();
+    },
+  };
+}
+
+async function decode(file: string, size: number): Promise<Uint8Array> {
+  try {
+    return await decodeForModel(file, { size, resize: 'shorter-side', crop: 'center', interpolation: 'bilinear' });
+  } catch (error) {
+    if (error instanceof ImageProblem) {
+      throw new EngineError('image/unreadable', `${file} cannot be used as a photo (${error.kind}): ${error.message}. Choose another photo.`, { file, kind: error.kind });
+    }
+    throw error;
+  }
+}
+
+export interface Heatmapper {
+  heatmap(runDir: string, file: string, options?: HeatmapOptions): Promise<HeatmapResult>;
+  /** Frees the models kept for the last run. */
+  dispose(): void;
+}
+
+export function createHeatmapper(): Heatmapper {
+  let loaded: LoadedRun | null = null;
+  let loadedFrom: string | null = null;
+  let queue: Promise<unknown> = Promise.resolve();
+
+  const heatmapNow = async (runDir: string, file: string, options: HeatmapOptions): Promise<HeatmapResult> => {
+    const { signal } = options;
+    // The gradient only runs through pooling and the dense head (never back through convolutions), so the
+    // backend that trains heads will do: tfjs-node, else wasm, else cpu.
+    await useGradientBackend('head');
+    const key = path.resolve(runDir);
+    // A run folder can be retrained in place, so check it on every call; reload when it changed.
+    const resultFile = path.join(key, 'result.json');
+    const stamp = fs.existsSync(resultFile) ? `${key}@${fs.statSync(resultFile).mtimeMs}` : key;
+    if (!loaded || loadedFrom !== stamp) {
+      loaded?.dispose();
+      loaded = null;
+      loaded = await loadRun(key);
+      loadedFrom = stamp;
+    }
+    signal?.throwIfAborted();
+    const { run, spec, model } = loaded;
+    if (options.classIndex !== undefined && (options.classIndex < 0 || options.classIndex >= run.classes.length)) {
+      throw new EngineError('review/unknown-class', `Class ${options.classIndex} does not exist: this model knows ${run.classes.map((c, i) => `${i} = ${c}`).join(', ')}.`, { classIndex: options.classIndex });
+    }
+    const image = await locateImage(run, file);
+    const pixels = await decode(image, spec.recipe.size);
+    signal?.throwIfAborted();
+    const input = tf.tensor4d(pixels, [1, spec.recipe.size, spec.recipe.size, 3], 'float32');
+    let result;
+    try {
+      result = gradCam(model, input, options.classIndex);
+    } finally {
+      input.dispose();
+    }
+    const size = options.size ?? DEFAULT_OVERLAY_SIZE;
+    const photo = size === spec.recipe.size ? pixels : await decode(image, size);
+    const png = await overlayPng(photo, size, result.cam, result.height, result.width);
+    const top = result.probabilities.indexOf(Math.max(...result.probabilities));
+    return {
+      file,
+      predicted: run.classes[top]!,
+      probability: result.probabilities[top]!,
+      classIndex: result.classIndex,
+      png: png.toString('base64'),
+      cam: result.cam,
+      camHeight: result.height,
+      camWidth: result.width,
+      scoreKind: result.scoreKind,
+    };
+  };
+
+  return {
+    heatmap(runDir, file, options = {}) {
+      // One at a time: two calls must not load or dispose the same models under each other.
+      const next = queue.then(() => heatmapNow(runDir, file, options));
+      queue = next.catch(() => undefined);
+      return next;
+    },
+    dispose() {
+      loaded?.dispose();
+      loaded = null;
+      loadedFrom = null;
+    },
+  };
+}
