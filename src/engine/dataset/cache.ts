@@ -12,8 +12,8 @@ export interface ContentFacts {
   width: number;
   height: number;
   format: string;
-  /** 64-bit difference hash, hex. */
-  dhash: string;
+  /** Horizontal then vertical 64-bit difference hash, 32 hex digits. */
+  hash: string;
 }
 
 /** What the last scan saw at one path: the content it had, or why it was not usable. */
@@ -26,13 +26,16 @@ export interface FileRecord {
   ignored?: boolean;
 }
 
+/** Bumped whenever what is stored changes meaning, so old caches are rebuilt rather than misread. */
+export const INDEX_VERSION = 2;
+const VERSION = INDEX_VERSION;
+
 export interface ScanIndex {
-  version: 1;
+  version: typeof VERSION;
   files: Record<string, FileRecord>;
   content: Record<string, ContentFacts>;
 }
 
-const VERSION = 1;
 
 export function indexFile(root: string): string {
   const key = crypto.createHash('sha1').update(root).digest('hex').slice(0, 16);

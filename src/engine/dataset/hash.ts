@@ -8,12 +8,13 @@ export function contentId(bytes: Uint8Array): string {
 }
 
 /**
- * dHash: shrink to 9x8 grey by box averaging, then one bit per neighbour pair (is the left brighter?).
- * Takes interleaved 8-bit pixels (any channel count, first three used as RGB) and returns 16 hex digits.
+ * dHash: shrink to a 9x8 (or 8x9) grey grid by box averaging, then one bit per neighbour pair: is the
+ * left (or upper) cell brighter? Takes interleaved 8-bit pixels (first three channels used as RGB).
+ * Returns 16 hex digits: 64 bits.
  */
-export function differenceHash(pixels: Uint8Array, width: number, height: number, channels: number): string {
-  const cols = 9;
-  const rows = 8;
+export function differenceHash(pixels: Uint8Array, width: number, height: number, channels: number, direction: 'horizontal' | 'vertical' = 'horizontal'): string {
+  const cols = direction === 'horizontal' ? 9 : 8;
+  const rows = direction === 'horizontal' ? 8 : 9;
   const grey = new Float64Array(cols * rows);
   for (let r = 0; r < rows; r++) {
     const y0 = Math.floor((r * height) / rows);
@@ -32,12 +33,20 @@ export function differenceHash(pixels: Uint8Array, width: number, height: number
     }
   }
   let hex = '';
-  for (let r = 0; r < rows; r++) {
+  for (let k = 0; k < 8; k++) {
     let byte = 0;
-    for (let c = 0; c < 8; c++) byte = (byte << 1) | (grey[r * cols + c]! > grey[r * cols + c + 1]! ? 1 : 0);
+    for (let j = 0; j < 8; j++) {
+      const [a, b] = direction === 'horizontal' ? [k * cols + j, k * cols + j + 1] : [j * cols + k, (j + 1) * cols + k];
+      byte = (byte << 1) | (grey[a]! > grey[b]! ? 1 : 0);
+    }
     hex += byte.toString(16).padStart(2, '0');
   }
   return hex;
+}
+
+/** Both directions: 32 hex digits, horizontal then vertical. Near copies are close in both. */
+export function pictureHash(pixels: Uint8Array, width: number, height: number, channels: number): string {
+  return differenceHash(pixels, width, height, channels, 'horizontal') + differenceHash(pixels, width, height, channels, 'vertical');
 }
 
 function popcount(x: number): number {

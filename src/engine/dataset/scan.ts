@@ -8,11 +8,11 @@ import sharp from 'sharp';
 import { EngineError } from '../../shared/rpc';
 import type { DatasetProblem, DatasetWarning, Split } from '../../shared/types';
 import { writeFileAtomic } from '../paths';
-import { loadIndex, saveIndex, type ContentFacts, type FileRecord, type ScanIndex } from './cache';
+import { INDEX_VERSION, loadIndex, saveIndex, type ContentFacts, type FileRecord, type ScanIndex } from './cache';
 import { finish, ImageProblem, openImage, thumbnailFile } from './decode';
 import { duplicateGroups } from './duplicates';
 import { SNIFF_BYTES, sniffFormat } from './formats';
-import { contentId, differenceHash } from './hash';
+import { contentId, pictureHash } from './hash';
 import { emptyClassProblem, fileProblem, MIN_SIDE } from './problems';
 import { assignValidation, splitOfFolder } from './split';
 import { summarise, type Dataset, type ScannedImage } from './summary';
@@ -171,7 +171,7 @@ async function examine(found: FoundFile, index: ScanIndex): Promise<Outcome> {
       opened.format,
       bytes,
     );
-    const facts: ContentFacts = { width: opened.width, height: opened.height, format: opened.format, dhash: differenceHash(data, info.width, info.height, info.channels) };
+    const facts: ContentFacts = { width: opened.width, height: opened.height, format: opened.format, hash: pictureHash(data, info.width, info.height, info.channels) };
     const jpeg = await sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } }).jpeg({ quality: 80, optimiseCoding: false }).toBuffer();
     await writeThumbnail(thumbnailFile(id), jpeg);
     return { record: { ...base, id }, facts };
@@ -207,7 +207,7 @@ export async function scanDataset(rootInput: string, options: ScanOptions = {}):
 
   const listed = await listCandidates(root, options.signal);
   const index = await loadIndex(root);
-  const fresh: ScanIndex = { version: 1, files: {}, content: { ...index.content } };
+  const fresh: ScanIndex = { version: INDEX_VERSION, files: {}, content: { ...index.content } };
   const total = listed.candidates.length;
   let done = 0;
   options.onProgress?.(0, total);
@@ -274,7 +274,7 @@ export async function scanDataset(rootInput: string, options: ScanOptions = {}):
     }))
     .sort((a, b) => (a.file < b.file ? -1 : 1));
 
-  const hashes = new Map(usable.map((u) => [u.found.file, u.facts.dhash]));
+  const hashes = new Map(usable.map((u) => [u.found.file, u.facts.hash]));
   const groups = duplicateGroups(images, (file) => hashes.get(file)!);
   problems.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   return summarise({
