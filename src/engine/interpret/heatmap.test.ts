@@ -109,7 +109,8 @@ describe.skipIf(!haveData)('Grad-CAM on mobilenet_v1_025', () => {
       items: [{ file: 'x.png', id: 'x', split: 'valid', label: 'photo', probabilities: [0.9, 0.1] }],
     });
     await saveLayersModelToDir(head, path.join(runDir, 'head'));
-    tf.dispose([features, targets, head]);
+    tf.dispose([features, targets]);
+    head.dispose();
 
     // New photos the head never saw, one on each side.
     const [unseen] = pick('bees', 10, 1);
