@@ -4,7 +4,6 @@
 import { protocol, type Session } from 'electron';
 import fs from 'node:fs';
 import { cacheDir } from '../engine/paths';
-import { cachedImageFile } from '../engine/serve/images';
 import { SCHEME } from '../preload/channels';
 import { appFile, cachedImage, contentType } from './files';
 import { APP_HOST, CONTENT_SECURITY_POLICY } from './security';
@@ -45,6 +44,9 @@ export function handleScheme(session: Session, rendererDir: string): void {
     }
     if (url.host === 'image') {
       // Ids are [A-Za-z0-9_-] and never escaped; anything else fails the id check.
+      // Loaded on first use: the lookup lives with the dataset code, which pulls in sharp, and main
+      // should not load a native image library just to start.
+      const { cachedImageFile } = await import('../engine/serve/images');
       const file = await cachedImage(cacheDir(), url.pathname.replace(/^\/+/, ''), cachedImageFile);
       if (!file) return refuse(404, 'No such image in the cache.');
       return fileResponse(file, { 'Cache-Control': 'max-age=3600' });
