@@ -1,4 +1,58 @@
+// `foldwise heatmap <run dir> <image> --out heat.png [--class name]`: where in the photo the model
+// looked (Grad-CAM), as a PNG overlay.
+import path from 'node:path';
 import type { Command } from 'commander';
+import { EngineError } from '../../shared/rpc';
+import { readRun } from '../../engine/interpret/run';
+import { writeFileAtomic } from '../../engine/paths';
+import { startLocalEngine } from '../engine';
+import { printJson, reportFailure, showProgress } from '../output';
 
-// Not built yet: registered by the issue that owns this command.
-export function register(_program: Command): void {}
+/** The index of `name` (or a number) among the run's classes, with a helpful error otherwise. */
+export async function classIndexOf(runDir: string, name: string): Promise<number> {
+  const { classes } = await readRun(runDir);
+  const exact = classes.indexOf(name);
+  if (exact >= 0) return exact;
+  const folded = classes.findIndex((c) => c.toLowerCase() === name.toLowerCase());
+  if (folded >= 0) return folded;
+  if (/^\d+$/.test(name) && Number(name) < classes.length) return Number(name);
+  throw new EngineError('review/unknown-class', `This model has no class "${name}". Its classes are: ${classes.join(', ')}.`, { classes });
+}
+
+export function register(program: Command): void {
+  program
+    .command('heatmap')
+    .description('Show where in a photo the model looked (Grad-CAM), as a PNG overlay.')
+    .argument('<run dir>', 'the run folder written by `foldwise train --out`')
+    .argument('<image>', 'the photo to explain')
+    .requiredOption('-o, --out <file>', 'where to write the PNG overlay')
+    .option('-c, --class <name>', 'explain this class instead of the predicted one')
+    .option('--json', 'print one JSON object instead of a sentence')
+    .action(async (runDir: string, image: string, opts: { out: string; class?: string; json?: boolean }) => {
+      const json = Boolean(opts.json);
+      const client = startLocalEngine();
+      let stop = () => undefined as void;
+      try {
+        const classIndex = opts.class === undefined ? undefined : await classIndexOf(runDir, opts.class);
+        const handle = client.call('review/heatmap', { runDir, file: path.resolve(image), classIndex });
+        stop = showProgress(client, handle.job, json);
+        const heatmap = await handle;
+        stop();
+        const out = path.resolve(opts.out);
+        await writeFileAtomic(out, Buffer.from(heatmap.png, 'base64'));
+        const { classes } = await readRun(runDir);
+        const explained = classes[heatmap.classIndex]!;
+        if (json) {
+          printJson({ file: heatmap.file, predicted: heatmap.predicted, probability: heatmap.probability, class: explained, classIndex: heatmap.classIndex, out });
+        } else {
+          process.stdout.write(
+            `The model says ${heatmap.predicted} (${(100 * heatmap.probability).toFixed(1)}% sure).\n` +
+              `Heatmap of what points to ${explained} written to ${out}\n`,
+          );
+        }
+      } catch (error) {
+        stop();
+        reportFailure(error, json);
+      }
+    });
+}
