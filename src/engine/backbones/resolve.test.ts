@@ -127,6 +127,35 @@ describe('backbone handlers over rpc', () => {
     await expect(client.call('backbone/ensure', { id: 'vgg16' })).rejects.toMatchObject({ name: 'backbone/unknown' });
   });
 
+  it('cancels a download within a second and keeps the partial file for a later resume', async () => {
+    served = await serveWeights({ stall: 'weights.bin' });
+    const cache = path.join(tmp, 'cache');
+    const spec = getBackbone('mobilenet_v2_035');
+    const [a, b] = createPortPair();
+    const handlers = backboneHandlers({ bundledDir: null, cacheDir: cache, sharedWeightsDir: null, url: `${served.url}${spec.sharedFolder}/` });
+    // Watch the engine side too: the download itself must stop, not just the caller's promise.
+    let engineSide: Promise<unknown> = Promise.resolve();
+    serveRpc(a, {
+      ...handlers,
+      'backbone/ensure': (args, ctx) => {
+        const run = handlers['backbone/ensure'](args, ctx);
+        engineSide = run.catch((e: unknown) => e);
+        return run;
+      },
+    });
+    const client = createClient(b);
+    const call = client.call('backbone/ensure', { id: spec.id });
+    const part = path.join(cache, `.${spec.id}.partial`, 'weights.bin.part');
+    while (!fs.existsSync(part) || fs.statSync(part).size === 0) await new Promise((r) => setTimeout(r, 20));
+    const cancelledAt = Date.now();
+    call.cancel();
+    await expect(call).rejects.toMatchObject({ name: 'job/cancelled' });
+    expect(await engineSide).toMatchObject({ name: 'AbortError' });
+    expect(Date.now() - cancelledAt).toBeLessThan(1000);
+    expect(fs.statSync(part).size).toBe(1000);
+    expect(fs.existsSync(path.join(cache, spec.id))).toBe(false);
+  });
+
   it('throttles progress and estimates the time left from the byte rate', () => {
     const sent: EngineEvents['job/progress'][] = [];
     let t = 0;

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { BackboneInfo } from '../../shared/types';
-import { cacheDir, sharedDir } from '../paths';
+import { cacheDir, packageRoot, sharedDir } from '../paths';
 import { type BackboneSpec, getBackbone } from './catalog';
 import { downloadBackbone, type DownloadOptions } from './download';
 
@@ -36,7 +36,7 @@ export function defaultBundledDir(): string | null {
   if (process.env.FOLDWISE_BUNDLED_BACKBONES) return path.resolve(process.env.FOLDWISE_BUNDLED_BACKBONES);
   // Packaged apps set FOLDWISE_BUNDLED_BACKBONES to process.resourcesPath/backbones; from a checkout this is
   // where scripts/fetch-backbones.js puts them.
-  return path.join(__dirname, '..', '..', '..', 'assets', 'backbones');
+  return path.join(packageRoot(), 'assets', 'backbones');
 }
 
 export function backboneCacheDir(locations: BackboneLocations = {}): string {
