@@ -3,7 +3,7 @@
 // Math.random, so a cached view is exactly the view that would be computed again.
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
-import { loadImage } from '../dataset/decode';
+import { loadImage } from '../dataset';
 
 /** Bump when the recipe below changes: it is part of every view's cache key. */
 export const AUGMENT_VERSION = 1;

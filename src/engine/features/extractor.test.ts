@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeForModel } from '../dataset/decode';
 import { sharedDir } from '../paths';
+import { describeBackend } from '../backend';
 import { createExtractor, type Extractor } from './extractor';
 
 const BACKBONE = 'mobilenet_v2_035';
@@ -88,6 +89,7 @@ describe('feature extractor routes', () => {
       } else {
         expect(auto.route).toBe('onnxruntime');
         expect(auto.notes).toMatch(/tfjs-node\) was not used/);
+        expect((await describeBackend()).reasons.join(' ')).toContain(auto.notes);
       }
       expect(auto.notes).toMatch(/Features run on/);
     } finally {

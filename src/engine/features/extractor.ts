@@ -6,6 +6,7 @@
 //                    about a third of PyTorch's speed, and tfjs-wasm cannot multi-thread in Node).
 // Every route takes RGB 0-255 NHWC pixels and gives the same features (tested against tfjs).
 import os from 'node:os';
+import { addBackendNotes, ensureBackend } from '../backend';
 
 export type ExtractorRoute = 'tfjs-node' | 'onnxruntime' | 'wasm-workers' | 'tfjs';
 
@@ -38,12 +39,23 @@ export function defaultThreads(): number {
   return Math.max(1, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
 }
 
+// What 'engine/info' says about feature extraction: the route of the latest extractor.
+let lastNotes: string | null = null;
+let registered = false;
+function registerNotes(): void {
+  if (registered) return;
+  registered = true;
+  addBackendNotes(() => (lastNotes ? [lastNotes] : []));
+}
+
 export async function createExtractor(backboneId: string, opts: ExtractorOptions = {}): Promise<Extractor> {
   const threads = Math.max(1, Math.floor(opts.threads ?? defaultThreads()));
   const route = opts.route ?? 'auto';
   const skipped: string[] = [];
   const withNotes = (e: Extractor, why: string): Extractor => {
     e.notes = [why, ...skipped].join(' ');
+    lastNotes = e.notes;
+    registerNotes();
     return e;
   };
 
@@ -52,14 +64,14 @@ export async function createExtractor(backboneId: string, opts: ExtractorOptions
     return withNotes(await createTfjsExtractor(backboneId), 'Features run on TensorFlow.js in this thread (requested).');
   }
   if (route === 'auto' || route === 'tfjs-node') {
-    const { loadTfjsNode } = await import('./tfjs-extractor');
-    const problem = await loadTfjsNode();
-    if (problem === null) {
+    // The engine's backend choice (tfjs-node-gpu > tfjs-node > wasm) is made once per process.
+    const info = await ensureBackend();
+    if (info.name === 'tensorflow' || info.name === 'tensorflow-gpu') {
       const { createTfjsExtractor } = await import('./tfjs-extractor');
-      return withNotes(await createTfjsExtractor(backboneId), 'Features run on TensorFlow native (tfjs-node), the fastest route.');
+      return withNotes(await createTfjsExtractor(backboneId), `Features run on TensorFlow native (${info.name}), the fastest route.`);
     }
-    if (route === 'tfjs-node') throw new Error(`TensorFlow native (tfjs-node) is not usable here: ${problem}`);
-    skipped.push(`TensorFlow native (tfjs-node) was not used: ${problem}`);
+    if (route === 'tfjs-node') throw new Error(`TensorFlow native (tfjs-node) is not usable here. ${info.reasons.join(' ')}`);
+    skipped.push('TensorFlow native (tfjs-node) was not used: it is not installed or did not load.');
   }
   if (route === 'auto' || route === 'onnxruntime') {
     try {

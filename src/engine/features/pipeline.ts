@@ -3,16 +3,16 @@
 // with an on-disk cache so only new photos or new transforms are ever computed.
 // Decoding the next batch (sharp, on libuv threads) overlaps inference of the current one.
 import { getBackbone } from '../backbones/catalog';
-import type { DatasetImage, DatasetSummary } from '../../shared/types';
-import { decodeForModel } from '../dataset/decode';
+import type { DatasetSummary } from '../../shared/types';
+import type { ScannedImage } from '../dataset';
+import { decodeForModel } from '../dataset';
 import { describeView, flipHorizontal, renderViews, viewParams } from './augment';
 import { createFeatureCache, featureKey, type FeatureCache } from './cache';
 import { createExtractor, type Extractor } from './extractor';
 
-// The dataset stage's values (docs/ENGINE.md), structurally: anything with these fields will do.
-export interface ScannedImage extends DatasetImage {
-  path: string;
-}
+export type { ScannedImage };
+
+/** A scanned dataset (dataset/Dataset); only the class names of its summary are needed here. */
 export interface Dataset {
   summary: Pick<DatasetSummary, 'classes'>;
   images: ScannedImage[];

@@ -5,22 +5,6 @@ import { getBackbone } from '../backbones/catalog';
 import { loadFeatureModel } from '../backbones/load';
 import type { Extractor } from './extractor';
 
-/** Loads tfjs-node if it is installed and its native library loads; returns why not otherwise. */
-export async function loadTfjsNode(): Promise<string | null> {
-  if (tf.getBackend() === 'tensorflow') return null;
-  const name = '@tensorflow/tfjs-node'; // a variable, so bundlers leave the optional package alone
-  try {
-    await import(name);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND'
-      ? 'it is not installed (its native binary could not be downloaded).'
-      : `it is installed but did not load (${(error as Error).message.split('\n')[0]}).`;
-  }
-  if (!(await tf.setBackend('tensorflow'))) return 'it loaded but its backend did not start.';
-  return null;
-}
-
 export async function createTfjsExtractor(backboneId: string): Promise<Extractor> {
   const spec = getBackbone(backboneId);
   await tf.ready();
