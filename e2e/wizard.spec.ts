@@ -8,7 +8,7 @@ import { FoldersPage } from './pages/folders';
 import { LearningRatePage } from './pages/learning-rate';
 import { ReviewPage } from './pages/review';
 import { TrainPage } from './pages/train';
-import { WizardPage } from './pages/wizard';
+import { waitForOutcome, WizardPage } from './pages/wizard';
 
 test('a person trains, reviews and exports an ants-vs-bees classifier', async ({ app, sandbox }, testInfo) => {
   test.skip(!fs.existsSync(HYMENOPTERA), `The shared photos are missing at ${HYMENOPTERA}; set FOLDWISE_SHARED.`);
@@ -89,7 +89,8 @@ test('a person trains, reviews and exports an ants-vs-bees classifier', async ({
     const tile = opened.first();
     await tile.getByTestId('heatmap-toggle').click();
     const heatmap = tile.getByTestId('heatmap-image');
-    await expect(heatmap).toBeVisible({ timeout: 3 * 60_000 });
+    await waitForOutcome(heatmap, tile.getByTestId('heatmap-error'), 3 * 60_000);
+    await expect(tile.getByTestId('heatmap-toggle')).toHaveAttribute('aria-pressed', 'true');
     expect(await heatmap.evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBeGreaterThan(0);
     await tile.scrollIntoViewIfNeeded();
     await wizard.screenshot('09-review-cell-heatmap');

@@ -1,4 +1,5 @@
 import { expect, type Page } from '@playwright/test';
+import { waitForOutcome } from './wizard';
 
 export class ExportPage {
   constructor(readonly page: Page) {}
@@ -13,6 +14,7 @@ export class ExportPage {
     await this.out().fill(dir);
     await this.start().click();
     // The result of an earlier export is cleared as soon as a new one starts.
-    await expect(this.result()).toContainText(dir, { timeout: 5 * 60_000 });
+    await waitForOutcome(this.result(), this.page.getByTestId('export-error'), 5 * 60_000);
+    await expect(this.result()).toContainText(dir);
   }
 }

@@ -1,4 +1,5 @@
-import { expect, type Page } from '@playwright/test';
+import { type Page } from '@playwright/test';
+import { waitForOutcome } from './wizard';
 
 export class FoldersPage {
   constructor(readonly page: Page) {}
@@ -12,7 +13,7 @@ export class FoldersPage {
   async scan(folder: string) {
     await this.path().fill(folder);
     await this.path().press('Enter');
-    await expect(this.summary()).toBeVisible({ timeout: 120_000 });
+    await waitForOutcome(this.summary(), this.page.getByTestId('scan-error'), 120_000);
   }
 
   card(name: string) {

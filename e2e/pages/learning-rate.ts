@@ -1,4 +1,5 @@
 import { expect, type Page } from '@playwright/test';
+import { waitForOutcome } from './wizard';
 
 export class LearningRatePage {
   constructor(readonly page: Page) {}
@@ -9,7 +10,7 @@ export class LearningRatePage {
 
   /** The finder starts by itself on entering the step; this waits for its curve. */
   async waitForCurve() {
-    await expect(this.suggestion()).toBeVisible({ timeout: 6 * 60_000 });
+    await waitForOutcome(this.suggestion(), this.page.getByTestId('lr-error'), 6 * 60_000);
     await expect(this.chart().locator('.recharts-line path').first()).toBeVisible();
   }
 

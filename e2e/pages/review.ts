@@ -1,4 +1,5 @@
-import { expect, type Locator, type Page } from '@playwright/test';
+import { type Locator, type Page } from '@playwright/test';
+import { waitForOutcome } from './wizard';
 
 export class ReviewPage {
   constructor(readonly page: Page) {}
@@ -9,7 +10,7 @@ export class ReviewPage {
   readonly tiles = () => this.page.getByTestId('mistake-tile');
 
   async waitForMatrix() {
-    await expect(this.matrix()).toBeVisible({ timeout: 4 * 60_000 });
+    await waitForOutcome(this.matrix(), this.page.getByTestId('review-error'), 4 * 60_000);
   }
 
   async cellCounts(): Promise<number[]> {

@@ -1,4 +1,5 @@
-import { expect, type Page } from '@playwright/test';
+import { type Page } from '@playwright/test';
+import { waitForOutcome } from './wizard';
 
 export class TrainPage {
   constructor(readonly page: Page) {}
@@ -15,7 +16,7 @@ export class TrainPage {
   }
 
   async waitUntilDone() {
-    await expect(this.done()).toBeVisible({ timeout: 8 * 60_000 });
+    await waitForOutcome(this.done(), this.page.getByTestId('train-error'), 8 * 60_000);
   }
 
   /** The validation accuracy the done message states, as a fraction. */

@@ -1,7 +1,7 @@
 // What every step shares: the Next button with its reason, the step heading, and screenshots.
 import fs from 'node:fs';
 import path from 'node:path';
-import { expect, type Page, type TestInfo } from '@playwright/test';
+import { expect, type Locator, type Page, type TestInfo } from '@playwright/test';
 import { SCREENSHOTS } from '../fixtures';
 
 export class WizardPage {
@@ -39,4 +39,13 @@ export class WizardPage {
     await this.page.screenshot({ path: file, fullPage: true, animations: 'disabled' });
     await this.info.attach(name, { path: file, contentType: 'image/png' });
   }
+}
+
+/**
+ * Waits until `done` shows, or fails at once with the sentence the app shows in `failure`
+ * (so a broken engine call fails the test in seconds, quoting what the user would read).
+ */
+export async function waitForOutcome(done: Locator, failure: Locator, timeout: number): Promise<void> {
+  await expect(done.or(failure).first()).toBeVisible({ timeout });
+  if (await failure.first().isVisible()) throw new Error(`The app shows an error instead: ${(await failure.first().innerText()).trim()}`);
 }

@@ -10,6 +10,7 @@ export function formatRate(lr: number): string {
 /** "42 s", "3 min 05 s", "1 h 02 min". */
 export function formatDuration(seconds: number | null | undefined): string {
   if (seconds == null || !Number.isFinite(seconds) || seconds < 0) return '—';
+  if (seconds < 10) return `${seconds < 0.1 ? '<0.1' : seconds.toFixed(1)} s`;
   const s = Math.round(seconds);
   if (s < 60) return `${s} s`;
   if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;

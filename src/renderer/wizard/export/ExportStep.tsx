@@ -71,7 +71,7 @@ export function ExportStep() {
       </div>
       {running && <ProgressBar progress={progress} label="Writing the model" />}
       {exporting.error && (
-        <Message kind="error" title="The export failed.">
+        <Message kind="error" title="The export failed." testId="export-error">
           {exporting.error}
         </Message>
       )}

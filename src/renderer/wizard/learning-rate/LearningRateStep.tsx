@@ -61,7 +61,7 @@ export function LearningRateStep() {
       )}
       {lr.status === 'running' && !progress && <p className="hint">The first time, Foldwise looks at every photo once; later steps reuse that work.</p>}
       {lr.error && (
-        <Message kind="error" title="The learning-rate finder stopped.">
+        <Message kind="error" title="The learning-rate finder stopped." testId="lr-error">
           {lr.error}{' '}
           <button type="button" className="small" onClick={() => void findLearningRate()}>
             Try again

@@ -40,7 +40,7 @@ function ImageTileView({ item, classes }: { item: ReviewItem; classes: string[] 
         <div className="small">
           Labelled <strong>{item.actual}</strong>; the model says <strong className={right ? 'good-text' : 'bad-text'}>{item.predicted}</strong> ({formatPercent(item.probability, 0)} sure)
         </div>
-        {shown && heatmap?.status === 'error' && <div className="small error-text">{heatmap.error}</div>}
+        {shown && heatmap?.status === 'error' && <div className="small error-text" data-testid="heatmap-error">{heatmap.error}</div>}
         <div className="row wrap tile-actions">
           <label className="small">
             Label{' '}

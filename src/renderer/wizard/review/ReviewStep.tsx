@@ -54,7 +54,7 @@ export function ReviewStep() {
     <div className="stack">
       {review.status === 'running' && <ProgressBar progress={progress} label="Checking the model on your photos" />}
       {review.error && (
-        <Message kind="error" title="Foldwise could not review this model.">
+        <Message kind="error" title="Foldwise could not review this model." testId="review-error">
           {review.error}{' '}
           <button type="button" className="small" onClick={() => void evaluateRun()}>
             Try again

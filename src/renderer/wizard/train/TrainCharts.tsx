@@ -17,11 +17,11 @@ function LossChartView({ batches, epochs, planned }: { batches: BatchPoint[]; ep
   const maxX = Math.max(planned, ...epochData.map((d) => d.x), ...batchData.map((d) => Math.ceil(d.x)), 1);
   return (
     <figure className="chart" data-testid="loss-chart">
-      <figcaption>Loss (lower is better)</figcaption>
+      <figcaption>Loss by epoch (lower is better)</figcaption>
       <ResponsiveContainer width="100%" height={240}>
         <LineChart margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
           <CartesianGrid stroke="var(--grid)" strokeDasharray="3 3" />
-          <XAxis dataKey="x" type="number" domain={[0, maxX]} allowDecimals={false} tickCount={Math.min(maxX + 1, 11)} stroke="var(--muted)" label={{ value: 'epoch', position: 'insideBottomRight', offset: -4, fill: 'var(--muted)' }} />
+          <XAxis dataKey="x" type="number" domain={[0, maxX]} allowDecimals={false} tickCount={Math.min(maxX + 1, 11)} stroke="var(--muted)" />
           <YAxis stroke="var(--muted)" width={44} tickFormatter={(v: number) => v.toFixed(2)} domain={[0, 'auto']} />
           <Tooltip contentStyle={tooltipStyle} formatter={(v) => Number(v).toFixed(3)} labelFormatter={(v) => `epoch ${Number(v).toFixed(2)}`} />
           <Legend />
@@ -40,12 +40,12 @@ function AccuracyChartView({ epochs, planned }: { epochs: EpochMetrics[]; planne
   const hasTrain = data.some((d) => d.train != null);
   return (
     <figure className="chart" data-testid="accuracy-chart">
-      <figcaption>Accuracy (higher is better)</figcaption>
+      <figcaption>Accuracy by epoch (higher is better)</figcaption>
       <ResponsiveContainer width="100%" height={240}>
         <LineChart data={data} margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
           <CartesianGrid stroke="var(--grid)" strokeDasharray="3 3" />
           <XAxis dataKey="x" type="number" domain={[0, maxX]} allowDecimals={false} tickCount={Math.min(maxX + 1, 11)} stroke="var(--muted)" />
-          <YAxis domain={[0, 1]} stroke="var(--muted)" width={44} tickFormatter={(v: number) => `${Math.round(v * 100)}%`} />
+          <YAxis domain={[0, 1]} stroke="var(--muted)" width={52} tickFormatter={(v: number) => `${Math.round(v * 100)}%`} />
           <Tooltip contentStyle={tooltipStyle} formatter={(v) => `${(Number(v) * 100).toFixed(1)}%`} labelFormatter={(v) => `epoch ${v}`} />
           <Legend />
           {hasTrain && <Line dataKey="train" name="on training photos" stroke="var(--accent)" strokeWidth={2} isAnimationActive={false} />}

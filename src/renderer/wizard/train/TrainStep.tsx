@@ -157,7 +157,7 @@ export function TrainStep() {
       {live && epochs.length === 0 && batches.length === 0 && <ProgressBar progress={progress} label="Getting ready" />}
 
       {training.error && (
-        <Message kind="error" title="Training stopped.">
+        <Message kind="error" title="Training stopped." testId="train-error">
           {training.error}
         </Message>
       )}
