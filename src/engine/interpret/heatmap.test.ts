@@ -170,6 +170,24 @@ describe.skipIf(!haveData)('Grad-CAM on mobilenet_v1_025', () => {
     expect(sideShare(empty, 'left')).toBeGreaterThan(0.5);
   });
 
+  it('uses the fine-tuned backbone saved in the run when there is one', async () => {
+    const tuned = path.join(path.dirname(runDir), 'tuned-run');
+    fs.cpSync(runDir, tuned, { recursive: true });
+    // Saved as training saves it: the whole feature model (Rescaling inside) in backbone/. Its weights
+    // are the stock ones, so the map must come out the same as from the stock backbone.
+    const features = await loadFeatureModel(BACKBONE);
+    await saveLayersModelToDir(features, path.join(tuned, 'backbone'));
+    features.dispose();
+    const file = path.join(testDir, 'on-left.png');
+    const stock = await heatmapper.heatmap(runDir, file);
+    const fromRun = await heatmapper.heatmap(tuned, file);
+    expect(Array.from(fromRun.cam)).toEqual(Array.from(stock.cam).map((v) => expect.closeTo(v, 4)));
+    // ...and it really reads backbone/: damaged weights there are reported, not silently replaced.
+    fs.writeFileSync(path.join(tuned, 'result.json'), '{"retrained": true}');
+    fs.rmSync(path.join(tuned, 'backbone', 'weights.bin'));
+    await expect(heatmapper.heatmap(tuned, file)).rejects.toThrow(/backbone/);
+  });
+
   it('answers review/heatmap over the rpc with PNG bytes, and names missing photos', async () => {
     const [enginePort, clientPort] = createPortPair();
     serveRpc(enginePort, reviewHandlers());

@@ -40,6 +40,9 @@ interface LoadedRun {
 
 export const DEFAULT_OVERLAY_SIZE = 448;
 
+/** Backends with every kernel Grad-CAM's forward pass and tail gradient need (tested in gradcam.test.ts). */
+const GRAD_CAM_BACKENDS = ['tensorflow', 'wasm', 'cpu'];
+
 /** Finds the photo: an existing path, a file named in predictions.json, or a path under the run's photo folder. */
 async function locateImage(run: SavedRun, file: string): Promise<string> {
   if (path.isAbsolute(file) && fs.existsSync(file)) return file;
@@ -110,9 +113,10 @@ export function createHeatmapper(): Heatmapper {
 
   const heatmapNow = async (runDir: string, file: string, options: HeatmapOptions): Promise<HeatmapResult> => {
     const { signal } = options;
-    // The gradient only runs through pooling and the dense head (never back through convolutions), so the
-    // backend that trains heads will do: tfjs-node, else wasm, else cpu.
-    await useGradientBackend('head');
+    // The gradient only runs through pooling and the dense head (never back through convolutions), so
+    // tfjs-node, wasm and cpu all do. Keep whichever is active: switching now would pull the backend out
+    // from under a fine-tuning run that needs cpu for its convolution gradients.
+    if (!GRAD_CAM_BACKENDS.includes(tf.getBackend())) await useGradientBackend('head');
     const key = path.resolve(runDir);
     // A run folder can be retrained in place, so check it on every call; reload when it changed.
     const resultFile = path.join(key, 'result.json');
