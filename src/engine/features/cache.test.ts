@@ -1,0 +1,46 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createFeatureCache, featureKey } from './cache';
+
+const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'foldwise-feature-cache-'));
+const allFiles = (dir: string): string[] =>
+  fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? allFiles(path.join(dir, e.name)) : [e.name]));
+
+describe('feature cache', () => {
+  it('keys change with content, backbone and transform', () => {
+    const key = featureKey('abc', 'mobilenet_v2_035', 'center:224');
+    expect(key).toMatch(/^[0-9a-f]{64}$/);
+    expect(featureKey('abd', 'mobilenet_v2_035', 'center:224')).not.toBe(key);
+    expect(featureKey('abc', 'mobilenet_v1_025', 'center:224')).not.toBe(key);
+    expect(featureKey('abc', 'mobilenet_v2_035', 'flip:224')).not.toBe(key);
+  });
+
+  it('stores and reads vectors back exactly, in order, leaving no temp files', async () => {
+    const dir = tempDir();
+    const cache = createFeatureCache(dir);
+    const vectors = Array.from({ length: 20 }, (_, i) => Float32Array.from({ length: 8 }, (_, j) => i + j / 10));
+    const keys = vectors.map((_, i) => featureKey(`img${i}`, 'b', 't'));
+    await Promise.all(keys.map((k, i) => cache.put(k, vectors[i]!)));
+    const back = await cache.getMany([...keys, featureKey('missing', 'b', 't')], 8);
+    expect(back.slice(0, 20)).toEqual(vectors);
+    expect(back[20]).toBeNull();
+    const files = allFiles(dir);
+    expect(files).toHaveLength(20);
+    expect(files.some((f) => f.endsWith('.tmp'))).toBe(false);
+  });
+
+  it('treats a damaged or differently sized file as a miss, not an error', async () => {
+    const dir = tempDir();
+    const cache = createFeatureCache(dir);
+    const key = featureKey('img', 'b', 't');
+    await cache.put(key, new Float32Array([1, 2, 3, 4]));
+    expect(await cache.get(key, 5)).toBeNull();
+    const file = path.join(dir, key.slice(0, 2), `${key}.f32`);
+    fs.writeFileSync(file, fs.readFileSync(file).subarray(0, 10)); // cut short, as by a crash of another tool
+    expect(await cache.get(key, 4)).toBeNull();
+    fs.writeFileSync(file, Buffer.alloc(8 + 16)); // right size, wrong header
+    expect(await cache.get(key, 4)).toBeNull();
+  });
+});
