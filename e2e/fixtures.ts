@@ -115,10 +115,11 @@ export const test = base.extend<{ app: Page }, { shell: Shell; sandbox: Sandbox;
 
   app: async ({ shell, page, served, electronApp }, use, testInfo) => {
     if (shell === 'electron') {
-      testInfo.skip(
-        !electronApp,
-        'SKIPPED: the Electron binary is not installed here (the optional "electron" package needs the internet to download it). The same tests ran in browser mode.',
-      );
+      if (!electronApp) {
+        const reason = `SKIPPED in Electron: the Electron binary is not installed here (the optional "electron" package needs the internet to download it). "${testInfo.title}" runs in browser mode instead.`;
+        console.log(reason); // the list reporter prints this line, so the skip is plain in the test output
+        testInfo.skip(true, reason);
+      }
       const window = await electronApp!.firstWindow();
       await window.setViewportSize({ width: 1280, height: 900 });
       await use(window);
