@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it, vi } from 'vitest';
-import { createBackendSelector, explainFailure, selectBackend, type BackendLoaders } from './backend';
+import { checkGpuPrerequisites, createBackendSelector, explainFailure, selectBackend, type BackendLoaders, type GpuSystem } from './backend';
 
 // The errors the real requires throw in each situation (messages as Node and tfjs-node print them).
 const notInstalled = (pkg: string) =>
@@ -81,6 +81,29 @@ describe('explainFailure', () => {
     expect(explainFailure('tensorflow', new Error("/lib/x86_64-linux-gnu/libm.so.6: version `GLIBC_2.29' not found"))).toMatch(/newer Linux/);
     // A missing dependency of the package is not "the package is not installed".
     expect(explainFailure('tensorflow', notInstalled('node-pre-gyp'))).toMatch(/^TensorFlow for Node could not start \(Cannot find module 'node-pre-gyp'\)/);
+  });
+});
+
+describe('checkGpuPrerequisites', () => {
+  const linux = (files: string[]): GpuSystem => ({ platform: 'linux', exists: (f) => files.includes(f), libraryDirs: () => ['/usr/local/cuda/lib64'] });
+  const explained = (system: GpuSystem) => {
+    try {
+      checkGpuPrerequisites(system);
+      return 'ok';
+    } catch (error) {
+      return explainFailure('tensorflow-gpu', error);
+    }
+  };
+
+  it('explains a Mac, a PC without an NVIDIA driver, and the wrong CUDA version', () => {
+    expect(explained({ platform: 'darwin', exists: () => true, libraryDirs: () => [] })).toMatch(/^Macs cannot train on the graphics card/);
+    expect(explained(linux([]))).toBe('No NVIDIA graphics card (or driver) was found: training will use the CPU.');
+    // CUDA 12 is the usual install today; tfjs-node-gpu 4.x needs 11.x.
+    const cuda12 = linux(['/proc/driver/nvidia/version', '/usr/local/cuda/lib64/libcudart.so.12', '/usr/local/cuda/lib64/libcudnn.so.8']);
+    expect(explained(cuda12)).toMatch(/^CUDA 11.2\/cuDNN 8.1 not found: training will use the CPU/);
+    expect(explained(linux(['/proc/driver/nvidia/version', '/usr/local/cuda/lib64/libcudart.so.11.0', '/usr/local/cuda/lib64/libcudnn.so.8']))).toBe('ok');
+    const windows: GpuSystem = { platform: 'win32', exists: (f) => f.endsWith('cudart64_110.dll'), libraryDirs: () => ['C:\\CUDA\\bin'] };
+    expect(explained(windows)).toMatch(/^CUDA 11.2\/cuDNN 8.1 not found/);
   });
 });
 

@@ -64,15 +64,27 @@ function libraryDirs(): string[] {
   return [...new Set(dirs)];
 }
 
-/** Before loading tfjs-node-gpu: an NVIDIA card and the CUDA/cuDNN versions it was built for must be present. */
-function checkGpuPrerequisites(): void {
-  if (process.platform === 'darwin') throw new BackendUnavailable('mac', 'macOS has no CUDA');
-  if (process.platform === 'linux' && !fs.existsSync('/proc/driver/nvidia/version') && !fs.existsSync('/dev/nvidia0')) {
+/** What the GPU pre-check looks at; injectable so the check can be tested on machines without a GPU. */
+export interface GpuSystem {
+  platform: NodeJS.Platform;
+  exists(file: string): boolean;
+  libraryDirs(): string[];
+}
+
+const realSystem: GpuSystem = { platform: process.platform, exists: (f) => fs.existsSync(f), libraryDirs };
+
+/**
+ * Before loading tfjs-node-gpu: an NVIDIA driver and the CUDA/cuDNN versions it was built for must be
+ * present. Without them libtensorflow still loads but silently computes on the CPU, and the badge would lie.
+ */
+export function checkGpuPrerequisites(system: GpuSystem = realSystem): void {
+  if (system.platform === 'darwin') throw new BackendUnavailable('mac', 'macOS has no CUDA');
+  if (system.platform === 'linux' && !system.exists('/proc/driver/nvidia/version') && !system.exists('/dev/nvidia0')) {
     throw new BackendUnavailable('no-nvidia', 'no NVIDIA driver found (/proc/driver/nvidia/version)');
   }
-  const needed = CUDA_LIBRARIES[process.platform] ?? [];
-  const dirs = libraryDirs();
-  const missing = needed.filter((lib) => !dirs.some((dir) => fs.existsSync(path.join(dir, lib))));
+  const needed = CUDA_LIBRARIES[system.platform] ?? [];
+  const dirs = system.libraryDirs();
+  const missing = needed.filter((lib) => !dirs.some((dir) => system.exists(path.join(dir, lib))));
   if (missing.length > 0) throw new BackendUnavailable('cuda-missing', `${missing.join(', ')}: cannot open shared object file`);
 }
 
