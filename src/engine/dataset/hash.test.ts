@@ -4,7 +4,7 @@ import { contentId, differenceHash, hammingDistance, nearPairs } from './hash';
 import { picture } from './corpus.test-helpers';
 
 async function dhashOf(image: sharp.Sharp): Promise<string> {
-  const { data, info } = await image.resize(128, 128, { fit: 'inside' }).raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await image.resize(128, 128, { fit: 'inside', kernel: 'linear' }).raw().toBuffer({ resolveWithObject: true });
   return differenceHash(data, info.width, info.height, info.channels);
 }
 
