@@ -200,3 +200,39 @@ describe.skipIf(!haveData)('Grad-CAM on mobilenet_v1_025', () => {
     await expect(client.call('review/heatmap', { runDir, file: missing, classIndex: 5 })).rejects.toMatchObject({ name: 'review/unknown-class' });
   });
 });
+
+const haveDefault = fs.existsSync(path.join(sharedDir(), 'weights', 'mobilenet_v2_035_224_notop', 'model.json')) && fs.existsSync(photos);
+
+describe.skipIf(!haveDefault)('Grad-CAM on the default backbone (mobilenet_v2_035)', () => {
+  it('cuts the nested trunk at out_relu and explains a real photo', async () => {
+    const previousCache = process.env.FOLDWISE_CACHE;
+    process.env.FOLDWISE_CACHE = tempDir('foldwise-cache-');
+    const heatmapper = createHeatmapper();
+    try {
+      // An untrained 3-class head with a hidden layer: this checks the wiring (trunk split, logits
+      // through a hidden layer, shapes, PNG), not what the map shows (the test above does that).
+      const head = tf.sequential({
+        layers: [tf.layers.dense({ units: 16, inputShape: [1280], activation: 'relu' }), tf.layers.dense({ units: 3, activation: 'softmax' })],
+      });
+      const runDir = writeFakeRun(path.join(tempDir(), 'run'), {
+        classes: ['a', 'b', 'c'],
+        backbone: 'mobilenet_v2_035',
+        items: [{ file: 'x.jpg', id: 'x', split: 'valid', label: 'a', probabilities: [0.5, 0.3, 0.2] }],
+      });
+      await saveLayersModelToDir(head, path.join(runDir, 'head'));
+      head.dispose();
+      const [photo] = pick('ants', 0, 1);
+      const result = await heatmapper.heatmap(runDir, photo!, { classIndex: 2, size: 300 });
+      expect([result.camHeight, result.camWidth]).toEqual([7, 7]);
+      expect(result.scoreKind).toBe('logit');
+      expect(result.classIndex).toBe(2);
+      expect(['a', 'b', 'c']).toContain(result.predicted);
+      expect([0, 1]).toContain(Math.max(...result.cam)); // scaled to a peak of 1, or empty
+      expect(await sharp(Buffer.from(result.png, 'base64')).metadata()).toMatchObject({ width: 300, height: 300, format: 'png' });
+    } finally {
+      heatmapper.dispose();
+      if (previousCache === undefined) delete process.env.FOLDWISE_CACHE;
+      else process.env.FOLDWISE_CACHE = previousCache;
+    }
+  });
+});
