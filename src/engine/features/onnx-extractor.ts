@@ -19,7 +19,8 @@ const CONVERSION_VERSION = 1;
 export async function createOnnxExtractor(backboneId: string, opts: { threads: number; workers?: number }): Promise<Extractor> {
   const spec = getBackbone(backboneId);
   const file = await convertedBackbone(backboneId);
-  const workers = Math.min(opts.workers ?? opts.threads, opts.threads);
+  // More than 4 workers would split a batch of 32 into slivers; beyond that, threads go inside the workers.
+  const workers = Math.min(opts.workers ?? Math.min(opts.threads, 4), opts.threads);
   if (workers > 0) {
     const threadsPerWorker = Math.max(1, Math.floor(opts.threads / workers));
     return createWorkerExtractor(backboneId, { workers, engine: 'onnxruntime', onnxFile: file, threadsPerWorker });

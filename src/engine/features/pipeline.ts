@@ -68,10 +68,12 @@ export interface ComputeFeaturesOptions {
 }
 
 /**
- * Two augmented views per training photo. Chosen for the 60-second cold `foldwise train` budget on 2
- * cores: see bench/extract.ts for the extraction rate this was sized against.
+ * One augmented view per training photo by default, sized for the 60-second cold `foldwise train` on
+ * dogs_vs_cats on 2 cores: 1600 train x (centre + 1 view) + 900 valid/test x (centre + flip) = 5000
+ * vectors at ~140/s end to end (bench/extract.ts, onnxruntime route) is ~36 s, leaving room for the
+ * scan and the head; a second view would add ~11 s more.
  */
-export const DEFAULT_VIEWS = 2;
+export const DEFAULT_VIEWS = 1;
 
 type Transform = { kind: 'center' } | { kind: 'flip' } | { kind: 'view'; index: number };
 
