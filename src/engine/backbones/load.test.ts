@@ -5,14 +5,16 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBackend } from '../backend';
 import { sharedDir } from '../paths';
 import { getBackbone } from './catalog';
 import { FEATURE_MODEL_LAYERS, loadBackbone, loadImagenetModel, preprocess, splitAtHeatmapLayer } from './load';
 
 const photos = path.join(sharedDir(), 'datasets', 'dogs_vs_cats', 'test');
 let cache: string;
-beforeAll(() => {
+beforeAll(async () => {
   cache = fs.mkdtempSync(path.join(os.tmpdir(), 'fw-bb-load-'));
+  await ensureBackend(); // the engine's inference backend (wasm here), not the slow default 'cpu'
 });
 afterAll(() => fs.rmSync(cache, { recursive: true, force: true }));
 // Never the bundled folder or a download here: these tests are about loading the shared weights.
@@ -96,6 +98,18 @@ describe('MobileNet V1 0.25 from ../shared/weights', () => {
 
     tf.dispose([pixels, expected, features, rebuilt, again]);
     [original, loaded.model, reloaded].forEach((m) => m.dispose());
+  });
+});
+
+describe('memory', () => {
+  it('frees every loaded weight when the feature model is disposed, load after load', async () => {
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 2; i++) {
+      const loaded = await loadBackbone('mobilenet_v1_025', where());
+      expect(tf.memory().numTensors).toBeGreaterThan(before + 100); // the trunk's 135 weights are there
+      loaded.model.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    }
   });
 });
 

@@ -17,9 +17,9 @@ export const FEATURE_MODEL_LAYERS = {
 } as const;
 
 export interface LoadedBackbone extends ResolvedBackbone {
-  /** pixels 0-255 float32 NHWC [N, size, size, 3] -> [N, featureSize]. */
+  /** pixels 0-255 float32 NHWC [N, size, size, 3] -> [N, featureSize]. model.dispose() frees every weight. */
   model: tf.LayersModel;
-  /** pixels 0-255 -> the heatmap layer's activations [N, h, w, featureSize] (shares weights with model). */
+  /** pixels 0-255 -> the heatmap layer's activations [N, h, w, featureSize]. Shares model's weights: never dispose it separately. */
   convModel: tf.LayersModel;
 }
 
@@ -65,6 +65,10 @@ export async function loadBackbone(id: string, options: ResolveOptions = {}): Pr
   const resolved = await resolveBackbone(id, options);
   const original = await loadLayersModelFromFolder(resolved.dir);
   const trunk = cutTrunk(original, resolved.spec);
+  // The ImageNet classifier head (V1's 1000-class conv_preds) is cut off: free its weights now, so that
+  // disposing the feature model frees everything that was loaded.
+  const kept = new Set(trunk.layers);
+  for (const layer of original.layers) if (layer !== trunk && !kept.has(layer) && layer.weights.length > 0) layer.dispose();
   return { ...resolved, ...buildFeatureModel(trunk, resolved.spec) };
 }
 
