@@ -208,6 +208,7 @@ describe.skipIf(!haveDefault)('Grad-CAM on the default backbone (mobilenet_v2_03
     const previousCache = process.env.FOLDWISE_CACHE;
     process.env.FOLDWISE_CACHE = tempDir('foldwise-cache-');
     const heatmapper = createHeatmapper();
+    await tf.ready();
     try {
       // An untrained 3-class head with a hidden layer: this checks the wiring (trunk split, logits
       // through a hidden layer, shapes, PNG), not what the map shows (the test above does that).

@@ -116,7 +116,12 @@ export function createHeatmapper(): Heatmapper {
     // The gradient only runs through pooling and the dense head (never back through convolutions), so
     // tfjs-node, wasm and cpu all do. Keep whichever is active: switching now would pull the backend out
     // from under a fine-tuning run that needs cpu for its convolution gradients.
-    if (!GRAD_CAM_BACKENDS.includes(tf.getBackend())) await useGradientBackend('head');
+    // tf.ready() first: in a fresh process the preferred backend (wasm) starts asynchronously.
+    const active = await tf.ready().then(
+      () => tf.getBackend(),
+      () => null,
+    );
+    if (!active || !GRAD_CAM_BACKENDS.includes(active)) await useGradientBackend('head');
     const key = path.resolve(runDir);
     // A run folder can be retrained in place, so check it on every call; reload when it changed.
     const resultFile = path.join(key, 'result.json');
