@@ -1,0 +1,188 @@
+// `foldwise export`: writes one self-contained model (backbone + head, preprocessing inside) in the
+// chosen format into a hidden sibling folder, reloads it with the format's stock runtime, checks it
+// against the app's own predictions, and only then moves it into place. A failed or cancelled
+// export leaves the target folder as it was.
+import fs from 'node:fs';
+import path from 'node:path';
+import { EngineError } from '../../shared/rpc';
+import type { ExportFormat, ExportResult } from '../../shared/types';
+import { cardStats, confusionSvg, renderHtml, renderMarkdown } from './card';
+import { buildClassifier } from './classifier';
+import { FORMATS, type Runner } from './formats';
+import { buildMetadata } from './metadata';
+import { createPredictor, type Predictor } from './predictor';
+import { readRun, type PredictionItem } from './run';
+import { usageFiles, writeUsageFiles } from './snippets';
+import { useInferenceBackend } from './tf-backend';
+import { AGREEMENT_REQUIRED, MAX_ABS_DIFF_ALLOWED, verifyExport } from './verify';
+
+export interface ExportProgress {
+  stage: 'export' | 'verify';
+  done: number;
+  total: number;
+  message?: string;
+}
+
+export interface ExportOptions {
+  format: ExportFormat;
+  out: string;
+  /** Most validation images to verify on (default 300). */
+  maxImages?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: ExportProgress) => void;
+}
+
+export interface ExportReport extends ExportResult {
+  /** Accuracy of the exported file on the verified images, and images that could not be read. */
+  accuracy: number | null;
+  skipped: { file: string; reason: string }[];
+  runtime: { exported: string; app: string };
+}
+
+/** Images to verify on: the validation split, else test, else train (a run always has one). */
+function verificationImages(items: PredictionItem[], classes: string[], max: number): { path: string; label?: number }[] {
+  for (const split of ['valid', 'test', 'train'] as const) {
+    const chosen = items.filter((i) => i.split === split);
+    if (chosen.length > 0) return chosen.slice(0, max).map((i) => ({ path: i.path, label: classes.indexOf(i.label) >= 0 ? classes.indexOf(i.label) : undefined }));
+  }
+  return [];
+}
+
+export async function exportModel(runDir: string, opts: ExportOptions): Promise<ExportReport> {
+  const started = performance.now();
+  const format = FORMATS[opts.format];
+  if (!format) throw new EngineError('export/unknown-format', `Foldwise cannot export "${opts.format}". Choose one of: ${Object.keys(FORMATS).join(', ')}.`);
+  const run = await readRun(runDir);
+  const target = path.resolve(opts.out);
+  await checkTarget(target);
+  const progress = (p: ExportProgress) => opts.onProgress?.(p);
+  const images = verificationImages(run.predictions, run.classes, opts.maxImages ?? 300);
+  if (images.length === 0) {
+    throw new EngineError('export/nothing-to-verify', `The run in ${run.dir} lists no images in predictions.json, so the export cannot be checked. Train the model again.`);
+  }
+
+  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.partial-${process.pid}-${Date.now().toString(36)}`);
+  await fs.promises.mkdir(tmp, { recursive: true });
+  const restoreBackend = await useInferenceBackend();
+  let runner: Runner | null = null;
+  let reference: Predictor | null = null;
+  try {
+    progress({ stage: 'export', done: 0, total: 3, message: 'joining backbone and head' });
+    const classifier = await buildClassifier(run);
+    const meta = buildMetadata({ format: format.id, modelFile: format.modelFile, run, spec: classifier.spec, inputName: format.inputName, outputName: format.outputName });
+    let modelFiles: string[];
+    try {
+      opts.signal?.throwIfAborted();
+      progress({ stage: 'export', done: 1, total: 3, message: `writing ${format.modelFile}` });
+      modelFiles = await format.write(tmp, classifier.model, meta);
+    } finally {
+      classifier.model.dispose();
+    }
+    opts.signal?.throwIfAborted();
+
+    progress({ stage: 'export', done: 2, total: 3, message: 'reloading what was written' });
+    runner = await format.load(tmp);
+    reference = await createPredictor(run.dir);
+    const verified = await verifyExport({
+      runner,
+      reference,
+      images,
+      signal: opts.signal,
+      onProgress: (done, total) => progress({ stage: 'verify', done, total }),
+    });
+    if (verified.images === 0) {
+      throw new EngineError('export/nothing-to-verify', `None of the ${images.length} validation images of the run could be read (first problem: ${verified.skipped[0]?.file}: ${verified.skipped[0]?.reason}). Were they moved?`);
+    }
+    if (verified.agreement < AGREEMENT_REQUIRED || !(verified.maxAbsDiff <= MAX_ABS_DIFF_ALLOWED)) {
+      throw new EngineError(
+        'export/verify-failed',
+        `The exported ${format.id} model does not predict what the app predicts: on ${verified.images} images it agrees on ${(verified.agreement * 100).toFixed(1)}% ` +
+          `(needs 100%) and probabilities differ by up to ${verified.maxAbsDiff.toExponential(2)} (allowed ${MAX_ABS_DIFF_ALLOWED}). Nothing was written.`,
+        { images: verified.images, agreement: verified.agreement, maxAbsDiff: verified.maxAbsDiff },
+      );
+    }
+    const checked = { images: verified.images, agreement: verified.agreement, maxAbsDiff: verified.maxAbsDiff };
+
+    // Documentation of what was proven: metadata, model card, usage files.
+    const stats = cardStats(run.classes, run.predictions);
+    const usage = usageFiles(meta);
+    const extra: string[] = [];
+    let picture: string | null = null;
+    if (stats.valid) {
+      const svg = confusionSvg(run.classes, stats.valid.confusion);
+      await fs.promises.writeFile(path.join(tmp, 'confusion-matrix.svg'), svg);
+      picture = 'confusion-matrix.svg';
+      extra.push(picture);
+    }
+    const fullMeta = { ...meta, verified: { ...checked, accuracy: verified.accuracy, runtime: runner.runtime } };
+    await fs.promises.writeFile(path.join(tmp, 'metadata.json'), JSON.stringify(fullMeta, null, 2));
+    const cardFiles = ['metadata.json', 'MODEL_CARD.md', 'MODEL_CARD.html'];
+    const cardInput = { meta, stats, verified: { ...checked, accuracy: verified.accuracy }, files: [...modelFiles, ...cardFiles, ...extra], usage, confusionPicture: picture };
+    await fs.promises.writeFile(path.join(tmp, 'MODEL_CARD.md'), renderMarkdown(cardInput));
+    await fs.promises.writeFile(path.join(tmp, 'MODEL_CARD.html'), renderHtml(cardInput, stats.valid ? confusionSvg(run.classes, stats.valid.confusion) : null));
+    const usageWritten = await writeUsageFiles(tmp, usage);
+    opts.signal?.throwIfAborted();
+
+    const runtimes = { exported: runner.runtime, app: reference.runtime };
+    runner.dispose();
+    runner = null;
+    reference.dispose();
+    reference = null;
+    await moveIntoPlace(tmp, target);
+    progress({ stage: 'export', done: 3, total: 3, message: 'done' });
+    return {
+      format: format.id,
+      out: target,
+      files: [...modelFiles, ...cardFiles, ...extra, ...usageWritten],
+      seconds: (performance.now() - started) / 1000,
+      verified: checked,
+      accuracy: verified.accuracy,
+      skipped: verified.skipped,
+      runtime: runtimes,
+    };
+  } catch (error) {
+    await fs.promises.rm(tmp, { recursive: true, force: true });
+    throw error;
+  } finally {
+    runner?.dispose();
+    reference?.dispose();
+    await restoreBackend();
+  }
+}
+
+/** What is already at the target: nothing, an empty folder or an earlier export may be replaced. */
+async function checkTarget(target: string): Promise<void> {
+  let stat: fs.Stats;
+  try {
+    stat = await fs.promises.stat(target);
+  } catch {
+    const parent = path.dirname(target);
+    if (!fs.existsSync(parent)) await fs.promises.mkdir(parent, { recursive: true });
+    return;
+  }
+  if (!stat.isDirectory()) throw new EngineError('export/target-is-file', `${target} is a file. Choose a folder name for the export.`);
+  const entries = await fs.promises.readdir(target);
+  if (entries.length === 0) return;
+  const meta = path.join(target, 'metadata.json');
+  const earlierExport = fs.existsSync(meta) && (fs.existsSync(path.join(target, 'model.json')) || fs.existsSync(path.join(target, 'model.onnx')));
+  if (!earlierExport) {
+    throw new EngineError('export/target-not-empty', `${target} already holds other files. Choose a new or empty folder for the export (an earlier Foldwise export there would be replaced).`, { target });
+  }
+}
+
+/** Replaces target with the finished folder; an earlier export is removed only once the new one is in place. */
+async function moveIntoPlace(tmp: string, target: string): Promise<void> {
+  if (!fs.existsSync(target)) {
+    await fs.promises.rename(tmp, target);
+    return;
+  }
+  const old = `${tmp}.old`;
+  await fs.promises.rename(target, old);
+  try {
+    await fs.promises.rename(tmp, target);
+  } catch (error) {
+    await fs.promises.rename(old, target);
+    throw error;
+  }
+  await fs.promises.rm(old, { recursive: true, force: true });
+}

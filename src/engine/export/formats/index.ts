@@ -1,0 +1,8 @@
+import type { ExportFormat } from '../../../shared/types';
+import { onnxFormat } from './onnx';
+import { tfjsFormat } from './tfjs';
+import type { ModelFormat } from './types';
+
+export type { ModelFormat, Runner } from './types';
+
+export const FORMATS: Record<ExportFormat, ModelFormat> = { tfjs: tfjsFormat, onnx: onnxFormat };

@@ -1,0 +1,27 @@
+// One module per export format. Adding a format (TFLite, Core ML ...) means one more module that
+// writes its files and can load them back with that format's own stock runtime for verification.
+import type * as tf from '@tensorflow/tfjs';
+import type { ExportFormat } from '../../../shared/types';
+import type { ExportMetadata } from '../metadata';
+
+/** A loaded exported model: pixels 0-255 NHWC float32 in, probabilities out. */
+export interface Runner {
+  /** What loaded it, e.g. 'onnxruntime-node' or 'tfjs-wasm'. */
+  runtime: string;
+  /** Side of the square input, in pixels. */
+  inputSize: number;
+  run(pixels: Float32Array, n: number): Promise<Float32Array>;
+  dispose(): void;
+}
+
+export interface ModelFormat {
+  id: ExportFormat;
+  /** Name of the model file inside the export folder. */
+  modelFile: string;
+  inputName: string;
+  outputName: string;
+  /** Writes the model into `dir` (which exists); returns the file names written. */
+  write(dir: string, model: tf.LayersModel, meta: ExportMetadata): Promise<string[]>;
+  /** Loads what write() wrote, with the stock runtime of the format. */
+  load(dir: string): Promise<Runner>;
+}

@@ -1,0 +1,88 @@
+// metadata.json beside every exported model: everything an outside app needs to feed it and read
+// its answer, without knowing anything about Foldwise.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ExportFormat } from '../../shared/types';
+import type { BackboneSpec } from '../backbones/catalog';
+import type { ResizeRecipe } from '../dataset/decode';
+import { packageRoot } from '../paths';
+import type { RunInfo } from './run';
+
+export interface ExportMetadata {
+  format: ExportFormat;
+  /** The file that holds the model (model.json or model.onnx). */
+  modelFile: string;
+  /** Class names; output index i is the probability of labels[i]. */
+  labels: string[];
+  input: {
+    name: string;
+    shape: [null, number, number, 3];
+    dtype: 'float32';
+    layout: 'NHWC';
+    channels: 'RGB';
+    /** Plain pixel values: scaling happens inside the model. */
+    range: [0, 255];
+  };
+  output: { name: string; shape: [null, number]; meaning: string };
+  /** How to turn a photo into the input square: the exact recipe the app uses. */
+  recipe: ResizeRecipe & { description: string };
+  /** Applied inside the model (documented so nobody applies it twice). */
+  preprocessing: { scale: number; offset: number; insideModel: true };
+  backbone: { id: string; name: string; fineTuned: boolean };
+  metrics: {
+    validAccuracy: number | null;
+    validLoss: number | null;
+    testAccuracy: number | null;
+    images: { train: number; valid: number; test: number } | null;
+  };
+  runId: string;
+  createdAt: string;
+  appVersion: string;
+}
+
+export function appVersion(): string {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function describeRecipe(recipe: ResizeRecipe): string {
+  return (
+    `Apply the photo's EXIF orientation and flatten transparency onto white; resize so the shorter side is ${recipe.size} px ` +
+    `(${recipe.interpolation} interpolation), keeping the aspect ratio; cut the centre ${recipe.size}x${recipe.size} square; ` +
+    `feed RGB values 0-255 as float32, shape [1, ${recipe.size}, ${recipe.size}, 3].`
+  );
+}
+
+export function buildMetadata(args: {
+  format: ExportFormat;
+  modelFile: string;
+  run: RunInfo;
+  spec: BackboneSpec;
+  inputName: string;
+  outputName: string;
+}): ExportMetadata {
+  const { run, spec } = args;
+  const size = spec.inputSize;
+  return {
+    format: args.format,
+    modelFile: args.modelFile,
+    labels: [...run.classes],
+    input: { name: args.inputName, shape: [null, size, size, 3], dtype: 'float32', layout: 'NHWC', channels: 'RGB', range: [0, 255] },
+    output: { name: args.outputName, shape: [null, run.classes.length], meaning: 'class probabilities in label order (they sum to 1)' },
+    recipe: { ...spec.recipe, description: describeRecipe(spec.recipe) },
+    preprocessing: { ...spec.preprocessing, insideModel: true },
+    backbone: { id: spec.id, name: spec.name, fineTuned: run.backboneDir !== null },
+    metrics: {
+      validAccuracy: run.result?.valid.accuracy ?? null,
+      validLoss: run.result?.valid.loss ?? null,
+      testAccuracy: run.result?.test?.accuracy ?? null,
+      images: run.result?.images ?? null,
+    },
+    runId: run.result?.runId ?? path.basename(run.dir),
+    createdAt: new Date().toISOString(),
+    appVersion: appVersion(),
+  };
+}

@@ -1,0 +1,97 @@
+// Builds a small but real training run for export tests without the trainer: real hymenoptera
+// photos, real backbone features from the app's extractor, and a softmax head fitted here in a
+// few seconds. It writes the run folder layout of docs/ENGINE.md.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { getBackbone } from '../backbones/catalog';
+import { decodeForModel } from '../dataset/decode';
+import { createExtractor } from '../features/extractor';
+import { sharedDir } from '../paths';
+import { saveLayersModelToDir } from './tfjs-io';
+
+export const HYMENOPTERA = () => path.join(sharedDir(), 'datasets', 'hymenoptera');
+
+function photos(split: 'train' | 'val', label: string, count: number): string[] {
+  const dir = path.join(HYMENOPTERA(), split, label);
+  return fs
+    .readdirSync(dir)
+    .filter((f) => /\.jpe?g$/i.test(f))
+    .sort()
+    .slice(0, count)
+    .map((f) => path.join(dir, f));
+}
+
+export interface RunFixture {
+  runDir: string;
+  classes: string[];
+  validFiles: string[];
+}
+
+export async function makeRunFixture(dir: string, opts: { backbone?: string; trainPerClass?: number; validPerClass?: number } = {}): Promise<RunFixture> {
+  const backbone = opts.backbone ?? 'mobilenet_v2_035';
+  const spec = getBackbone(backbone);
+  const classes = ['ants', 'bees'];
+  const items = [
+    ...classes.flatMap((label) => photos('train', label, opts.trainPerClass ?? 12).map((file) => ({ file, label, split: 'train' as const }))),
+    ...classes.flatMap((label) => photos('val', label, opts.validPerClass ?? 10).map((file) => ({ file, label, split: 'valid' as const }))),
+  ];
+  const size = spec.inputSize;
+  const pixels = new Uint8Array(items.length * size * size * 3);
+  const decoded = await Promise.all(items.map((item) => decodeForModel(item.file, spec.recipe)));
+  decoded.forEach((p, i) => pixels.set(p, i * size * size * 3));
+
+  const extractor = await createExtractor(backbone, { workers: 0 });
+  const features = await extractor.embed(pixels, items.length);
+  extractor.dispose();
+
+  const labels = items.map((item) => classes.indexOf(item.label));
+  const train = items.map((item, i) => (item.split === 'train' ? i : -1)).filter((i) => i >= 0);
+  const dim = spec.featureSize;
+  const head = tf.sequential({
+    layers: [tf.layers.dense({ inputShape: [dim], units: classes.length, activation: 'softmax', name: 'classes', kernelInitializer: tf.initializers.glorotUniform({ seed: 7 }) })],
+  });
+  head.compile({ optimizer: tf.train.adam(0.01), loss: 'sparseCategoricalCrossentropy' });
+  const x = tf.tensor2d(Float32Array.from(train.flatMap((i) => Array.from(features.subarray(i * dim, (i + 1) * dim)))), [train.length, dim]);
+  const y = tf.tensor1d(train.map((i) => labels[i]!), 'float32');
+  await head.fit(x, y, { epochs: 30, batchSize: train.length, verbose: 0, shuffle: false });
+  x.dispose();
+  y.dispose();
+  const probs = tf.tidy(() => (head.predict(tf.tensor2d(features, [items.length, dim])) as tf.Tensor).arraySync() as number[][]);
+
+  const runDir = path.join(dir, 'run');
+  fs.mkdirSync(runDir, { recursive: true });
+  await saveLayersModelToDir(head, path.join(runDir, 'head'));
+  head.dispose();
+  const root = HYMENOPTERA();
+  const predictionItems = items.map((item, i) => ({
+    file: path.relative(root, item.file).split(path.sep).join('/'),
+    path: item.file,
+    id: createHash('sha256').update(fs.readFileSync(item.file)).digest('hex'),
+    split: item.split,
+    label: item.label,
+    probabilities: probs[i]!,
+  }));
+  const valid = predictionItems.filter((p) => p.split === 'valid');
+  const accuracy = valid.filter((p) => p.probabilities.indexOf(Math.max(...p.probabilities)) === classes.indexOf(p.label)).length / valid.length;
+  const write = (name: string, value: unknown) => fs.writeFileSync(path.join(runDir, name), JSON.stringify(value, null, 2));
+  write('config.json', { root, backbone, classes, seed: 42, lr: 0.01, fineTune: false });
+  write('predictions.json', { classes, items: predictionItems });
+  write('result.json', {
+    runId: 'fixture',
+    runDir,
+    backend: 'test',
+    backbone,
+    classes,
+    lr: 0.01,
+    images: { train: train.length, valid: valid.length, test: 0 },
+    epochs: [{ epoch: 1, trainLoss: 0.3, validLoss: 0.35, accuracy, seconds: 1 }],
+    bestEpoch: 1,
+    valid: { accuracy, loss: 0.35 },
+    test: null,
+    warnings: [],
+    seconds: { scan: 0, features: 0, train: 0, total: 0 },
+  });
+  return { runDir, classes, validFiles: valid.map((v) => v.path) };
+}
