@@ -280,6 +280,23 @@ describe('scanDataset edits, splits, warnings and cache', () => {
     fs.rmSync(root, { recursive: true });
   });
 
+  it('reports a class folder it may not open, and carries on with the rest', async () => {
+    const root = tempDir();
+    for (let i = 0; i < 3; i++) write(root, `a/${i}.jpg`, await jpeg(i, 40, 40));
+    for (let i = 0; i < 3; i++) write(root, `b/${i}.jpg`, await jpeg(10 + i, 40, 40));
+    const locked = path.join(root, 'b');
+    // Injected rather than chmod: the tests run as root, which may open any folder.
+    const realReaddir = fs.promises.readdir;
+    vi.spyOn(fs.promises, 'readdir').mockImplementation(((dir: fs.PathLike, ...rest: unknown[]) =>
+      String(dir) === locked
+        ? Promise.reject(Object.assign(new Error(`EACCES: permission denied, scandir '${locked}'`), { code: 'EACCES' }))
+        : (realReaddir as (...a: unknown[]) => Promise<unknown>)(dir, ...rest)) as typeof fs.promises.readdir);
+    const { summary } = await scanDataset(root);
+    expect(summary.images).toBe(3);
+    expect(summary.problems).toEqual([{ file: 'b', kind: 'unreadable', message: expect.stringContaining('permissions') }]);
+    fs.rmSync(root, { recursive: true });
+  });
+
   it('says clearly when the folder is missing or is a file', async () => {
     await expect(scanDataset('/no/such/folder/anywhere')).rejects.toMatchObject({ name: 'dataset/not-found', message: expect.stringContaining('/no/such/folder/anywhere') });
     const dir = tempDir();

@@ -27,6 +27,9 @@ export interface ScanOptions {
   concurrency?: number;
 }
 
+/** Files bigger than this are not read at all: no photo worth training on is this large. */
+const MAX_FILE_BYTES = 256 * 2 ** 20;
+
 /** Thumbnails are this many pixels on the longer side. */
 export const THUMBNAIL_SIZE = 128;
 
@@ -161,6 +164,10 @@ async function readHead(file: string): Promise<Buffer> {
 /** Reads, fingerprints and thumbnails one file. Never throws for a bad file: it becomes a record. */
 async function examine(found: FoundFile, index: ScanIndex): Promise<Outcome> {
   const base = { size: found.size, mtimeMs: found.mtimeMs };
+  if (found.size > MAX_FILE_BYTES) {
+    const mb = Math.round(found.size / 2 ** 20);
+    return { record: { ...base, problem: { kind: 'too-large', detail: `the file is ${mb} MB, far more than any photo needs` } } };
+  }
   try {
     // An odd or missing extension: look at the first bytes before reading a possibly huge file.
     if (found.kind === 'unknown' && !sniffFormat(await readHead(found.path))) return { record: { ...base, ignored: true } };
@@ -257,7 +264,9 @@ export async function scanDataset(rootInput: string, options: ScanOptions = {}):
       else usable.push({ ...c, id: record.id!, facts });
     }
   }
+  const reported = new Set(problems.map((p) => p.file));
   for (const { folder, label } of listed.classFolders) {
+    if (reported.has(folder)) continue; // already explained (unreadable, a loop)
     if (!usable.some((u) => u.label === label && (u.found.file.startsWith(`${folder}/`)))) problems.push(emptyClassProblem(folder));
   }
 
