@@ -23,11 +23,11 @@ describe('augmented views', () => {
   });
 
   it('renders views that differ from the centre crop and from each other, identically every time', async () => {
-    const params = [0, 1, 2].map((v) => viewParams('dog.1', v, 42));
+    const params = [0, 1].map((v) => viewParams('dog.1', v, 42));
     const [first, second] = await Promise.all([renderViews(photo, 224, params), renderViews(photo, 224, params)]);
     const centre = await decodeForModel(photo, { size: 224, resize: 'shorter-side', crop: 'center', interpolation: 'bilinear' });
-    expect(first).toHaveLength(3);
-    for (let i = 0; i < 3; i++) {
+    expect(first).toHaveLength(2);
+    for (let i = 0; i < 2; i++) {
       expect(first[i]!.length).toBe(224 * 224 * 3);
       expect(first[i]).toEqual(second[i]);
       expect(differingBytes(first[i]!, centre)).toBeGreaterThan(224 * 224); // far from the centre crop
