@@ -170,6 +170,15 @@ describe.skipIf(!haveData)('Grad-CAM on mobilenet_v1_025', () => {
     expect(sideShare(empty, 'left')).toBeGreaterThan(0.5);
   });
 
+  it('frees every model tensor on dispose', async () => {
+    const before = tf.memory().numTensors;
+    const own = createHeatmapper();
+    await own.heatmap(runDir, path.join(testDir, 'on-left.png'));
+    expect(tf.memory().numTensors).toBeGreaterThan(before + 50); // backbone and head weights held for the next call
+    own.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('uses the fine-tuned backbone saved in the run when there is one', async () => {
     const tuned = path.join(path.dirname(runDir), 'tuned-run');
     fs.cpSync(runDir, tuned, { recursive: true });
