@@ -109,6 +109,24 @@ describe('backbone download', () => {
     await expect(resolveBackbone(v2.id, onlyNetwork(url, { download: false }))).rejects.toMatchObject({ name: 'backbone/offline' });
   });
 
+  it('downloads once when several workers ask at the same time', async () => {
+    served = await serveWeights();
+    const all = await Promise.all([1, 2, 3].map(() => resolveBackbone(v2.id, onlyNetwork(served!.url))));
+    expect(all.every((r) => r.source === 'cache' && r.dir === finalDir())).toBe(true);
+    expect(served.requests.map((r) => r.path).sort()).toEqual([`${v2.sharedFolder}/model.json`, `${v2.sharedFolder}/weights.bin`]);
+    expect(fs.readdirSync(cache)).toEqual([v2.id]); // no lock or staging left
+  });
+
+  it('takes over a lock left by a crashed download', async () => {
+    served = await serveWeights();
+    const lock = `${stagingDir(finalDir())}.lock`;
+    fs.writeFileSync(lock, '');
+    const old = new Date(Date.now() - 120_000);
+    fs.utimesSync(lock, old, old);
+    await expect(resolveBackbone(v2.id, onlyNetwork(served.url))).resolves.toMatchObject({ source: 'cache' });
+    expect(fs.existsSync(lock)).toBe(false);
+  });
+
   it('reports a missing file on the server as a failed download', async () => {
     served = await serveWeights();
     await expect(resolveBackbone(v2.id, onlyNetwork(served.url, { url: `${served.url}no-such-model/` }))).rejects.toMatchObject({

@@ -56,14 +56,75 @@ async function sizeOf(file: string): Promise<number> {
   }
 }
 
+/** True when `dir` holds every file of the backbone at its catalogued size (digests are checked on arrival). */
+export function isComplete(dir: string, spec: BackboneSpec): boolean {
+  return spec.files.every((f) => {
+    try {
+      return fs.statSync(path.join(dir, f.path)).size === f.bytes;
+    } catch {
+      return false;
+    }
+  });
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    const stop = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', stop, { once: true });
+  });
+
+/**
+ * One download per backbone at a time, across worker threads and processes: the lock is a file
+ * created exclusively and touched while bytes arrive; a lock nobody touched for `staleMs` is taken over.
+ */
+async function acquireLock(lock: string, staleMs: number, finalDir: string, spec: BackboneSpec, signal?: AbortSignal): Promise<boolean> {
+  for (;;) {
+    signal?.throwIfAborted();
+    try {
+      await (await fs.promises.open(lock, 'wx')).close();
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    if (isComplete(finalDir, spec)) return false; // someone else finished it meanwhile
+    const touched = await fs.promises.stat(lock).then((s) => s.mtimeMs, () => 0);
+    if (Date.now() - touched > staleMs) await fs.promises.rm(lock, { force: true });
+    else await sleep(200, signal);
+  }
+}
+
 /** Downloads every file of `spec` from options.url, verifies it, then renames the set into `finalDir`. */
 export async function downloadBackbone(spec: BackboneSpec, finalDir: string, options: DownloadOptions): Promise<void> {
   if (options.offline) throw offlineError(spec, 'downloads are turned off');
   const staging = stagingDir(finalDir);
+  const lock = `${staging}.lock`;
+  await fs.promises.mkdir(path.dirname(finalDir), { recursive: true });
+  const staleMs = 2 * Math.max(options.stallTimeoutMs ?? 30_000, options.connectTimeoutMs ?? 15_000);
+  if (!(await acquireLock(lock, staleMs, finalDir, spec, options.signal))) return;
+  try {
+    if (isComplete(finalDir, spec)) return;
+    await downloadLocked(spec, finalDir, staging, lock, options);
+  } finally {
+    await fs.promises.rm(lock, { force: true });
+  }
+}
+
+async function downloadLocked(spec: BackboneSpec, finalDir: string, staging: string, lock: string, options: DownloadOptions): Promise<void> {
   await fs.promises.mkdir(staging, { recursive: true });
   const total = spec.files.reduce((sum, f) => sum + f.bytes, 0);
   const done = new Map<string, number>();
-  const report = (file: string) => options.onProgress?.({ done: [...done.values()].reduce((a, b) => a + b, 0), total, file });
+  let touchedAt = Date.now();
+  const report = (file: string) => {
+    if (Date.now() - touchedAt > 1000) {
+      touchedAt = Date.now();
+      fs.utimes(lock, new Date(), new Date(), () => undefined); // still alive: keep the lock fresh
+    }
+    options.onProgress?.({ done: [...done.values()].reduce((a, b) => a + b, 0), total, file });
+  };
 
   for (const file of spec.files) {
     const target = path.join(staging, file.path);

@@ -1,11 +1,12 @@
 // Where a backbone's files come from, best first: the installer's bundled copy, the user's cache,
 // the shared weights folder (FOLDWISE_SHARED: CI and offline development), and last a download.
-import fs from 'node:fs';
 import path from 'node:path';
 import type { BackboneInfo } from '../../shared/types';
 import { cacheDir, packageRoot, sharedDir } from '../paths';
 import { type BackboneSpec, getBackbone } from './catalog';
-import { downloadBackbone, type DownloadOptions } from './download';
+import { downloadBackbone, isComplete, type DownloadOptions } from './download';
+
+export { isComplete };
 
 export type BackboneSource = 'bundled' | 'cache' | 'shared';
 
@@ -41,17 +42,6 @@ export function defaultBundledDir(): string | null {
 
 export function backboneCacheDir(locations: BackboneLocations = {}): string {
   return locations.cacheDir ?? path.join(cacheDir(), 'backbones');
-}
-
-/** True when `dir` holds every file of the backbone at its catalogued size (digests are checked on arrival). */
-export function isComplete(dir: string, spec: BackboneSpec): boolean {
-  return spec.files.every((f) => {
-    try {
-      return fs.statSync(path.join(dir, f.path)).size === f.bytes;
-    } catch {
-      return false;
-    }
-  });
 }
 
 /** The best local copy, without downloading; null when there is none. */
