@@ -43,8 +43,11 @@ function start(): void {
     fork: () =>
       forkEngine({
         entry: engineEntry,
-        // Installers carry the default backbone so the app works offline from its first launch.
-        env: app.isPackaged ? { FOLDWISE_BUNDLED_BACKBONES: path.join(process.resourcesPath, 'backbones') } : {},
+        // Installers carry the default backbone so the app works offline from its first launch; from a
+        // checkout it is assets/backbones (said explicitly: the bundled engine's __dirname is dist/engine).
+        env: {
+          FOLDWISE_BUNDLED_BACKBONES: app.isPackaged ? path.join(process.resourcesPath, 'backbones') : path.join(app.getAppPath(), 'assets', 'backbones'),
+        },
       }),
   });
 
@@ -121,6 +124,10 @@ async function createWindow(): Promise<BrowserWindow> {
   });
   if (state.maximized) window.maximize();
   window.once('ready-to-show', () => window.show());
+  // A crashed page comes back by itself; the project on disk and the engine are untouched by it.
+  window.webContents.on('render-process-gone', (_event, details) => {
+    if (details.reason !== 'clean-exit' && !window.isDestroyed()) window.reload();
+  });
   window.on('close', () => {
     saveWindowStateSync(stateFile, { ...window.getNormalBounds(), maximized: window.isMaximized() });
   });

@@ -35,6 +35,7 @@ const h = vi.hoisted(() => ({
   quit: 0,
   lock: true,
   readyResolve: null as null | (() => void),
+  forkEnv: {} as Record<string, string>,
 }));
 
 // The real service loads TensorFlow; the fake utility process below serves a tiny one.
@@ -48,6 +49,7 @@ vi.mock('electron', async () => {
     requestSingleInstanceLock: () => h.lock,
     quit: () => void h.quit++,
     getPath: () => userData,
+    getAppPath: () => '/opt/foldwise',
     whenReady: () => new Promise<void>((resolve) => (h.readyResolve = resolve)),
   });
   h.app = app as never;
@@ -75,9 +77,12 @@ vi.mock('electron', async () => {
     maximize() {}
     show() {}
     isMaximized = () => false;
+    isDestroyed = () => false;
+    reload = () => void this.emit('reloaded');
     getNormalBounds = () => ({ x: 10, y: 20, width: 1111, height: 777 });
   }
-  const fork = () => {
+  const fork = (_entry: string, _args: string[], options: { env: Record<string, string> }) => {
+    h.forkEnv = options.env;
     // A utility process whose engine is the real entry's attachEngine with a tiny service.
     const parent = new Emitter();
     attachEngine(parent as never, { 'engine/info': async () => ({ name: 'wasm', gradients: 'cpu', badge: 'WASM', reasons: [], threads: 1 }) });
@@ -151,6 +156,12 @@ describe('Electron main', () => {
     expect(window.options.webPreferences.preload).toMatch(/preload[\\/]index\.js$/);
     expect(window.loaded).toBe('foldwise://app/index.html');
 
+    // a crashed page is reloaded
+    const reloaded = vi.fn();
+    window.on('reloaded', reloaded);
+    window.webContents.emit('render-process-gone', {}, { reason: 'crashed' });
+    expect(reloaded).toHaveBeenCalledTimes(1);
+
     // navigation and new windows are refused
     const navigation = { preventDefault: vi.fn() };
     window.webContents.emit('will-navigate', navigation, 'https://evil.example/');
@@ -174,6 +185,7 @@ describe('Electron main', () => {
       onMessage: (l) => (port.on('message', (e: { data: unknown }) => l(e.data)), () => undefined),
     });
     expect(await createClient(toEngine(ports[0]!)).call('engine/info', {})).toMatchObject({ badge: 'WASM' });
+    expect(h.forkEnv.FOLDWISE_BUNDLED_BACKBONES).toBe(path.join('/opt/foldwise', 'assets', 'backbones'));
 
     // the engine crashes: the window hears why, and gets a port to the restarted engine
     h.children[0]!.emit('exit', 134);
