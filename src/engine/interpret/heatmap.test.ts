@@ -207,6 +207,15 @@ describe.skipIf(!haveData)('Grad-CAM on mobilenet_v1_025', () => {
     const missing = path.join(testDir, 'nope.png');
     await expect(client.call('review/heatmap', { runDir, file: missing })).rejects.toMatchObject({ name: 'image/missing' });
     await expect(client.call('review/heatmap', { runDir, file: missing, classIndex: 5 })).rejects.toMatchObject({ name: 'review/unknown-class' });
+    // A head trained on another backbone's features is caught before any maths.
+    const wrong = path.join(path.dirname(runDir), 'wrong-backbone');
+    fs.cpSync(runDir, wrong, { recursive: true });
+    const metadata = JSON.parse(fs.readFileSync(path.join(wrong, 'metadata.json'), 'utf8'));
+    fs.writeFileSync(path.join(wrong, 'metadata.json'), JSON.stringify({ ...metadata, backbone: 'mobilenet_v2_035' }));
+    await expect(client.call('review/heatmap', { runDir: wrong, file: path.join(testDir, 'on-right.png') })).rejects.toMatchObject({
+      name: 'run/damaged',
+      message: expect.stringContaining('takes 256 features but the mobilenet_v2_035 backbone gives 1280'),
+    });
   });
 });
 

@@ -72,10 +72,18 @@ async function loadRun(runDir: string): Promise<LoadedRun> {
       : error;
   }
   const outputs = head.outputs[0]!.shape[1];
-  if (outputs !== run.classes.length) {
+  const inputs = head.inputs[0]!.shape[1];
+  const featureSize = features.outputs[0]!.shape[1];
+  const problem =
+    outputs !== run.classes.length
+      ? `has ${outputs} outputs but the run has ${run.classes.length} classes`
+      : inputs !== featureSize
+        ? `takes ${inputs} features but the ${spec.id} backbone gives ${featureSize}`
+        : null;
+  if (problem) {
     features.dispose();
     head.dispose();
-    throw new EngineError('run/damaged', `The model in ${run.headDir} has ${outputs} outputs but the run has ${run.classes.length} classes. Train the model again.`, { dir: run.headDir });
+    throw new EngineError('run/damaged', `The model in ${run.headDir} ${problem}. Train the model again.`, { dir: run.headDir });
   }
   const { toConv, fromConv } = splitAtHeatmapLayer(features);
   return {
