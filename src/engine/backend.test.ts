@@ -127,6 +127,22 @@ describe('createBackendSelector', () => {
   });
 });
 
+describe('describe does not disturb running work', () => {
+  it('puts back the backend that was computing when the first description was asked', async () => {
+    const { loaders } = fakes({});
+    let active: string | null = 'cpu'; // e.g. a training already running on the cpu backend
+    const activate = vi.fn(async (name: string) => ((active = name), true));
+    const wasm = vi.fn(async () => ((active = 'wasm'), 1));
+    const selector = createBackendSelector({ loaders: { ...loaders, wasm }, activate, current: () => active });
+    expect((await selector.describe()).name).toBe('wasm');
+    expect(active).toBe('cpu');
+    // ensure() is the explicit "use the inference backend" and does switch.
+    const fresh = createBackendSelector({ loaders: { ...loaders, wasm }, activate, current: () => active });
+    await fresh.ensure();
+    expect(active).toBe('wasm');
+  });
+});
+
 describe('selectBackend on this machine (real packages)', () => {
   it('reports what is really installed', async () => {
     const nodeRequire = createRequire(__filename);

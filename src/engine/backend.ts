@@ -28,6 +28,8 @@ export interface BackendSelectorOptions {
   activate?(tfBackend: string): Promise<boolean>;
   /** More lines for BackendInfo.reasons, asked at each describe (e.g. the feature extractor's route). */
   extraNotes?(): string[] | Promise<string[]>;
+  /** The tfjs backend in use right now, or null before tfjs has started one. Default: tf.engine().backendName. */
+  current?(): string | null;
 }
 
 /** Errors of our own pre-checks, so they can be explained like the real require failures. */
@@ -206,10 +208,16 @@ export function createBackendSelector(options: BackendSelectorOptions = {}): Bac
     choice ??= selectBackend(options);
     return choice;
   };
+  const current = options.current ?? (() => (tf.engine() as unknown as { backendName: string | null }).backendName ?? null);
+  const activate = options.activate ?? defaultActivate;
   return {
     ensure,
     async describe() {
+      // Describing must not switch backends under running work (say, a training on 'cpu' when the
+      // first 'engine/info' arrives): if tfjs was already computing, put its backend back.
+      const before = choice ? null : current();
       const info = await ensure();
+      if (before && current() !== before) await activate(before);
       // A note that fails to load must not hide which backend is active.
       const extra = (await Promise.all([...sources].map(async (source) => (await Promise.resolve().then(source).catch(() => [])) as string[]))).flat();
       return { ...info, reasons: [...info.reasons, ...extra] };
