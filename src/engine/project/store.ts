@@ -103,7 +103,15 @@ export async function openProject(dir: string, now = new Date()): Promise<Projec
     problem = `it is not valid JSON (${(error as Error).message})`;
   }
   const backup = `${file}.damaged-${now.toISOString().replace(/[:.]/g, '-')}`;
-  await fs.promises.rename(file, backup);
+  try {
+    await fs.promises.rename(file, backup);
+  } catch (error) {
+    throw new EngineError(
+      'project/corrupt',
+      `${file} is damaged and could not be read: ${problem}. Foldwise could not move it aside either (${(error as Error).message}); move or delete it, then open the folder again.`,
+      { file, backup: null },
+    );
+  }
   throw new EngineError(
     'project/corrupt',
     `${file} is damaged and could not be read: ${problem}. It was kept as ${backup}; open the folder again to start a fresh project there.`,
