@@ -87,6 +87,13 @@ describe('backbone download', () => {
     expect(fs.readdirSync(cache)).toEqual([]);
   });
 
+  it('stops reading a file that is longer than catalogued (a server that never stops)', async () => {
+    served = await serveWeights({ endless: 'weights.bin' });
+    const error = await resolveBackbone(v2.id, onlyNetwork(served.url)).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'backbone/corrupt' });
+    expect(fs.readdirSync(cache)).toEqual([]);
+  });
+
   it('gives up on a stalled download instead of hanging', async () => {
     served = await serveWeights({ stall: 'weights.bin' });
     const started = Date.now();

@@ -150,7 +150,7 @@ async function downloadFile(spec: BackboneSpec, file: BackboneFile, target: stri
     start = 0;
   }
   const url = new URL(file.path, options.url).toString();
-  if (start < file.bytes) await fetchInto(spec, url, part, start, options, onBytes);
+  if (start < file.bytes) await fetchInto(spec, url, part, start, file.bytes, options, onBytes);
 
   const size = await sizeOf(part);
   const digest = size === file.bytes ? await sha256File(part) : null;
@@ -169,7 +169,7 @@ async function downloadFile(spec: BackboneSpec, file: BackboneFile, target: stri
 }
 
 /** Appends the bytes of `url` from `start` to `part`, resuming with a Range request. */
-async function fetchInto(spec: BackboneSpec, url: string, part: string, start: number, options: DownloadOptions, onBytes: (bytes: number) => void): Promise<void> {
+async function fetchInto(spec: BackboneSpec, url: string, part: string, start: number, expected: number, options: DownloadOptions, onBytes: (bytes: number) => void): Promise<void> {
   const controller = new AbortController();
   const abortFromCaller = () => controller.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', abortFromCaller, { once: true });
@@ -207,11 +207,20 @@ async function fetchInto(spec: BackboneSpec, url: string, part: string, start: n
       await handle.write(chunk);
       bytes += chunk.byteLength;
       onBytes(bytes);
+      if (bytes > expected) break; // more than the catalogued size: stop filling the disk; the digest check rejects it
       arm(stallMs, `the download stalled: nothing arrived for ${Math.round(stallMs / 1000)} s`);
     }
   } catch (error) {
     if (error instanceof EngineError) throw error;
     if (options.signal?.aborted) throw options.signal.reason ?? error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC' || code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'EDQUOT') {
+      const why = code === 'ENOSPC' || code === 'EDQUOT' ? 'the disk is full' : 'Foldwise may not write there';
+      throw new EngineError('backbone/cannot-save', `${spec.name} cannot be saved in ${path.dirname(part)}: ${why}. Free some space or set FOLDWISE_CACHE to another folder.`, {
+        id: spec.id,
+        code,
+      });
+    }
     throw offlineError(spec, timedOut ?? describeNetworkError(error), { url });
   } finally {
     clearTimeout(timer);

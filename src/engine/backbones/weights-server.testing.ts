@@ -21,6 +21,8 @@ export interface Misbehave {
   stall?: string;
   /** Answer 200 with the whole file even to a Range request. */
   ignoreRange?: boolean;
+  /** Send this file, then keep sending zeros until the client hangs up. */
+  endless?: string;
 }
 
 export async function serveWeights(misbehave: Misbehave = {}): Promise<Served> {
@@ -45,6 +47,19 @@ export async function serveWeights(misbehave: Misbehave = {}): Promise<Served> {
     const slice = body.subarray(start);
     const log = { path: rel, range, bytes: 0 };
     requests.push(log);
+    if (misbehave.endless === name) {
+      res.writeHead(200); // no content-length: a stream that never ends
+      res.write(slice);
+      const zeros = Buffer.alloc(64 * 1024);
+      const more = () => {
+        if (res.destroyed || res.socket?.destroyed) return;
+        log.bytes += zeros.length;
+        if (res.write(zeros)) setImmediate(more);
+        else res.once('drain', more);
+      };
+      more();
+      return;
+    }
     res.writeHead(start > 0 ? 206 : 200, {
       'content-length': slice.length,
       ...(start > 0 ? { 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` } : {}),
