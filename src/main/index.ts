@@ -46,7 +46,9 @@ function start(): void {
         // Installers carry the default backbone so the app works offline from its first launch; from a
         // checkout it is assets/backbones (said explicitly: the bundled engine's __dirname is dist/engine).
         env: {
-          FOLDWISE_BUNDLED_BACKBONES: app.isPackaged ? path.join(process.resourcesPath, 'backbones') : path.join(app.getAppPath(), 'assets', 'backbones'),
+          FOLDWISE_BUNDLED_BACKBONES:
+            process.env.FOLDWISE_BUNDLED_BACKBONES ??
+            (app.isPackaged ? path.join(process.resourcesPath, 'backbones') : path.join(app.getAppPath(), 'assets', 'backbones')),
         },
       }),
   });
