@@ -185,7 +185,7 @@ describe('Electron main', () => {
       onMessage: (l) => (port.on('message', (e: { data: unknown }) => l(e.data)), () => undefined),
     });
     expect(await createClient(toEngine(ports[0]!)).call('engine/info', {})).toMatchObject({ badge: 'WASM' });
-    expect(h.forkEnv.FOLDWISE_BUNDLED_BACKBONES).toBe(path.join('/opt/foldwise', 'assets', 'backbones'));
+    expect(h.forkEnv.FOLDWISE_BUNDLED_BACKBONES).toBe(process.env.FOLDWISE_BUNDLED_BACKBONES ?? path.join('/opt/foldwise', 'assets', 'backbones'));
 
     // the engine crashes: the window hears why, and gets a port to the restarted engine
     h.children[0]!.emit('exit', 134);
