@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createClient } from '../../shared/rpc';
+import { inProcessEngine } from './engine-process';
 import { startServer, type ServeHandle } from './server';
 import { wsServerPort } from './ws-port';
 
@@ -28,7 +29,7 @@ beforeAll(async () => {
     cacheRoot: cache,
     uploadDir: path.join(cache, 'try-it'),
     imageFile: (id) => path.join(cache, 'thumbs', `${id}.jpg`),
-    handlers: { 'engine/info': async () => ({ ...info, reasons: [...info.reasons] }) },
+    engine: inProcessEngine({ 'engine/info': async () => ({ ...info, reasons: [...info.reasons] }) }),
   });
 });
 

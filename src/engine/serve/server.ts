@@ -6,8 +6,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { WebSocketServer } from 'ws';
-import { serveRpc, type ServerHandlers } from '../../shared/rpc';
 import { writeFileAtomic } from '../paths';
+import type { EngineHost } from './engine-process';
 import { wsServerPort } from './ws-port';
 
 export interface ServeOptions {
@@ -15,7 +15,8 @@ export interface ServeOptions {
   port: number;
   /** The built renderer (dist/renderer). */
   staticDir: string;
-  handlers: Partial<ServerHandlers>;
+  /** The engine each WebSocket connects to (a child process in `foldwise serve`). */
+  engine: EngineHost;
   /** Only files inside this folder are ever served as images. */
   cacheRoot: string;
   /** Absolute path of the cached image (thumbnail) for a content id, or null when there is none. */
@@ -195,8 +196,22 @@ export async function startServer(options: ServeOptions): Promise<ServeHandle> {
     if (!hostAllowed(req.headers.host) || !originAllowed) return refuse(403, 'Forbidden');
     if (!authorised(req, url)) return refuse(401, 'Unauthorized');
     sockets.handleUpgrade(req, socket, head, (ws) => {
-      const rpc = serveRpc(wsServerPort(ws), options.handlers);
-      ws.on('close', () => rpc.stop());
+      // The page and the engine speak the rpc of src/shared/rpc.ts; this only carries it across.
+      const page = wsServerPort(ws);
+      let engine;
+      try {
+        engine = options.engine.connect();
+      } catch {
+        return ws.close(1013, 'The engine is not available.');
+      }
+      const offPage = page.onMessage((message) => engine.postMessage(message));
+      const offEngine = engine.onMessage((message) => page.postMessage(message));
+      engine.onClose?.(() => ws.close(1011, 'The engine stopped.'));
+      ws.on('close', () => {
+        offPage();
+        offEngine();
+        engine.close();
+      });
     });
   });
 
@@ -218,6 +233,7 @@ export async function startServer(options: ServeOptions): Promise<ServeHandle> {
       for (const client of sockets.clients) client.terminate();
       sockets.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await options.engine.close();
     },
   };
 }
