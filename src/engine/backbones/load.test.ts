@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBackend } from '../backend';
 import { sharedDir } from '../paths';
-import { getBackbone } from './catalog';
+import { BACKBONES, getBackbone } from './catalog';
 import { FEATURE_MODEL_LAYERS, loadBackbone, loadImagenetModel, preprocess, splitAtHeatmapLayer } from './load';
 
 const photos = path.join(sharedDir(), 'datasets', 'dogs_vs_cats', 'test');
@@ -98,6 +98,27 @@ describe('MobileNet V1 0.25 from ../shared/weights', () => {
 
     tf.dispose([pixels, expected, features, rebuilt, again]);
     [original, loaded.model, reloaded].forEach((m) => m.dispose());
+  });
+});
+
+describe('every catalogued backbone', () => {
+  it('loads from the shared weights, cuts where the catalog says, and gives finite features of the catalogued size', async () => {
+    const pixels = await pixelsOf(firstPhotos('dogs', 1));
+    for (const spec of BACKBONES) {
+      const loaded = await loadBackbone(spec.id, where());
+      expect(loaded.model.outputs[0]!.shape).toEqual([null, spec.featureSize]);
+      expect(loaded.convModel.outputs[0]!.shape).toEqual([null, 7, 7, spec.heatmapChannels]);
+      const trunk = loaded.model.getLayer(FEATURE_MODEL_LAYERS.trunk) as tf.LayersModel;
+      expect(trunk.layers.at(-1)!.name).toBe(spec.heatmapLayer);
+      const output = loaded.model.predict(pixels) as tf.Tensor;
+      const features = await output.data();
+      output.dispose();
+      expect(features).toHaveLength(spec.featureSize);
+      expect(features.every(Number.isFinite)).toBe(true);
+      expect(Math.max(...features)).toBeGreaterThan(0);
+      loaded.model.dispose();
+    }
+    pixels.dispose();
   });
 });
 
