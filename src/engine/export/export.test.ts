@@ -4,10 +4,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
+import * as ort from 'onnxruntime-node';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeForModel } from '../dataset/decode';
 import { packageRoot } from '../paths';
 import { exportModel } from './export';
+import { onnxFormat } from './formats/onnx';
+import type { ModelFormat } from './formats';
 import { createPredictor } from './predictor';
 import { makeRunFixture, type RunFixture } from './run-fixture.test-helpers';
 import { dirLoader } from './tfjs-io';
@@ -66,6 +70,7 @@ describe('exportModel', () => {
       for (let c = 0; c < 2; c++) expect(Math.abs(probs[c]! - app.probs[i * 2 + c]!)).toBeLessThan(1e-4);
     }
     model.dispose();
+    await expectSnippetPrintsAppAnswer(path.join(out, 'predict.cjs'), files.slice(0, 1));
   });
 
   it('writes an ONNX model that onnxruntime runs, and its Node snippet prints the app’s answer', async () => {
@@ -76,13 +81,101 @@ describe('exportModel', () => {
     expect(result.files).toEqual(expect.arrayContaining(['model.onnx', 'metadata.json', 'MODEL_CARD.md', 'MODEL_CARD.html', 'predict.cjs', 'predict.py']));
 
     const files = fixture.validFiles.slice(0, 2);
-    const { stdout } = await promisify(execFile)(process.execPath, [path.join(out, 'predict.cjs'), ...files], {
-      env: { ...process.env, NODE_PATH: path.join(packageRoot(), 'node_modules') },
-    });
-    const app = await appProbabilities(files);
-    for (const [i, f] of files.entries()) {
-      const best = app.probs[i * 2]! > app.probs[i * 2 + 1]! ? 0 : 1;
-      expect(stdout).toContain(`${f}: ${app.labels[best]} (${(app.probs[i * 2 + best]! * 100).toFixed(1)}%)`);
+    await expectSnippetPrintsAppAnswer(path.join(out, 'predict.cjs'), files);
+  });
+
+  it('leaves nothing behind when verification fails, and keeps an earlier export', async () => {
+    const out = path.join(tmp, 'exports', 'onnx');
+    if (!fs.existsSync(out)) await exportModel(fixture.runDir, { format: 'onnx', out });
+    const before = fs.readFileSync(path.join(out, 'model.onnx'));
+    // A format whose reloaded model is off by 1e-3: the kind of drift a wrong preprocessing step gives.
+    const drifting: ModelFormat = {
+      ...onnxFormat,
+      async load(dir) {
+        const runner = await onnxFormat.load(dir);
+        return { ...runner, run: async (px, n) => (await runner.run(px, n)).map((p, i) => (i % 2 ? p - 1e-3 : p + 1e-3)) };
+      },
+    };
+    await expect(exportModel(fixture.runDir, { format: 'onnx', out, formatModule: drifting })).rejects.toMatchObject({ name: 'export/verify-failed' });
+    expect(fs.readFileSync(path.join(out, 'model.onnx')).equals(before)).toBe(true);
+    expect(fs.readdirSync(path.dirname(out)).filter((f) => f.startsWith('.'))).toEqual([]);
+
+    const fresh = path.join(tmp, 'exports', 'never');
+    await expect(exportModel(fixture.runDir, { format: 'onnx', out: fresh, formatModule: drifting })).rejects.toThrow(/does not predict what the app predicts/);
+    expect(fs.existsSync(fresh)).toBe(false);
+
+    // Cancelled while verifying: nothing written either.
+    const controller = new AbortController();
+    const cancelled = exportModel(fixture.runDir, { format: 'onnx', out: fresh, signal: controller.signal, onProgress: (p) => p.stage === 'verify' && controller.abort() });
+    await expect(cancelled).rejects.toThrow();
+    expect(fs.existsSync(fresh)).toBe(false);
+    expect(fs.readdirSync(path.dirname(out)).filter((f) => f.startsWith('.'))).toEqual([]);
+  });
+
+  it('refuses a target folder that holds other files, and a folder that is not a run', async () => {
+    const busy = path.join(tmp, 'busy');
+    fs.mkdirSync(busy);
+    fs.writeFileSync(path.join(busy, 'notes.txt'), 'mine');
+    await expect(exportModel(fixture.runDir, { format: 'onnx', out: busy })).rejects.toMatchObject({ name: 'export/target-not-empty' });
+    expect(fs.readdirSync(busy)).toEqual(['notes.txt']);
+    await expect(exportModel(busy, { format: 'onnx', out: path.join(tmp, 'x') })).rejects.toMatchObject({ name: 'export/not-a-run' });
+  });
+
+  it('lets an outside app use the ONNX file with nothing but metadata.json and its own resizing code', async () => {
+    const out = path.join(tmp, 'exports', 'onnx');
+    if (!fs.existsSync(out)) await exportModel(fixture.runDir, { format: 'onnx', out });
+    // Everything below comes from metadata.json and sharp, the way another app would do it.
+    const meta = JSON.parse(fs.readFileSync(path.join(out, 'metadata.json'), 'utf8'));
+    expect(meta.recipe).toMatchObject({ size: 224, resize: 'shorter-side', crop: 'center' });
+    const size: number = meta.recipe.size;
+    const session = await ort.InferenceSession.create(path.join(out, meta.modelFile));
+    const files = fixture.validFiles;
+    const outside: number[][] = [];
+    for (const file of files) {
+      // Upright (EXIF), shorter side to `size` (the other side follows the aspect ratio), then the centre square.
+      const { width: w0, height: h0 } = (await sharp(file).rotate().raw().toBuffer({ resolveWithObject: true })).info;
+      const resized = await sharp(file)
+        .rotate()
+        .resize(w0 < h0 ? { width: size, kernel: 'linear' } : { height: size, kernel: 'linear' })
+        .removeAlpha()
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      const { width: w, height: h, channels } = resized.info;
+      const data = await sharp(resized.data, { raw: { width: w, height: h, channels } })
+        .extract({ left: Math.round((w - size) / 2), top: Math.round((h - size) / 2), width: size, height: size })
+        .raw()
+        .toBuffer();
+      const result = await session.run({ [meta.input.name]: new ort.Tensor('float32', Float32Array.from(data), [1, size, size, 3]) });
+      outside.push(Array.from(result[meta.output.name]!.data as Float32Array));
     }
+    const app = await appProbabilities(files);
+    const k = meta.labels.length;
+    let agree = 0;
+    let maxDiff = 0;
+    outside.forEach((p, i) => {
+      const a = app.probs.subarray(i * k, (i + 1) * k);
+      if (p.indexOf(Math.max(...p)) === a.indexOf(Math.max(...a))) agree++;
+      p.forEach((v, c) => (maxDiff = Math.max(maxDiff, Math.abs(v - a[c]!))));
+      expect(p.reduce((x, y) => x + y, 0)).toBeCloseTo(1, 5);
+    });
+    console.log(`outside app: ${agree}/${files.length} agree, max probability difference ${maxDiff.toExponential(2)}`);
+    expect(agree).toBe(files.length);
+    expect(maxDiff).toBeLessThanOrEqual(1e-4);
   });
 });
+
+/** Runs a usage script as a user would (its packages resolved from ours) and checks its answer per photo. */
+async function expectSnippetPrintsAppAnswer(script: string, files: string[]): Promise<void> {
+  const { stdout } = await promisify(execFile)(process.execPath, [script, ...files], {
+    cwd: path.dirname(script),
+    env: { ...process.env, NODE_PATH: path.join(packageRoot(), 'node_modules') },
+  });
+  const app = await appProbabilities(files);
+  for (const [i, f] of files.entries()) {
+    const best = app.probs[i * 2]! > app.probs[i * 2 + 1]! ? 0 : 1;
+    const line = stdout.split('\n').find((l) => l.startsWith(`${f}: `));
+    const match = line?.match(/: (\S+) \((\d+\.\d)%\)$/);
+    expect(match?.[1]).toBe(app.labels[best]);
+    expect(Math.abs(Number(match?.[2]) - app.probs[i * 2 + best]! * 100)).toBeLessThanOrEqual(0.051);
+  }
+}

@@ -8,7 +8,7 @@ import { EngineError } from '../../shared/rpc';
 import type { ExportFormat, ExportResult } from '../../shared/types';
 import { cardStats, confusionSvg, renderHtml, renderMarkdown } from './card';
 import { buildClassifier } from './classifier';
-import { FORMATS, type Runner } from './formats';
+import { FORMATS, type ModelFormat, type Runner } from './formats';
 import { buildMetadata } from './metadata';
 import { createPredictor, type Predictor } from './predictor';
 import { readRun, type PredictionItem } from './run';
@@ -30,6 +30,8 @@ export interface ExportOptions {
   maxImages?: number;
   signal?: AbortSignal;
   onProgress?: (p: ExportProgress) => void;
+  /** Use this format module instead of the built-in one for `format` (tests, new formats in development). */
+  formatModule?: ModelFormat;
 }
 
 export interface ExportReport extends ExportResult {
@@ -50,7 +52,7 @@ function verificationImages(items: PredictionItem[], classes: string[], max: num
 
 export async function exportModel(runDir: string, opts: ExportOptions): Promise<ExportReport> {
   const started = performance.now();
-  const format = FORMATS[opts.format];
+  const format = opts.formatModule ?? FORMATS[opts.format];
   if (!format) throw new EngineError('export/unknown-format', `Foldwise cannot export "${opts.format}". Choose one of: ${Object.keys(FORMATS).join(', ')}.`);
   const run = await readRun(runDir);
   const target = path.resolve(opts.out);

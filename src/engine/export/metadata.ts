@@ -51,7 +51,8 @@ export function appVersion(): string {
 export function describeRecipe(recipe: ResizeRecipe): string {
   return (
     `Apply the photo's EXIF orientation and flatten transparency onto white; resize so the shorter side is ${recipe.size} px ` +
-    `(${recipe.interpolation} interpolation), keeping the aspect ratio; cut the centre ${recipe.size}x${recipe.size} square; ` +
+    `and the longer side round(longer * ${recipe.size} / shorter) px (${recipe.interpolation} interpolation); cut the centre ` +
+    `${recipe.size}x${recipe.size} square, its top-left corner at round((width - ${recipe.size}) / 2), round((height - ${recipe.size}) / 2); ` +
     `feed RGB values 0-255 as float32, shape [1, ${recipe.size}, ${recipe.size}, 3].`
   );
 }

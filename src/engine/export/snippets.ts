@@ -151,7 +151,7 @@ def decode(path):
     scale = SIZE / min(img.size)  # shorter side to SIZE, then the centre square
     w, h = max(SIZE, round(img.width * scale)), max(SIZE, round(img.height * scale))
     img = img.resize((w, h), Image.BILINEAR)
-    left, top = (w - SIZE) // 2, (h - SIZE) // 2
+    left, top = int((w - SIZE) / 2 + 0.5), int((h - SIZE) / 2 + 0.5)  # rounded, like the app
     img = img.crop((left, top, left + SIZE, top + SIZE))
     return np.asarray(img, dtype=np.float32)[None]  # [1, SIZE, SIZE, 3], RGB 0-255
 
