@@ -15,6 +15,8 @@ export const handlerSchemas = {
   },
   'backbone/list': { args: none, result: z.array(S.BackboneInfo) },
   'backbone/ensure': { args: z.object({ id: z.string() }), result: S.BackboneInfo },
+  /** Offline computers: copy a backbone from a folder (model.json + weight files), checked against the catalog's digests. */
+  'backbone/import': { args: z.object({ id: z.string(), folder: z.string() }), result: S.BackboneInfo },
   'train/find-lr': { args: S.LrFindConfig, result: S.LrCurve },
   'train/run': { args: S.TrainConfig, result: S.TrainResult },
   'train/pause': { args: z.object({ job: z.string(), paused: z.boolean() }), result: z.object({ paused: z.boolean() }) },
