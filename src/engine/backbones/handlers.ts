@@ -3,6 +3,7 @@
 import type { CallContext, ServerHandlers } from '../../shared/rpc';
 import { BACKBONES } from './catalog';
 import type { DownloadProgress } from './download';
+import { importBackbone } from './import';
 import { describeBackbone, resolveBackbone, type ResolveOptions } from './resolve';
 
 /** Progress at most every `intervalMs` (and always the last one), with an ETA from the bytes rate so far. */
@@ -28,7 +29,7 @@ export function downloadProgressReporter(ctx: Pick<CallContext, 'job' | 'emit'>,
   };
 }
 
-export function backboneHandlers(options: Omit<ResolveOptions, 'signal' | 'onProgress'> = {}): Pick<ServerHandlers, 'backbone/list' | 'backbone/ensure'> {
+export function backboneHandlers(options: Omit<ResolveOptions, 'signal' | 'onProgress'> = {}): Pick<ServerHandlers, 'backbone/list' | 'backbone/ensure' | 'backbone/import'> {
   return {
     'backbone/list': async () => BACKBONES.map((b) => describeBackbone(b.id, options)),
     'backbone/ensure': async ({ id }, ctx) => {
@@ -38,6 +39,10 @@ export function backboneHandlers(options: Omit<ResolveOptions, 'signal' | 'onPro
         onProgress: downloadProgressReporter(ctx, describeBackbone(id, options).name),
       });
       return describeBackbone(spec.id, options);
+    },
+    'backbone/import': async ({ id, folder }) => {
+      await importBackbone(id, folder, options);
+      return describeBackbone(id, options);
     },
   };
 }

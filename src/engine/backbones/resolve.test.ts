@@ -125,6 +125,16 @@ describe('backbone handlers over rpc', () => {
     const after = await client.call('backbone/list', {});
     expect(after.find((x) => x.id === 'mobilenet_v1_025')).toMatchObject({ available: true, source: 'cache' });
     await expect(client.call('backbone/ensure', { id: 'vgg16' })).rejects.toMatchObject({ name: 'backbone/unknown' });
+
+    // The offline way in: import a folder.
+    await expect(client.call('backbone/import', { id: 'mobilenet_v2_035', folder: path.join(weights, 'mobilenet_v1_025_224') })).rejects.toMatchObject({
+      name: 'backbone/import-mismatch',
+    });
+    await expect(client.call('backbone/import', { id: 'mobilenet_v2_035', folder: path.join(weights, 'mobilenet_v2_035_224_notop') })).resolves.toMatchObject({
+      id: 'mobilenet_v2_035',
+      available: true,
+      source: 'cache',
+    });
   });
 
   it('cancels a download within a second and keeps the partial file for a later resume', async () => {
