@@ -1,7 +1,6 @@
 // The real ForkedEngine: dist/engine/entry.js in an Electron utility process, reached through
 // MessageChannelMain ports (one for main's handshake, one per window), as VS Code does.
 import { MessageChannelMain, utilityProcess, type MessagePortMain } from 'electron';
-import path from 'node:path';
 import { portFromEmitter } from '../shared/rpc';
 import type { ForkedEngine } from './engine-host';
 
@@ -18,7 +17,7 @@ export interface EngineProcessOptions {
 export function forkEngine(options: EngineProcessOptions): ForkedEngine<MessagePortMain> {
   const child = utilityProcess.fork(options.entry, [], {
     serviceName: 'Foldwise engine',
-    cwd: path.dirname(options.entry),
+    // No cwd: in an installed app the entry lives inside app.asar, which is not a folder one can chdir into.
     env: { ...process.env, ...options.env },
     stdio: 'inherit',
   });
