@@ -95,6 +95,23 @@ export const converters: Record<string, Converter> = {
   },
 
   Add: (ctx) => [tensor(chain(ctx, 'Add'), ctx.outputShapes[0]!)],
+  Average: (ctx) => {
+    const sum = chain(ctx, 'Add');
+    return [tensor(ctx.g.node('Mul', [sum, ctx.g.floats(`${ctx.hint}/share`, [1 / ctx.inputs.length], [])], ctx.hint), ctx.outputShapes[0]!)];
+  },
+
+  Permute: (ctx) => {
+    const input = one(ctx.inputs);
+    const dims = ctx.config.dims as number[];
+    if (input.shape.length !== 4) {
+      return [tensor(ctx.g.node('Transpose', [materialize(ctx.g, input)], ctx.hint, { perm: [0, ...dims] }), ctx.outputShapes[0]!)];
+    }
+    // Rank 4 is stored as Keras axes [0, 3, 1, 2]; output Keras axis i is input axis p[i].
+    const p = [0, ...dims];
+    const stored = (kerasAxis: number) => [0, 2, 3, 1][kerasAxis]!;
+    const perm = [p[0]!, p[3]!, p[1]!, p[2]!].map(stored);
+    return [tensor(ctx.g.node('Transpose', [materialize(ctx.g, input)], ctx.hint, { perm }), ctx.outputShapes[0]!)];
+  },
   Multiply: (ctx) => [tensor(chain(ctx, 'Mul'), ctx.outputShapes[0]!)],
   Maximum: (ctx) => [tensor(chain(ctx, 'Max'), ctx.outputShapes[0]!)],
   Minimum: (ctx) => [tensor(chain(ctx, 'Min'), ctx.outputShapes[0]!)],
@@ -133,6 +150,7 @@ export const converters: Record<string, Converter> = {
 
   Dense: (ctx) => {
     const input = one(ctx.inputs);
+    if (input.shape.length === 4) return [activate(ctx, denseOverChannels(ctx, input))];
     if (input.shape.length !== 2) throw new UnsupportedLayerError(ctx.layer, `dense on a rank-${input.shape.length} input (flatten it first)`);
     const [kernel, bias] = weightsOf(ctx.layer);
     const [, units] = kernel!.shape;
@@ -144,6 +162,24 @@ export const converters: Record<string, Converter> = {
 
   Rescaling: (ctx) => [tensor(scaleAndOffset(ctx.g, materialize(ctx.g, one(ctx.inputs)), Number(ctx.config.scale), Number(ctx.config.offset ?? 0), ctx.hint), ctx.outputShapes[0]!)],
 };
+
+/** Dense on an image-shaped input acts on the channel axis, which ONNX stores at axis 1: a 1x1 convolution. */
+function denseOverChannels(ctx: LayerContext, input: Value): Value {
+  const [kernel, bias] = weightsOf(ctx.layer);
+  const [cin, units] = kernel!.shape as [number, number];
+  const weight = new Float64Array(units * cin);
+  for (let i = 0; i < cin; i++) for (let o = 0; o < units; o++) weight[o * cin + i] = kernel!.data[i * units + o]!;
+  return {
+    kind: 'conv',
+    input: materialize(ctx.g, input),
+    hint: ctx.hint,
+    weight,
+    weightDims: [units, cin, 1, 1],
+    bias: bias?.data ?? new Float64Array(units),
+    attributes: { kernel_shape: [1, 1], strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1], group: 1 },
+    shape: ctx.outputShapes[0]!,
+  };
+}
 
 /** x*scale+offset with scalar constants, the way Keras Rescaling and the backbones' preprocessing do it. */
 export function scaleAndOffset(g: OnnxGraph, x: string, scale: number, offset: number, hint: string): string {

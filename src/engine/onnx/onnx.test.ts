@@ -137,6 +137,34 @@ describe('layersModelToOnnx on small graphs', () => {
     expect(maxAbsDiff(onnxOut.data, ref)).toBeLessThan(1e-4);
   });
 
+  it('handles a horizontal flip built from Permute + Dense, a model applied twice, and Average (test-time augmentation)', async () => {
+    const w = 5;
+    const input = tf.input({ shape: [4, w, 3] });
+    const flipKernel = tf.tidy(() => tf.reverse(tf.eye(w), 1));
+    const flipDense = tf.layers.dense({ units: w, useBias: false, weights: [flipKernel] });
+    const flipped = tf.layers.permute({ dims: [1, 3, 2] }).apply(flipDense.apply(tf.layers.permute({ dims: [1, 3, 2] }).apply(input) as tf.SymbolicTensor) as tf.SymbolicTensor) as tf.SymbolicTensor;
+    const inner = tf.sequential({
+      layers: [
+        tf.layers.conv2d({ inputShape: [4, w, 3], filters: 2, kernelSize: 3, padding: 'same', kernelInitializer: tf.initializers.randomNormal({ seed: 11 }) }),
+        tf.layers.globalAveragePooling2d({}),
+        tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: tf.initializers.randomNormal({ seed: 12 }) }),
+      ],
+    });
+    const avg = tf.layers.average().apply([inner.apply(input) as tf.SymbolicTensor, inner.apply(flipped) as tf.SymbolicTensor]) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: avg });
+    const px = randomPixels(2, 0, 13, 4 * w * 3);
+    const ref = tf.tidy(() => (model.predict(tf.tensor4d(px, [2, 4, w, 3])) as tf.Tensor).dataSync());
+    // The flip really flips: the same as averaging the model on the input and on tf.reverse of it.
+    const manual = tf.tidy(() => {
+      const x = tf.tensor4d(px, [2, 4, w, 3]);
+      return tf.div(tf.add(inner.predict(x) as tf.Tensor, inner.predict(tf.reverse(x, 2)) as tf.Tensor), 2).dataSync();
+    });
+    expect(maxAbsDiff(ref, manual)).toBeLessThan(1e-6);
+    const onnxOut = await runOnnx(layersModelToOnnx(model), px, [2, 4, w, 3]);
+    expect(maxAbsDiff(onnxOut.data, ref)).toBeLessThan(1e-6);
+    flipKernel.dispose();
+  });
+
   it('names the layer it cannot write', () => {
     const input = tf.input({ shape: [4, 3] });
     const model = tf.model({ inputs: input, outputs: tf.layers.lstm({ units: 2 }).apply(input) as tf.SymbolicTensor });
