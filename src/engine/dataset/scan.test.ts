@@ -27,12 +27,16 @@ const count = (s: DatasetSummary, name: string) => {
   return c ? c.images.train + c.images.valid + c.images.test : 0;
 };
 
-/** Every file under `dir` with its size and mtime: to prove a scan wrote nothing there. */
-function snapshot(dir: string): string[] {
-  return (fs.readdirSync(dir, { recursive: true, withFileTypes: false }) as string[])
-    .map((f) => {
-      const s = fs.lstatSync(path.join(dir, f));
-      return `${f}:${s.size}:${s.mtimeMs}`;
+/** Every entry under `dir` with its size and mtime, links not followed: to prove a scan wrote nothing there. */
+function snapshot(dir: string, prefix = ''): string[] {
+  // Hand-rolled: fs.readdirSync({ recursive: true }) on Node 20 follows a link to '.' forever.
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((entry) => {
+      const full = path.join(dir, entry.name);
+      const s = fs.lstatSync(full);
+      const line = `${prefix}${entry.name}:${s.size}:${s.mtimeMs}`;
+      return entry.isDirectory() ? [line, ...snapshot(full, `${prefix}${entry.name}/`)] : [line];
     })
     .sort();
 }
@@ -71,6 +75,7 @@ describe('scanDataset on a folder of good and bad files', () => {
     fs.chmodSync(lockedPath, 0o000);
     fs.symlinkSync('..', path.join(root, 'cats', 'loop')); // a folder link back to its parent
     fs.symlinkSync('self.jpg', path.join(root, 'cats', 'self.jpg')); // a link to itself
+    fs.symlinkSync('.', path.join(root, 'everything')); // a "class" folder that is the root again
     // Ignored quietly.
     write(root, 'cats/.DS_Store', 'x');
     write(root, 'cats/Thumbs.db', 'x');
@@ -127,6 +132,7 @@ describe('scanDataset on a folder of good and bad files', () => {
       'cats/self.jpg': 'symlink-loop',
       'cats/tiny.jpg': 'too-small',
       'cats/truncated.jpg': 'truncated',
+      everything: 'symlink-loop',
     });
     for (const p of summary.problems) {
       expect(p.message).toContain(p.file);

@@ -16,7 +16,7 @@ import { contentId, pictureHash } from './hash';
 import { emptyClassProblem, fileProblem, MIN_SIDE } from './problems';
 import { assignValidation, splitOfFolder } from './split';
 import { summarise, type Dataset, type ScannedImage } from './summary';
-import { isIgnoredName, walk, type FoundFile } from './walk';
+import { ioProblem, isIgnoredName, walk, type FoundFile } from './walk';
 
 export interface ScanOptions {
   /** Share of each class held out for validation when the folders give no split (default 0.2). */
@@ -62,30 +62,43 @@ async function statRoot(root: string): Promise<void> {
   }
 }
 
-async function subfolders(dir: string): Promise<{ dirs: string[]; files: number; ignored: number }> {
-  const entries = await fs.promises.readdir(dir, { withFileTypes: true });
-  const dirs: string[] = [];
-  let files = 0;
-  let ignored = 0;
-  for (const entry of entries) {
-    if (isIgnoredName(entry.name)) {
-      ignored++;
-      continue;
-    }
-    const isDir = entry.isDirectory() || (entry.isSymbolicLink() && (await fs.promises.stat(path.join(dir, entry.name)).then((s) => s.isDirectory(), () => false)));
-    if (isDir) dirs.push(entry.name);
-    else files++;
+/** The visible folders directly in `dir`; links that lead back up to the scan root count as loops. */
+async function subfolders(root: string, dir: string): Promise<{ dirs: string[]; files: number; ignored: number; problems: DatasetProblem[] }> {
+  const out = { dirs: [] as string[], files: 0, ignored: 0, problems: [] as DatasetProblem[] };
+  let entries: fs.Dirent[];
+  try {
+    entries = await fs.promises.readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    out.problems.push(ioProblem(root, dir, error));
+    return out;
   }
-  return { dirs: dirs.sort(), files, ignored };
+  const realRoot = await fs.promises.realpath(root);
+  for (const entry of entries) {
+    const full = path.join(dir, entry.name);
+    if (isIgnoredName(entry.name)) out.ignored++;
+    else if (entry.isDirectory()) out.dirs.push(entry.name);
+    else if (!entry.isSymbolicLink()) out.files++;
+    else {
+      const target = await fs.promises.realpath(full).catch(() => null);
+      const isDir = target !== null && (await fs.promises.stat(target).then((s) => s.isDirectory(), () => false));
+      if (!isDir) out.files++;
+      else if (target === realRoot || realRoot.startsWith(target + path.sep)) {
+        const file = path.relative(root, full).split(path.sep).join('/');
+        out.problems.push({ file, kind: 'symlink-loop', message: `${file} is a link to a folder that contains it, so it loops forever; delete the link.` });
+      } else out.dirs.push(entry.name);
+    }
+  }
+  out.dirs.sort();
+  return out;
 }
 
 /** Finds the layout and the class folders, and walks each of them. */
 async function listCandidates(root: string, signal?: AbortSignal) {
-  const top = await subfolders(root);
+  const top = await subfolders(root, root);
   const splitDirs = top.dirs.filter((d) => splitOfFolder(d));
   const layout: 'classes' | 'splits' = splitDirs.length > 0 ? 'splits' : 'classes';
   const warnings: DatasetWarning[] = [];
-  const problems: DatasetProblem[] = [];
+  const problems: DatasetProblem[] = [...top.problems];
   const candidates: Candidate[] = [];
   const classFolders: ClassFolder[] = [];
   let ignored = top.ignored;
@@ -115,7 +128,8 @@ async function listCandidates(root: string, signal?: AbortSignal) {
     }
     for (const splitDir of splitDirs) {
       const split = splitOfFolder(splitDir)!;
-      const inner = await subfolders(path.join(root, splitDir));
+      const inner = await subfolders(root, path.join(root, splitDir));
+      problems.push(...inner.problems);
       ignored += inner.ignored + inner.files;
       if (inner.files) warnings.push({ kind: 'ignored-files', message: `${inner.files} file(s) directly in "${splitDir}" were skipped: put them in ${splitDir}/<class>/.` });
       for (const dir of inner.dirs) await walkClass(`${splitDir}/${dir}`, dir, split);

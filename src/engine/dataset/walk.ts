@@ -37,7 +37,8 @@ export function isIgnoredName(name: string): boolean {
 
 const toRel = (root: string, p: string) => path.relative(root, p).split(path.sep).join('/');
 
-function ioProblem(root: string, p: string, error: unknown): DatasetProblem {
+/** A file or folder that could not be read, said so the person can fix it. */
+export function ioProblem(root: string, p: string, error: unknown): DatasetProblem {
   const code = (error as NodeJS.ErrnoException).code;
   const file = toRel(root, p) || '.';
   if (code === 'ELOOP') return { file, kind: 'symlink-loop', message: `${file} is a link that points back to itself; delete the link.` };
