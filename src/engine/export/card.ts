@@ -187,6 +187,7 @@ function blocks(input: CardInput): Block[] {
       `Input "${meta.input.name}": float32, shape [N, ${meta.input.shape[1]}, ${meta.input.shape[2]}, 3], RGB values 0 to 255 (scaling happens inside the model).`,
       `Before that: ${meta.recipe.description}`,
       `Output "${meta.output.name}": ${classes.length} probabilities per image, in this order: ${classes.join(', ')}.`,
+      ...(meta.testTimeAugmentation === 'none' ? [] : ['Inside, the model looks at the photo and at its mirror image and averages the two answers, as the app does; do not mirror photos yourself.']),
     ],
   });
   out.push({ h: 2, text: 'Files' });

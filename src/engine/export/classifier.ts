@@ -34,7 +34,29 @@ export async function buildClassifier(run: RunInfo): Promise<Classifier> {
   }
   // A plain name inside the exported model.json, and no clash with the feature model's own layer names.
   (head as unknown as { name: string }).name = 'head';
-  const probabilities = head.apply(features.outputs[0]!) as tf.SymbolicTensor;
-  const model = tf.model({ inputs: features.inputs, outputs: probabilities, name: 'foldwise_classifier' });
-  return { model, spec, labels: run.classes };
+  if (!run.tta) {
+    const probabilities = head.apply(features.outputs[0]!) as tf.SymbolicTensor;
+    return { model: tf.model({ inputs: features.inputs, outputs: probabilities, name: 'foldwise_classifier' }), spec, labels: run.classes };
+  }
+  // The app averages the photo and its mirror image (test-time augmentation), so the export does too.
+  const pixels = tf.input({ shape: [spec.inputSize, spec.inputSize, 3], dtype: 'float32', name: 'pixels' });
+  const mirror = mirrorLayers(spec.inputSize);
+  const mirrored = mirror.layers.reduce((x, layer) => layer.apply(x) as tf.SymbolicTensor, pixels);
+  mirror.dispose(); // the layer has copied its weights when it was applied
+  const views = [pixels, mirrored].map((x) => head.apply(features.apply(x) as tf.SymbolicTensor) as tf.SymbolicTensor);
+  const probabilities = tf.layers.average({ name: 'mean_of_photo_and_mirror' }).apply(views) as tf.SymbolicTensor;
+  return { model: tf.model({ inputs: pixels, outputs: probabilities, name: 'foldwise_classifier' }), spec, labels: run.classes };
+}
+
+/**
+ * A left-right mirror from stock layers (tfjs has no flip layer): move the width axis last, multiply
+ * by the reversed identity (exact: one 1 and zeros per output), move it back.
+ */
+function mirrorLayers(width: number): { layers: tf.layers.Layer[]; dispose(): void } {
+  const reversed = tf.tidy(() => tf.reverse(tf.eye(width), 1));
+  const dense = tf.layers.dense({ units: width, useBias: false, trainable: false, weights: [reversed], name: 'mirror' });
+  return {
+    layers: [tf.layers.permute({ dims: [1, 3, 2], name: 'width_last' }), dense, tf.layers.permute({ dims: [1, 3, 2], name: 'width_back' })],
+    dispose: () => reversed.dispose(),
+  };
 }

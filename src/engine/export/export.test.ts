@@ -112,6 +112,28 @@ describe('exportModel', () => {
     expect(fs.readdirSync(path.dirname(out)).filter((f) => f.startsWith('.'))).toEqual([]);
   });
 
+  it('exports the app\'s test-time augmentation (photo + mirror) inside the model when the run uses it', async () => {
+    const ttaRun = await makeRunFixture(path.join(tmp, 'tta'), { trainPerClass: 6, validPerClass: 3, tta: true });
+    // The run predictor reproduces what training recorded in predictions.json (which used TTA).
+    const recorded = JSON.parse(fs.readFileSync(path.join(ttaRun.runDir, 'predictions.json'), 'utf8')).items.filter((i: { split: string }) => i.split === 'valid');
+    const app = await createPredictor(ttaRun.runDir);
+    const pixels = new Uint8Array(recorded.length * 224 * 224 * 3);
+    for (const [i, item] of recorded.entries()) pixels.set(await decodeForModel(item.path, app.recipe), i * 224 * 224 * 3);
+    const probs = await app.predict(pixels, recorded.length);
+    app.dispose();
+    recorded.forEach((item: { probabilities: number[] }, i: number) => item.probabilities.forEach((p, c) => expect(Math.abs(probs[i * 2 + c]! - p)).toBeLessThan(1e-4)));
+
+    for (const format of ['onnx', 'tfjs'] as const) {
+      const out = path.join(tmp, 'tta', format);
+      const result = await exportModel(ttaRun.runDir, { format, out });
+      expect(result.verified).toMatchObject({ images: 6, agreement: 1 });
+      expect(result.verified.maxAbsDiff).toBeLessThanOrEqual(1e-4);
+    }
+    const model = await tf.loadLayersModel(dirLoader(path.join(tmp, 'tta', 'tfjs')));
+    expect(model.layers.map((l) => l.getClassName())).toEqual(expect.arrayContaining(['Permute', 'Dense', 'Average']));
+    model.dispose();
+  });
+
   it('refuses a target folder that holds other files, and a folder that is not a run', async () => {
     const busy = path.join(tmp, 'busy');
     fs.mkdirSync(busy);

@@ -29,6 +29,8 @@ export interface ExportMetadata {
   /** Applied inside the model (documented so nobody applies it twice). */
   preprocessing: { scale: number; offset: number; insideModel: true };
   backbone: { id: string; name: string; fineTuned: boolean };
+  /** Test-time augmentation done inside the model, as the app does it. */
+  testTimeAugmentation: 'none' | 'mean of the photo and its left-right mirror';
   metrics: {
     validAccuracy: number | null;
     validLoss: number | null;
@@ -76,6 +78,7 @@ export function buildMetadata(args: {
     recipe: { ...spec.recipe, description: describeRecipe(spec.recipe) },
     preprocessing: { ...spec.preprocessing, insideModel: true },
     backbone: { id: spec.id, name: spec.name, fineTuned: run.backboneDir !== null },
+    testTimeAugmentation: run.tta ? 'mean of the photo and its left-right mirror' : 'none',
     metrics: {
       validAccuracy: run.result?.valid.accuracy ?? null,
       validLoss: run.result?.valid.loss ?? null,

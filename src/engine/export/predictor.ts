@@ -9,6 +9,7 @@ import { EngineError } from '../../shared/rpc';
 import { getBackbone } from '../backbones/catalog';
 import { loadLayersModelFromFolder } from '../backbones/model-io';
 import type { ResizeRecipe } from '../dataset/decode';
+import { flipHorizontal } from '../features/augment';
 import { createExtractor } from '../features/extractor';
 import { FORMATS, type Runner } from './formats';
 import { loadOnnxRunner } from './formats/onnx';
@@ -121,19 +122,30 @@ async function runPredictor(run: RunInfo): Promise<Predictor> {
     release = () => extractor.dispose();
   }
   const featureSize = head.inputs[0]!.shape[1]!;
+  const size = spec.inputSize;
+  const probabilities = async (pixels: Uint8Array, n: number) => {
+    const features = await embed(pixels, n);
+    const y = tf.tidy(() => head.predict(tf.tensor2d(features, [n, featureSize])) as tf.Tensor);
+    try {
+      return (await y.data()) as Float32Array;
+    } finally {
+      y.dispose();
+    }
+  };
   return {
     kind: 'run',
     labels: run.classes,
     recipe: spec.recipe,
-    runtime: `${runtime} + tfjs-${tf.getBackend()} head`,
+    runtime: `${runtime} + tfjs-${tf.getBackend()} head${run.tta ? ', mean of photo and mirror' : ''}`,
     async predict(pixels, n) {
-      const features = await embed(pixels, n);
-      const y = tf.tidy(() => head.predict(tf.tensor2d(features, [n, featureSize])) as tf.Tensor);
-      try {
-        return (await y.data()) as Float32Array;
-      } finally {
-        y.dispose();
-      }
+      const centre = await probabilities(pixels, n);
+      if (!run.tta) return centre;
+      // As training scored it: the mean of the photo's and its mirror image's probabilities.
+      const mirrored = new Uint8Array(pixels.length);
+      const one = size * size * 3;
+      for (let i = 0; i < n; i++) mirrored.set(flipHorizontal(pixels.subarray(i * one, (i + 1) * one), size), i * one);
+      const flipped = await probabilities(mirrored, n);
+      return centre.map((p, k) => (p + flipped[k]!) / 2);
     },
     dispose() {
       release();

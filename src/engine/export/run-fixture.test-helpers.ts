@@ -7,6 +7,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { getBackbone } from '../backbones/catalog';
 import { decodeForModel } from '../dataset/decode';
+import { flipHorizontal } from '../features/augment';
 import { createExtractor } from '../features/extractor';
 import { sharedDir } from '../paths';
 import { saveLayersModelToDir } from './tfjs-io';
@@ -29,7 +30,7 @@ export interface RunFixture {
   validFiles: string[];
 }
 
-export async function makeRunFixture(dir: string, opts: { backbone?: string; trainPerClass?: number; validPerClass?: number } = {}): Promise<RunFixture> {
+export async function makeRunFixture(dir: string, opts: { backbone?: string; trainPerClass?: number; validPerClass?: number; tta?: boolean } = {}): Promise<RunFixture> {
   const backbone = opts.backbone ?? 'mobilenet_v2_035';
   const spec = getBackbone(backbone);
   const classes = ['ants', 'bees'];
@@ -44,6 +45,11 @@ export async function makeRunFixture(dir: string, opts: { backbone?: string; tra
 
   const extractor = await createExtractor(backbone, { workers: 0 });
   const features = await extractor.embed(pixels, items.length);
+  // Test-time augmentation as training does it: features of the mirrored centre crop.
+  const one = size * size * 3;
+  const mirrored = new Uint8Array(pixels.length);
+  for (let i = 0; i < items.length; i++) mirrored.set(flipHorizontal(pixels.subarray(i * one, (i + 1) * one), size), i * one);
+  const flippedFeatures = opts.tta ? await extractor.embed(mirrored, items.length) : null;
   extractor.dispose();
 
   const labels = items.map((item) => classes.indexOf(item.label));
@@ -58,7 +64,11 @@ export async function makeRunFixture(dir: string, opts: { backbone?: string; tra
   await head.fit(x, y, { epochs: 30, batchSize: train.length, verbose: 0, shuffle: false });
   x.dispose();
   y.dispose();
-  const probs = tf.tidy(() => (head.predict(tf.tensor2d(features, [items.length, dim])) as tf.Tensor).arraySync() as number[][]);
+  const predict = (f: Float32Array) => tf.tidy(() => (head.predict(tf.tensor2d(f, [items.length, dim])) as tf.Tensor).arraySync() as number[][]);
+  const centre = predict(features);
+  const flipped = flippedFeatures ? predict(flippedFeatures) : null;
+  // Valid photos are scored with TTA when it is on; train photos on the centre crop (as training does).
+  const probs = centre.map((row, i) => (flipped && items[i]!.split === 'valid' ? row.map((p, c) => (p + flipped[i]![c]!) / 2) : row));
 
   const runDir = path.join(dir, 'run');
   fs.mkdirSync(runDir, { recursive: true });
@@ -78,6 +88,7 @@ export async function makeRunFixture(dir: string, opts: { backbone?: string; tra
   const write = (name: string, value: unknown) => fs.writeFileSync(path.join(runDir, name), JSON.stringify(value, null, 2));
   write('config.json', { root, backbone, classes, seed: 42, lr: 0.01, fineTune: false });
   write('predictions.json', { classes, items: predictionItems });
+  write('metadata.json', { labels: classes, backbone, inputSize: size, preprocessing: spec.preprocessing, recipe: spec.recipe, tta: opts.tta === true });
   write('result.json', {
     runId: 'fixture',
     runDir,

@@ -35,6 +35,8 @@ export interface RunInfo {
   result: z.infer<typeof TrainResult> | null;
   /** The run's own metadata.json, when it wrote one. */
   metadata: Record<string, unknown> | null;
+  /** The app predicts with test-time augmentation: the mean of the photo and its mirror image. */
+  tta: boolean;
 }
 
 /** True when `dir` looks like a run folder (as opposed to an exported model). */
@@ -59,6 +61,7 @@ export async function readRun(dir: string): Promise<RunInfo> {
   const resultFile = path.join(runDir, 'result.json');
   const metadataFile = path.join(runDir, 'metadata.json');
   const backboneDir = path.join(runDir, 'backbone');
+  const metadata = fs.existsSync(metadataFile) ? await readJson(metadataFile, z.record(z.string(), z.unknown())) : null;
   return {
     dir: runDir,
     backbone: config.backbone,
@@ -67,7 +70,8 @@ export async function readRun(dir: string): Promise<RunInfo> {
     backboneDir: fs.existsSync(path.join(backboneDir, 'model.json')) ? backboneDir : null,
     predictions: predictions?.items ?? [],
     result: fs.existsSync(resultFile) ? await readJson(resultFile, TrainResult) : null,
-    metadata: fs.existsSync(metadataFile) ? await readJson(metadataFile, z.record(z.string(), z.unknown())) : null,
+    metadata,
+    tta: metadata?.tta === true,
   };
 }
 
