@@ -70,7 +70,8 @@ export const createProjectSlice =
           set({ project, projectError: null, restoredRunDir: lastDone?.runDir ?? null, edits: project.edits, backbone: project.backbone });
           if (project.root) {
             await get().scanFolder(project.root);
-            set({ edits: project.edits }); // the scan of a new folder clears edits; these belong to it
+            // Scanning a new folder forgets edits, rate and run; these belong to it, so they come back.
+            set({ edits: project.edits, restoredRunDir: lastDone?.runDir ?? null });
             if (project.lr) set((s) => ({ lr: { ...s.lr, chosen: project.lr } }));
           }
           // The wizard moves back to the first step that is not ready if this one cannot be reached yet.

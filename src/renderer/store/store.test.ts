@@ -161,6 +161,38 @@ describe('renderer store', () => {
   });
 });
 
+describe('renderer projects', () => {
+  it('reopens a project where the user left off: folder, edits, rate, last run and step', async () => {
+    const saved = {
+      version: 1 as const,
+      dir: '/projects/bugs',
+      name: 'bugs',
+      root: '/photos',
+      edits: { exclude: ['a/1.jpg'], relabel: { 'b/2.jpg': 'a' } },
+      lr: 0.002,
+      backbone: 'mobilenet_v2_035',
+      runs: [{ runId: 'r1', runDir: '/projects/bugs/runs/r1', createdAt: '2026-01-01T00:00:00Z', backbone: 'mobilenet_v2_035', accuracy: 0.9, status: 'done' as const }],
+      step: 'review',
+      updatedAt: '2026-01-01T00:00:00Z',
+      moves: [],
+    };
+    const { api, calls } = fakeApi({ 'project/open': () => saved, 'project/recent': () => [], 'dataset/scan': () => summary([['a', 5], ['b', 5]]), 'project/save': ({ project }: { project: unknown }) => project });
+    const store = createAppStore({ api });
+    await store.getState().openProject('/projects/bugs');
+    const s = store.getState();
+    expect(s.summary?.root).toBe('/photos');
+    expect(s.edits).toEqual(saved.edits);
+    expect(s.lr.chosen).toBe(0.002);
+    expect(s.restoredRunDir).toBe('/projects/bugs/runs/r1');
+    expect(s.step).toBe('review');
+    expect(trainReady(s)).toBe(true);
+
+    // New runs go inside the project.
+    void store.getState().startTraining();
+    expect(calls.find((c) => c.name === 'train/run')?.args).toMatchObject({ out: expect.stringMatching(/^\/projects\/bugs\/runs\/\d{4}-/), lr: 0.002, edits: saved.edits });
+  });
+});
+
 describe('renderer formatting', () => {
   it('never rounds an imperfect agreement up to 100%', () => {
     expect(formatPercent(1)).toBe('100%');

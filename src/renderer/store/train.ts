@@ -1,6 +1,7 @@
 // Step 3: training. Batch losses arrive many times a second; they are buffered and drawn once a frame.
 import type { BatchMetrics, EpochMetrics, FineTuneEstimate, TrainConfigInput, TrainResult } from '../../shared/types';
 import { isCancelled, messageOf } from '../lib/errors';
+import { joinPath } from '../lib/format';
 import { createFrameBatcher, thinSeries } from '../lib/frame';
 import { dataConfig } from './lr';
 import type { All, Slice, StoreDeps } from './types';
@@ -56,6 +57,7 @@ export function trainConfig(s: All): TrainConfigInput {
 }
 
 let cancelRunning: (() => void) | null = null;
+let cancelEstimate: (() => void) | null = null;
 
 export const createTrainSlice =
   ({ api, frame, now = Date.now }: StoreDeps): Slice<TrainSlice> =>
@@ -74,21 +76,33 @@ export const createTrainSlice =
       trainSettings: { epochs: 5, fineTune: false },
       setTrainSettings(settings) {
         set((s) => ({ trainSettings: { ...s.trainSettings, ...settings } }));
-        if (settings.fineTune && get().estimate.status === 'idle') void get().estimateFineTune();
+        if (settings.fineTune && (get().estimate.status === 'idle' || get().estimate.status === 'error')) void get().estimateFineTune();
+        // Unticked while the engine measures: stop measuring; it would only hold up the next job.
+        if (settings.fineTune === false && get().estimate.status === 'running') {
+          cancelEstimate?.();
+          set({ estimate: initialTraining.estimate });
+        }
       },
       async estimateFineTune() {
+        const call = api.call('train/estimate-fine-tune', { ...trainConfig(get()), fineTune: true });
+        cancelEstimate = () => call.cancel();
         set({ estimate: { status: 'running', value: null, error: null } });
         try {
-          const value = await api.call('train/estimate-fine-tune', { ...trainConfig(get()), fineTune: true });
+          const value = await call;
           set({ estimate: { status: 'done', value, error: null } });
         } catch (error) {
-          set({ estimate: { status: 'error', value: null, error: messageOf(error) } });
+          if (!isCancelled(error)) set({ estimate: { status: 'error', value: null, error: messageOf(error) } });
+        } finally {
+          cancelEstimate = null;
         }
       },
       async startTraining() {
         if (get().training.status === 'running' || get().training.status === 'paused') return;
         get().invalidateFrom('review');
-        const call = api.call('train/run', trainConfig(get()));
+        // With a project open, its runs live inside it; otherwise the engine's own runs folder is used.
+        const project = get().project;
+        const out = project ? joinPath(project.dir, `runs/${new Date(now()).toISOString().replace(/[:.]/g, '-').replace('Z', '')}`) : undefined;
+        const call = api.call('train/run', { ...trainConfig(get()), out });
         cancelRunning = () => call.cancel();
         set({
           training: { ...initialTraining.training, status: 'running', job: call.job, startedAt: now(), planned: get().trainSettings.epochs },

@@ -47,7 +47,7 @@ function Settings({ disabled }: { disabled: boolean }) {
       </label>
       {settings.fineTune && (
         <p className="hint" data-testid="fine-tune-estimate" aria-live="polite">
-          {estimate.status === 'running' && 'Working out what that costs on this machine…'}
+          {estimate.status === 'running' && 'Timing a few fine-tuning steps to work out what that costs on this machine… (on a slow processor this can take minutes)'}
           {estimate.status === 'done' && estimate.value && (
             <>
               {estimate.value.message} (about {formatDuration(estimate.value.seconds)} on {estimate.value.backend})
