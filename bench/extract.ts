@@ -1,6 +1,6 @@
 // Feature extraction speed and memory, against PyTorch on the same machine (issue 3, "Speed" and "Memory").
 //
-//   npx tsx bench/extract.ts [--reps 3] [--inference 640] [--photos N] [--backbone mobilenet_v2_035] [--views 0] [--tta]
+//   npx tsx bench/extract.ts [--reps 3] [--inference 640] [--photos N] [--backbone mobilenet_v2_035] [--views 0] [--tta] [--skip-torch]
 //
 // Photos: every photo of ../shared/datasets/dogs_vs_cats (train + test, 2500). Each repetition runs, in
 // turn, so both sides see the same background load:
@@ -34,6 +34,8 @@ const tta = args.includes('--tta');
 const threads = Number(option('threads', String(Math.min(2, os.availableParallelism()))));
 /** Fewer photos for a quick try (an even spread over classes and splits); the default is all of them. */
 const photoLimit = Number(option('photos', '0'));
+/** Foldwise only (e.g. to size the default number of views); no ratio is printed. */
+const skipTorch = args.includes('--skip-torch');
 
 function listPhotos(): ScannedImage[] {
   const root = path.join(sharedDir(), 'datasets', 'dogs_vs_cats');
@@ -128,6 +130,7 @@ async function main(): Promise<void> {
     ours.push(JSON.parse(run.stdout.trim().split('\n').at(-1)!));
     fs.rmSync(cache, { recursive: true, force: true });
 
+    if (skipTorch) continue;
     const py = execFileSync('/usr/bin/python3', [path.join(__dirname, 'extract_torch.py'), filesJson, '--reps', '1', '--inference', String(inferencePhotos), '--threads', '2'], {
       encoding: 'utf8',
       maxBuffer: 1 << 24,
@@ -137,8 +140,8 @@ async function main(): Promise<void> {
 
   const oursEndToEnd = median(ours.map((o) => o.imagesPerSecond as number));
   const oursInference = median(ours.map((o) => o.inferenceImagesPerSecond as number));
-  const torchEndToEnd = median(torch.map((t) => (t.endToEndImagesPerSecond as { median: number }).median));
-  const torchInference = median(torch.map((t) => (t.inferenceImagesPerSecond as { median: number }).median));
+  const torchEndToEnd = skipTorch ? NaN : median(torch.map((t) => (t.endToEndImagesPerSecond as { median: number }).median));
+  const torchInference = skipTorch ? NaN : median(torch.map((t) => (t.inferenceImagesPerSecond as { median: number }).median));
   console.log(
     JSON.stringify(
       {
@@ -159,12 +162,12 @@ async function main(): Promise<void> {
           warmCacheSeconds: { vectors: ours[0]!.warmVectors, runs: ours.map((o) => o.warmSeconds) },
           peakRssMB: Math.max(...ours.map((o) => o.maxRssMB as number)),
         },
-        torch: {
+        torch: skipTorch ? null : {
           version: torch[0]!.torch,
           endToEndImagesPerSecond: { median: torchEndToEnd, runs: torch.map((t) => (t.endToEndImagesPerSecond as { median: number }).median) },
           inferenceImagesPerSecond: { median: torchInference, runs: torch.map((t) => (t.inferenceImagesPerSecond as { median: number }).median) },
         },
-        ratio: { endToEnd: oursEndToEnd / torchEndToEnd, inference: oursInference / torchInference },
+        ratio: skipTorch ? null : { endToEnd: oursEndToEnd / torchEndToEnd, inference: oursInference / torchInference },
         note: 'Medians of interleaved runs on a machine shared with other work; see loadAverage. Foldwise end-to-end = cold feature cache, decode included.',
       },
       null,
