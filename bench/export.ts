@@ -1,0 +1,77 @@
+// Export speed: the default backbone, exported in each format with verification on 150 validation
+// photos included (the issue's target: within 10 s). Prints one JSON object; medians of 3 exports.
+//
+// The run is a real one in the run-folder layout (hymenoptera photos, the app's extractor, a softmax
+// head fitted on those features); building it is setup and not timed. Exports are timed end to end:
+// joining backbone and head, writing, reloading with the stock runtime, decoding the 150 photos with
+// the app's decode path, running them through the export and through the app's own predictor,
+// model card and usage files, and the move into place.
+//
+// Env: FOLDWISE_CACHE (reuse one to skip the ONNX conversion of the backbone), BENCH_REPEATS (default 3),
+// BENCH_TTA=0 to benchmark runs without test-time augmentation only (default: both).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DEFAULT_BACKBONE } from '../src/engine/backbones/catalog';
+import { exportModel, type ExportReport } from '../src/engine/export/export';
+import { makeRunFixture } from '../src/engine/export/run-fixture.test-helpers';
+
+const repeats = Number(process.env.BENCH_REPEATS ?? 3);
+const ttaModes = process.env.BENCH_TTA === '0' ? [false] : [false, true];
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main(): Promise<void> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'foldwise-bench-export-'));
+  process.env.FOLDWISE_CACHE ??= path.join(tmp, 'cache');
+  const results: unknown[] = [];
+  try {
+    for (const tta of ttaModes) {
+      const setupStart = performance.now();
+      // hymenoptera val/ has 70 ants and 83 bees: 70 + 80 = 150 validation photos.
+      const run = await makeRunFixture(path.join(tmp, tta ? 'tta' : 'plain'), { backbone: DEFAULT_BACKBONE, trainPerClass: 20, validPerClass: 80, tta });
+      const setupSeconds = (performance.now() - setupStart) / 1000;
+      for (const format of ['onnx', 'tfjs'] as const) {
+        const seconds: number[] = [];
+        let last: ExportReport | null = null;
+        for (let i = 0; i < repeats; i++) {
+          const out = path.join(tmp, 'exports', `${format}-${tta}-${i}`);
+          const started = performance.now();
+          last = await exportModel(run.runDir, { format, out, maxImages: 150 });
+          seconds.push((performance.now() - started) / 1000);
+        }
+        results.push({
+          format,
+          testTimeAugmentation: tta,
+          images: last!.verified.images,
+          seconds: seconds.map((s) => Number(s.toFixed(2))),
+          medianSeconds: Number(median(seconds).toFixed(2)),
+          withinTarget: median(seconds) <= 10,
+          verified: last!.verified,
+          runtime: last!.runtime,
+          setupSeconds: Number(setupSeconds.toFixed(1)),
+        });
+      }
+    }
+    process.stdout.write(
+      `${JSON.stringify(
+        {
+          bench: 'export',
+          backbone: DEFAULT_BACKBONE,
+          targetSeconds: 10,
+          repeats,
+          machine: { cpus: os.cpus().length, loadAverage: os.loadavg().map((l) => Number(l.toFixed(2))) },
+          results,
+        },
+        null,
+        2,
+      )}\n`,
+    );
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench/export: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});
