@@ -1,4 +1,102 @@
+// `foldwise train <folder> --out <run dir>`: train a classifier on a folder of photos and write the
+// run folder. Epoch lines and progress bars for people; one JSON object with --json.
 import type { Command } from 'commander';
+import type { EpochMetrics, TrainConfigInput, TrainResult } from '../../shared/types';
+import { startLocalEngine } from '../engine';
+import { printJson, reportFailure, showProgress } from '../output';
 
-// Not built yet: registered by the issue that owns this command.
-export function register(_program: Command): void {}
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+export function formatEpoch(m: EpochMetrics): string {
+  const stage = m.stage === 'fine-tune' ? ' (fine-tune)' : '';
+  return `epoch ${String(m.epoch).padStart(3)}${stage}  train loss ${m.trainLoss.toFixed(4)}  valid loss ${m.validLoss.toFixed(4)}  accuracy ${pct(m.accuracy)}  ${m.seconds.toFixed(1)}s\n`;
+}
+
+export function formatResult(r: TrainResult): string {
+  const lines = [
+    '',
+    `Classes: ${r.classes.join(', ')}  (${r.images.train} train, ${r.images.valid} valid, ${r.images.test} test photos)`,
+    `Backbone ${r.backbone} on ${r.backend}; learning rate ${r.lr.toPrecision(2)}; kept epoch ${r.bestEpoch}`,
+    `Validation: accuracy ${pct(r.valid.accuracy)}, loss ${r.valid.loss.toFixed(4)}`,
+    r.test ? `Test (scored once, at the end): accuracy ${pct(r.test.accuracy)}, loss ${r.test.loss.toFixed(4)}` : 'No test split.',
+    `Time: ${r.seconds.total.toFixed(1)}s (scan ${r.seconds.scan.toFixed(1)}s, features ${r.seconds.features.toFixed(1)}s, training ${r.seconds.train.toFixed(1)}s)`,
+    ...r.warnings.map((w) => `Warning: ${w}`),
+    `Run saved in ${r.runDir}`,
+    '',
+  ];
+  return lines.join('\n');
+}
+
+interface Options {
+  out?: string;
+  backbone: string;
+  epochs?: string;
+  lr: string;
+  seed: string;
+  fineTune?: boolean;
+  augment: boolean;
+  labelSmoothing?: string;
+  json?: boolean;
+}
+
+/** Options as a TrainConfig, or a sentence saying which option is wrong. */
+export function parseTrainOptions(folder: string, o: Options): TrainConfigInput | string {
+  const epochs = o.epochs === undefined ? undefined : Number(o.epochs);
+  if (epochs !== undefined && !(Number.isInteger(epochs) && epochs > 0)) return `--epochs must be a whole number above 0, not "${o.epochs}".`;
+  const lr = o.lr === 'auto' ? 'auto' : Number(o.lr);
+  if (lr !== 'auto' && !(lr > 0 && Number.isFinite(lr))) return `--lr must be "auto" or a number above 0 such as 0.003, not "${o.lr}".`;
+  const seed = Number(o.seed);
+  if (!Number.isInteger(seed)) return `--seed must be a whole number, not "${o.seed}".`;
+  const labelSmoothing = o.labelSmoothing === undefined ? undefined : Number(o.labelSmoothing);
+  if (labelSmoothing !== undefined && !(labelSmoothing >= 0 && labelSmoothing <= 0.5)) return `--label-smoothing must be between 0 and 0.5, not "${o.labelSmoothing}".`;
+  return { root: folder, out: o.out, backbone: o.backbone, epochs, lr, seed, fineTune: Boolean(o.fineTune), augment: o.augment, labelSmoothing };
+}
+
+export function register(program: Command): void {
+  program
+    .command('train')
+    .description('Train a classifier on a folder of photos and save the run (model, metrics, predictions).')
+    .argument('<folder>', 'a folder with one sub-folder per class, or train/valid/test folders')
+    .option('--out <run dir>', 'folder to write the run to (replaced only when training finishes)')
+    .option('--backbone <id>', 'backbone: mobilenet_v2_035, mobilenet_v1_075 or mobilenet_v1_025', 'mobilenet_v2_035')
+    .option('--epochs <n>', 'epochs of head training (default 12)')
+    .option('--lr <x|auto>', 'maximum learning rate, or auto to use the learning-rate finder', 'auto')
+    .option('--seed <n>', 'random seed: the same seed gives the same model', '42')
+    .option('--fine-tune', 'after the head, also train the backbone (slow without a GPU; the time is estimated first)')
+    .option('--no-augment', 'do not use augmented views of the training photos')
+    .option('--label-smoothing <x>', 'label smoothing, 0 to 0.5 (default 0)')
+    .option('--json', 'print one JSON object with the results')
+    .action(async (folder: string, opts: Options) => {
+      const json = Boolean(opts.json);
+      const config = parseTrainOptions(folder, opts);
+      if (typeof config === 'string') return reportFailure(new Error(config), json);
+      const client = startLocalEngine();
+      try {
+        if (config.fineTune && !json) {
+          const estimate = await client.call('train/estimate-fine-tune', config);
+          process.stderr.write(`${estimate.message}\n`);
+        }
+      } catch (error) {
+        return reportFailure(error, json);
+      }
+      const handle = client.call('train/run', config);
+      const stop = showProgress(client, handle.job, json);
+      const offEpoch = client.on('train/epoch', (e) => {
+        if (e.job === handle.job && !json) process.stdout.write(formatEpoch(e.metrics));
+      });
+      const cancel = () => handle.cancel();
+      process.once('SIGINT', cancel);
+      try {
+        const result = await handle;
+        stop();
+        if (json) printJson(result);
+        else process.stdout.write(formatResult(result));
+      } catch (error) {
+        stop();
+        reportFailure(error, json);
+      } finally {
+        offEpoch();
+        process.off('SIGINT', cancel);
+      }
+    });
+}

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { EngineError } from '../../shared/rpc';
 import type { EpochMetrics, FineTuneEstimate, TrainConfig } from '../../shared/types';
 import { getBackbone, type BackboneSpec } from '../backbones/catalog';
-import { loadFeatureModel } from '../backbones/load';
+import { buildFeatureModel, FEATURE_MODEL_LAYERS, loadFeatureModel } from '../backbones/load';
 import { decodeForModel, scanDataset, type ScannedImage } from '../dataset';
 import { flipHorizontal } from '../features';
 import { AdamW } from './adamw';
@@ -39,6 +39,19 @@ export interface FineTuneOptions {
   waitIfPaused?(): Promise<void>;
   onBatch?(info: { epoch: number; batch: number; batches: number; loss: number }): void;
   onEpoch?(metrics: EpochMetrics): void;
+}
+
+/**
+ * The feature model to fine-tune, optionally at a smaller input size sharing the same weights (the
+ * trunk is fully convolutional): tests use 32x32 to stay fast, and the estimate times a small size
+ * and scales by pixel count. `model` is always the app's full-size model.
+ */
+export async function loadTunableBackbone(spec: BackboneSpec, inputSize = spec.inputSize): Promise<{ model: tf.LayersModel; tunable: tf.LayersModel; spec: BackboneSpec }> {
+  const model = await loadFeatureModel(spec.id);
+  if (inputSize === spec.inputSize) return { model, tunable: model, spec };
+  const small = { ...spec, inputSize, recipe: { ...spec.recipe, size: inputSize } };
+  const trunk = model.getLayer(FEATURE_MODEL_LAYERS.trunk) as unknown as tf.LayersModel;
+  return { model, tunable: buildFeatureModel(trunk, small).model, spec: small };
 }
 
 /** Backbone weights in three depth groups plus the head, with learning-rate multipliers 1/100, 1/30, 1/10, 1. */
@@ -132,45 +145,53 @@ export async function fineTune(options: FineTuneOptions): Promise<EpochMetrics[]
   return history;
 }
 
-/** Times a few real fine-tuning steps on this machine and scales to the whole job. */
+/**
+ * Times real fine-tuning steps on this backend and scales to the whole job. Steps are timed at
+ * 64x64 input (same weights) and scaled by pixel count, because one full-size step on the cpu
+ * backend can itself take a minute.
+ */
 export async function estimateFineTune(config: TrainConfig, ctx: Pick<JobContext, 'signal'>): Promise<FineTuneEstimate> {
-  const spec = getBackbone(config.backbone);
+  const full = getBackbone(config.backbone);
   const dataset = await scanDataset(config.root, { validFraction: config.validFraction, signal: ctx.signal });
   const trainImages = dataset.images.filter((i) => i.split === 'train').length;
   const validImages = dataset.images.filter((i) => i.split === 'valid').length;
   if (trainImages === 0) throw new EngineError('train/no-images', `No usable training photos were found in ${config.root}.`);
   const backend = await useGradientBackend('convolutions');
-  const backbone = await loadFeatureModel(spec.id);
-  const batchSize = TRAIN_DEFAULTS.fineTuneBatchSize;
+  const timedSize = Math.min(64, full.inputSize);
+  const { model, tunable, spec } = await loadTunableBackbone(full, timedSize);
+  const timedBatch = 4;
   const classes = Math.max(2, dataset.summary.classes.length);
   const head = createHead({ inputDim: spec.featureSize, classes, hidden: TRAIN_DEFAULTS.head.hidden, dropout: TRAIN_DEFAULTS.head.dropout }, createRandom(0));
-  const groups = parameterGroups(backbone, head);
-  const optimizers = groups.map(() => new AdamW(1e-6, 0));
+  const groups = parameterGroups(tunable, head);
+  const optimizers = groups.map(() => new AdamW(1e-9, 0));
   const random = createRandom(0);
-  const size = spec.recipe.size;
-  const x = tf.tidy(() => tf.randomUniform([batchSize, size, size, 3], 0, 255, 'float32', 1) as tf.Tensor4D);
-  const labels = Int32Array.from({ length: batchSize }, (_, i) => i % classes);
+  const x = tf.tidy(() => tf.randomUniform([timedBatch, timedSize, timedSize, 3], 0, 255, 'float32', 1) as tf.Tensor4D);
+  const labels = Int32Array.from({ length: timedBatch }, (_, i) => i % classes);
   try {
-    step(x, labels, backbone, head, groups, optimizers, random, 0); // warm-up: first-call allocations
+    step(x, labels, tunable, head, groups, optimizers, random, 0); // warm-up: first-call allocations
     ctx.signal.throwIfAborted();
-    const timed = 2;
     const started = performance.now();
-    for (let i = 0; i < timed; i++) step(x, labels, backbone, head, groups, optimizers, random, 0);
-    const perStep = (performance.now() - started) / 1000 / timed;
+    step(x, labels, tunable, head, groups, optimizers, random, 0);
+    const perImage = ((performance.now() - started) / 1000 / timedBatch) * (full.inputSize / timedSize) ** 2;
+    const batchSize = TRAIN_DEFAULTS.fineTuneBatchSize;
     const epochs = TRAIN_DEFAULTS.fineTuneEpochs;
-    // Validation runs forward only (about a third of a step per batch), centre and mirrored.
-    const seconds = perStep * (epochs * Math.ceil(trainImages / batchSize) + (epochs * 2 * Math.ceil(validImages / batchSize)) / 3);
+    // Validation each epoch runs forward only (about a third of a step), centre and mirrored.
+    const seconds = perImage * (epochs * trainImages + (epochs * 2 * validImages) / 3);
     const minutes = seconds / 60;
     const time = minutes < 1.5 ? `${Math.round(seconds)} seconds` : minutes < 90 ? `${Math.round(minutes)} minutes` : `${(minutes / 60).toFixed(1)} hours`;
     return {
       seconds,
       backend,
-      message: `Fine-tuning ${trainImages} photos for ${epochs} epochs on ${backend} should take about ${time} (measured ${perStep.toFixed(2)} s per batch of ${batchSize}).`,
+      message:
+        `Fine-tuning ${trainImages} photos for ${epochs} epochs on ${backend} should take about ${time} ` +
+        `(about ${(perImage * batchSize).toFixed(1)} s per batch of ${batchSize}, timed at ${timedSize}x${timedSize} and scaled to ${full.inputSize}x${full.inputSize}).` +
+        (backend === 'cpu' ? ' Installing tfjs-node (or tfjs-node-gpu with a GPU) makes this many times faster.' : ''),
     };
   } finally {
     x.dispose();
     optimizers.forEach((o) => o.dispose());
     head.dispose();
-    backbone.dispose();
+    // `tunable` shares every weight with `model`: disposing model frees both.
+    model.dispose();
   }
 }

@@ -6,8 +6,7 @@ import path from 'node:path';
 import { EngineError, type CallContext } from '../../shared/rpc';
 import type { EpochMetrics, LrCurve, LrFindConfig, Progress, TrainConfig, TrainResult } from '../../shared/types';
 import * as tf from '@tensorflow/tfjs';
-import { getBackbone } from '../backbones/catalog';
-import { loadFeatureModel } from '../backbones/load';
+import { getBackbone, type BackboneSpec } from '../backbones/catalog';
 import { applyEdits, scanDataset, type Dataset } from '../dataset';
 import { saveLayersModelToDir } from '../export/tfjs-io';
 import { computeFeatures, type DatasetFeatures, type FeatureMatrix } from '../features';
@@ -16,7 +15,7 @@ import { backendName, useGradientBackend } from './backend';
 import type { TrainingSet } from './batches';
 import { TRAIN_DEFAULTS } from './defaults';
 import { predictProbabilities, score } from './evaluate';
-import { embedImages, fineTune } from './fine-tune';
+import { embedImages, fineTune, loadTunableBackbone } from './fine-tune';
 import { fitHead } from './fit';
 import { buildHeadModel, type Head } from './head';
 import { findLearningRate } from './lr-finder';
@@ -126,7 +125,12 @@ function predictionItems(head: Head, classes: string[], rows: FeatureMatrix, fli
   };
 }
 
-export async function trainFolder(config: TrainConfig, ctx: JobContext): Promise<TrainResult> {
+/** Knobs for tests only: fine-tune at a small input size (same weights) so it runs in seconds. */
+export interface TrainOverrides {
+  fineTuneInputSize?: number;
+}
+
+export async function trainFolder(config: TrainConfig, ctx: JobContext, overrides: TrainOverrides = {}): Promise<TrainResult> {
   const started = performance.now();
   const spec = getBackbone(config.backbone);
   const prepared = await prepare(config, ctx);
@@ -198,22 +202,30 @@ export async function trainFolder(config: TrainConfig, ctx: JobContext): Promise
     let matrices = { valid: features.valid, validFlip: features.validFlip, test: features.test, testFlip: features.testFlip, train: features.train };
     if (config.fineTune) {
       await useGradientBackend('convolutions');
-      backbone = await loadFeatureModel(spec.id);
-      const tuned = backbone;
+      const loaded = await loadTunableBackbone(spec, overrides.fineTuneInputSize);
+      backbone = loaded.model;
+      const tuned = loaded.model;
       const tunedHead = head;
-      const embed = async (m: FeatureMatrix, flip = false): Promise<FeatureMatrix> => ({ ...m, data: await embedImages(tuned, spec, m.images, { flip, signal: ctx.signal }) });
+      // Validation during fine-tuning uses the model being tuned; final predictions the app's full-size one.
+      const embedWith = (model: tf.LayersModel, s: BackboneSpec) => async (m: FeatureMatrix, flip = false): Promise<FeatureMatrix> => ({ ...m, data: await embedImages(model, s, m.images, { flip, signal: ctx.signal }) });
+      const embedTuning = embedWith(loaded.tunable, loaded.spec);
+      const embed = embedWith(tuned, spec);
       const headOnly = { weights: head.snapshot(), loss: fit.epochs.find((e) => e.epoch === fit.bestEpoch)!.validLoss };
       const fineTuneEpochs = TRAIN_DEFAULTS.fineTuneEpochs;
       const steps = fineTuneEpochs * Math.ceil(set.train.labels.length / TRAIN_DEFAULTS.fineTuneBatchSize);
       const tuning = await fineTune({
-        backbone: tuned,
-        spec,
+        backbone: loaded.tunable,
+        spec: loaded.spec,
         head: tunedHead,
         train: { images: features.train.images, labels: features.train.labels },
         validate: async () => {
-          const valid = await embed(features.valid);
-          const flip = tta ? await embed(features.valid, true) : null;
-          return score(predictProbabilities(tunedHead, valid, flip), valid.labels, set.classes.length);
+          // Forward passes only: the faster inference backend, then back for the gradients.
+          await useGradientBackend('head');
+          const valid = await embedTuning(features.valid);
+          const flip = tta ? await embedTuning(features.valid, true) : null;
+          const scored = score(predictProbabilities(tunedHead, valid, flip), valid.labels, set.classes.length);
+          await useGradientBackend('convolutions');
+          return scored;
         },
         epochs: fineTuneEpochs,
         maxLr: lr / 2,
@@ -232,6 +244,7 @@ export async function trainFolder(config: TrainConfig, ctx: JobContext): Promise
         },
       });
       history.push(...tuning);
+      await useGradientBackend('head');
       const last = tuning.at(-1)!;
       if (last.validLoss < headOnly.loss) {
         bestEpoch = last.epoch;
@@ -302,6 +315,7 @@ export async function trainFolder(config: TrainConfig, ctx: JobContext): Promise
     throw error;
   } finally {
     head?.dispose();
+    // A small-input tunable model shares every weight with `backbone`: disposing that frees both.
     backbone?.dispose();
   }
 }

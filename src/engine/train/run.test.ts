@@ -1,0 +1,155 @@
+// End to end on a tiny folder of 32x32 photos with the tiny mobilenet_v1_025 backbone from
+// ../shared/weights: the run folder, events, cancel, pause and fine-tuning.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CallContext } from '../../shared/rpc';
+import { TrainConfig } from '../../shared/schemas';
+import type { EngineEvents, EventName } from '../../shared/contract';
+import { loadLayersModelFromDir } from '../export/tfjs-io';
+import { trainHandlers } from './handlers';
+import { trainFolder } from './run';
+import * as tf from '@tensorflow/tfjs';
+
+let tmp: string;
+let root: string;
+const backbone = 'mobilenet_v1_025';
+
+/** Noisy squares: "red" photos are mostly red, "blue" ones mostly blue. */
+async function makePhotos(dir: string, perClass: number) {
+  for (const [label, channel] of [['red', 0], ['blue', 2]] as const) {
+    fs.mkdirSync(path.join(dir, label), { recursive: true });
+    for (let i = 0; i < perClass; i++) {
+      const pixels = Buffer.alloc(32 * 32 * 3);
+      for (let p = 0; p < 32 * 32; p++) {
+        for (let c = 0; c < 3; c++) pixels[p * 3 + c] = c === channel ? 150 + ((p * 7 + i * 13) % 100) : (p * 31 + i * 17 + c * 5) % 90;
+      }
+      await sharp(pixels, { raw: { width: 32, height: 32, channels: 3 } }).png().toFile(path.join(dir, label, `${label}_${i}.png`));
+    }
+  }
+}
+
+function recorder(job = 'test-job') {
+  const events: { name: EventName; payload: unknown }[] = [];
+  const controller = new AbortController();
+  const ctx: CallContext = { job, signal: controller.signal, emit: <E extends EventName>(name: E, payload: EngineEvents[E]) => void events.push({ name, payload }) };
+  return { events, controller, ctx, count: (name: EventName) => events.filter((e) => e.name === name).length };
+}
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'foldwise-train-'));
+  process.env.FOLDWISE_CACHE = path.join(tmp, 'cache');
+  root = path.join(tmp, 'photos');
+  await makePhotos(root, 8);
+});
+
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+describe('trainFolder', () => {
+  it('trains a folder end to end and writes the run folder other stages read', async () => {
+    const out = path.join(tmp, 'runs', 'first');
+    const { ctx, events, count } = recorder();
+    const result = await trainFolder(TrainConfig.parse({ root, out, backbone, epochs: 3, validFraction: 0.25 }), ctx);
+    expect(result.classes).toEqual(['blue', 'red']);
+    expect(result.epochs).toHaveLength(3);
+    expect(result.images.train + result.images.valid).toBe(16);
+    expect(result.valid.accuracy).toBeGreaterThanOrEqual(0.75);
+    expect(result.lr).toBeGreaterThan(1e-6);
+    expect(result.test).toBeNull();
+    expect(result.runDir).toBe(out);
+
+    // Layout from docs/ENGINE.md, and nothing half-written left beside it.
+    for (const file of ['config.json', 'metrics.jsonl', 'head/model.json', 'head/weights.bin', 'predictions.json', 'metadata.json', 'result.json']) {
+      expect(fs.existsSync(path.join(out, file)), file).toBe(true);
+    }
+    expect(fs.readdirSync(path.dirname(out))).toEqual(['first']);
+    expect(fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n')).toHaveLength(3);
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'result.json'), 'utf8'))).toEqual(result);
+    const metadata = JSON.parse(fs.readFileSync(path.join(out, 'metadata.json'), 'utf8'));
+    expect(metadata).toMatchObject({ labels: ['blue', 'red'], backbone, inputSize: 224 });
+
+    // predictions.json: every photo once, probabilities that sum to 1, and the saved head reproduces them.
+    const predictions = JSON.parse(fs.readFileSync(path.join(out, 'predictions.json'), 'utf8'));
+    expect(predictions.items).toHaveLength(16);
+    for (const item of predictions.items) expect(item.probabilities.reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(1, 4);
+    const head = await loadLayersModelFromDir(path.join(out, 'head'));
+    expect(head.outputs[0]!.shape).toEqual([null, 2]);
+    const accuracyFromFile = predictions.items.filter((i: { split: string }) => i.split === 'valid').every((i: { label: string; probabilities: number[] }) => typeof i.label === 'string' && i.probabilities.length === 2);
+    expect(accuracyFromFile).toBe(true);
+    head.dispose();
+
+    expect(count('train/epoch')).toBe(3);
+    expect(count('train/batch')).toBeGreaterThanOrEqual(3);
+    const stages = new Set(events.filter((e) => e.name === 'job/progress').map((e) => (e.payload as { stage: string }).stage));
+    expect([...stages]).toEqual(expect.arrayContaining(['scan', 'features', 'lr-find', 'train']));
+  });
+
+  it('a cancelled run leaves the earlier run at the same place intact', async () => {
+    const out = path.join(tmp, 'runs', 'first');
+    const before = fs.readFileSync(path.join(out, 'result.json'), 'utf8');
+    const { ctx, controller } = recorder();
+    const emit = ctx.emit;
+    ctx.emit = (name, payload) => {
+      emit(name, payload);
+      if (name === 'train/batch') controller.abort();
+    };
+    await expect(trainFolder(TrainConfig.parse({ root, out, backbone, epochs: 50, lr: 0.01, validFraction: 0.25 }), ctx)).rejects.toThrow();
+    expect(fs.readFileSync(path.join(out, 'result.json'), 'utf8')).toBe(before);
+    expect(fs.readdirSync(path.dirname(out))).toEqual(['first']);
+  });
+
+  it('pauses between batches on train/pause and finishes after resuming', async () => {
+    const handlers = trainHandlers();
+    const { ctx, count } = recorder('pause-job');
+    let paused = false;
+    const emit = ctx.emit;
+    ctx.emit = (name, payload) => {
+      emit(name, payload);
+      if (name === 'train/batch' && !paused) {
+        paused = true;
+        void handlers['train/pause']({ job: 'pause-job', paused: true }, ctx);
+      }
+    };
+    const run = handlers['train/run'](TrainConfig.parse({ root, out: path.join(tmp, 'runs', 'paused'), backbone, epochs: 3, lr: 0.01, validFraction: 0.25 }), ctx);
+    while (!paused) await new Promise((r) => setTimeout(r, 20));
+    const batches = count('train/batch');
+    await new Promise((r) => setTimeout(r, 400));
+    expect(count('train/batch')).toBe(batches);
+    expect(await handlers['train/pause']({ job: 'pause-job', paused: false }, ctx)).toEqual({ paused: false });
+    const result = await run;
+    expect(result.epochs).toHaveLength(3);
+  });
+});
+
+describe('fine-tuning', () => {
+  it('estimates the time on this backend first', async () => {
+    const { ctx } = recorder();
+    const estimate = await trainHandlers()['train/estimate-fine-tune'](TrainConfig.parse({ root, backbone, fineTune: true, validFraction: 0.25 }), ctx);
+    expect(estimate.seconds).toBeGreaterThan(0);
+    expect(['cpu', 'tensorflow']).toContain(estimate.backend);
+    expect(estimate.message).toMatch(/Fine-tuning 1[0-6] photos for 2 epochs on (cpu|tensorflow)/);
+  });
+
+  it('unfreezes the backbone, reports fine-tune epochs, and saves the backbone when it helped', async () => {
+    const out = path.join(tmp, 'runs', 'tuned');
+    const { ctx } = recorder();
+    // 32x32 inputs (same weights) keep gradients through the convolutions to seconds on the cpu backend.
+    const result = await trainFolder(TrainConfig.parse({ root, out, backbone, epochs: 2, lr: 0.01, fineTune: true, validFraction: 0.25 }), ctx, { fineTuneInputSize: 32 });
+    const stages = result.epochs.map((e) => e.stage);
+    expect(stages).toEqual(['head', 'head', 'fine-tune', 'fine-tune']);
+    const metadata = JSON.parse(fs.readFileSync(path.join(out, 'metadata.json'), 'utf8'));
+    if (metadata.fineTuned) {
+      expect(result.bestEpoch).toBe(4);
+      const tuned = await loadLayersModelFromDir(path.join(out, 'backbone'));
+      expect(tuned.outputs[0]!.shape).toEqual([null, 256]);
+      const features = tf.tidy(() => (tuned.predict(tf.zeros([1, 224, 224, 3])) as tf.Tensor).dataSync());
+      expect(features).toHaveLength(256);
+      tuned.dispose();
+    } else {
+      expect(result.warnings.join(' ')).toMatch(/Fine-tuning did not lower the validation loss/);
+      expect(fs.existsSync(path.join(out, 'backbone'))).toBe(false);
+    }
+  });
+});
