@@ -5,5 +5,5 @@ import { getApi } from '../ipc';
 export function Thumb({ id, alt, className }: { id: string; alt: string; className?: string }) {
   const [failed, setFailed] = useState(false);
   if (failed) return <div className={`thumb thumb-missing ${className ?? ''}`} role="img" aria-label={alt} title={alt} />;
-  return <img className={`thumb ${className ?? ''}`} src={getApi().imageUrl(id)} alt={alt} title={alt} loading="lazy" onError={() => setFailed(true)} />;
+  return <img className={`thumb ${className ?? ''}`} src={getApi().imageUrl(id)} alt={alt} title={alt} onError={() => setFailed(true)} />;
 }

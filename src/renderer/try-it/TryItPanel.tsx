@@ -55,8 +55,12 @@ export function TryItPanel() {
           </div>
           {tryIt.preview && (
             <div className="try-image">
-              <img src={tryIt.preview} alt={tryIt.name ?? 'your photo'} />
-              {showHeatmap && tryIt.heatmap && <img className="heatmap" src={`data:image/png;base64,${tryIt.heatmap}`} alt="where the model looked" />}
+              {/* The heatmap is already blended over the model's square centre crop, so it replaces the photo rather than covering it. */}
+              {showHeatmap && tryIt.heatmap ? (
+                <img className="heatmap" src={`data:image/png;base64,${tryIt.heatmap}`} alt="your photo, coloured where the model looked" />
+              ) : (
+                <img src={tryIt.preview} alt={tryIt.name ?? 'your photo'} />
+              )}
             </div>
           )}
           {tryIt.status === 'running' && <p className="muted">Asking the model…</p>}

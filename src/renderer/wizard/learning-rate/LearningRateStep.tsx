@@ -84,7 +84,7 @@ export function LearningRateStep() {
         <>
           <p className="explain">
             Each point is a short try at one learning rate: where the loss falls fastest, the model learns well; where it shoots up, the steps are too big. Foldwise marked a good rate;
-            click anywhere on the curve to choose another.
+            click anywhere on the curve to choose another (or focus the chart, move with the arrow keys and press Enter).
           </p>
           <LrChart curve={curve} chosen={lr.chosen} onPick={chooseLearningRate} />
           <div className="row wrap">

@@ -1,6 +1,6 @@
 // Loss against learning rate on a log axis, the suggestion marked; a click picks another rate.
-import { memo, useMemo } from 'react';
-import { CartesianGrid, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { memo, useEffect, useMemo, useRef } from 'react';
+import { CartesianGrid, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis, useActiveTooltipLabel } from 'recharts';
 import type { LrCurve } from '../../../shared/types';
 import { formatRate } from '../../lib/format';
 
@@ -28,14 +28,35 @@ export function lossDomain(curve: LrCurve['curve']): [number, number] {
   return [Math.max(0, min - pad), top + pad];
 }
 
+/** Keeps the rate under the tooltip (mouse or arrow keys) so Enter can pick it. */
+function ActiveRate({ into }: { into: { current: number | null } }) {
+  const label = useActiveTooltipLabel();
+  useEffect(() => {
+    into.current = label == null ? null : Number(label);
+  }, [label, into]);
+  return null;
+}
+
 function LrChartView({ curve, chosen, onPick }: { curve: LrCurve; chosen: number | null; onPick(lr: number): void }) {
   const points = useMemo(() => curve.curve.filter((p) => p.lr > 0 && Number.isFinite(p.loss)), [curve]);
   const [xMin, xMax] = [points[0]?.lr ?? 1e-6, points[points.length - 1]?.lr ?? 1];
   const ticks = useMemo(() => decadeTicks(xMin, xMax), [xMin, xMax]);
   const yDomain = useMemo(() => lossDomain(points), [points]);
+  const active = useRef<number | null>(null);
 
   return (
-    <div className="chart lr-chart" data-testid="lr-chart" title="Click the curve to pick another learning rate">
+    <div
+      className="chart lr-chart"
+      data-testid="lr-chart"
+      title="Click the curve to pick another learning rate"
+      onKeyDown={(e) => {
+        // The chart is focusable and its arrow keys move along the curve; Enter picks that rate.
+        if ((e.key === 'Enter' || e.key === ' ') && active.current && active.current > 0) {
+          e.preventDefault();
+          onPick(active.current);
+        }
+      }}
+    >
       <ResponsiveContainer width="100%" height={320}>
         <LineChart
           data={points}
@@ -67,6 +88,7 @@ function LrChartView({ curve, chosen, onPick }: { curve: LrCurve; chosen: number
             contentStyle={{ background: 'var(--surface)', border: '1px solid var(--border)', color: 'var(--text)' }}
           />
           <Line type="monotone" dataKey="loss" stroke="var(--accent)" strokeWidth={2} dot={false} isAnimationActive={false} />
+          <ActiveRate into={active} />
           <ReferenceLine x={curve.suggestion} stroke="var(--good)" strokeWidth={2} label={{ value: 'suggested', position: 'top', fill: 'var(--good)' }} />
           {chosen != null && Math.abs(chosen - curve.suggestion) > curve.suggestion * 1e-6 && (
             <ReferenceLine x={chosen} stroke="var(--accent-2)" strokeDasharray="4 3" strokeWidth={2} label={{ value: 'your pick', position: 'insideTopRight', fill: 'var(--accent-2)' }} />
