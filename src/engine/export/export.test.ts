@@ -80,8 +80,19 @@ describe('exportModel', () => {
     expect(result.verified.maxAbsDiff).toBeLessThanOrEqual(1e-4);
     expect(result.files).toEqual(expect.arrayContaining(['model.onnx', 'metadata.json', 'MODEL_CARD.md', 'MODEL_CARD.html', 'predict.cjs', 'predict.py']));
 
+    expect(result.runtime.app).toBe('predictions.json recorded at training');
     const files = fixture.validFiles.slice(0, 2);
     await expectSnippetPrintsAppAnswer(path.join(out, 'predict.cjs'), files);
+
+    // Photos changed since training (content ids differ): the app's answers are computed again instead.
+    const changed = path.join(tmp, 'changed-run');
+    fs.cpSync(fixture.runDir, changed, { recursive: true });
+    const predictions = JSON.parse(fs.readFileSync(path.join(changed, 'predictions.json'), 'utf8'));
+    for (const item of predictions.items) item.id = 'changed';
+    fs.writeFileSync(path.join(changed, 'predictions.json'), JSON.stringify(predictions));
+    const again = await exportModel(changed, { format: 'onnx', out: path.join(tmp, 'exports', 'onnx-changed') });
+    expect(again.verified).toMatchObject({ images: 10, agreement: 1 });
+    expect(again.runtime.app).toMatch(/onnxruntime|tfjs/);
   });
 
   it('leaves nothing behind when verification fails, and keeps an earlier export', async () => {

@@ -45,7 +45,13 @@ export interface ExportReport extends ExportResult {
 function verificationImages(items: PredictionItem[], classes: string[], max: number): { path: string; label?: number }[] {
   for (const split of ['valid', 'test', 'train'] as const) {
     const chosen = items.filter((i) => i.split === split);
-    if (chosen.length > 0) return chosen.slice(0, max).map((i) => ({ path: i.path, label: classes.indexOf(i.label) >= 0 ? classes.indexOf(i.label) : undefined }));
+    if (chosen.length > 0) {
+      return chosen.slice(0, max).map((i) => ({
+        path: i.path,
+        label: classes.indexOf(i.label) >= 0 ? classes.indexOf(i.label) : undefined,
+        recorded: i.id ? { id: i.id, probabilities: i.probabilities } : undefined,
+      }));
+    }
   }
   return [];
 }
@@ -84,10 +90,11 @@ export async function exportModel(runDir: string, opts: ExportOptions): Promise<
 
     progress({ stage: 'export', done: 2, total: 3, message: 'reloading what was written' });
     runner = await format.load(tmp);
-    reference = await createPredictor(run.dir);
     const verified = await verifyExport({
       runner,
-      reference,
+      reference: async () => (reference = await createPredictor(run.dir)),
+      labels: run.classes,
+      recipe: classifier.spec.recipe,
       images,
       signal: opts.signal,
       onProgress: (done, total) => progress({ stage: 'verify', done, total }),
@@ -125,11 +132,10 @@ export async function exportModel(runDir: string, opts: ExportOptions): Promise<
     const usageWritten = await writeUsageFiles(tmp, usage);
     opts.signal?.throwIfAborted();
 
-    const runtimes = { exported: runner.runtime, app: reference.runtime };
+    const runtimes = { exported: runner.runtime, app: reference ? (reference as Predictor).runtime : 'predictions.json recorded at training' };
     runner.dispose();
     runner = null;
-    reference.dispose();
-    reference = null;
+    reference = null; // verifyExport disposed it
     await moveIntoPlace(tmp, target);
     progress({ stage: 'export', done: 3, total: 3, message: 'done' });
     return {
@@ -147,7 +153,6 @@ export async function exportModel(runDir: string, opts: ExportOptions): Promise<
     throw error;
   } finally {
     runner?.dispose();
-    reference?.dispose();
     await restoreBackend();
   }
 }

@@ -1,12 +1,12 @@
 // Builds a small but real training run for export tests without the trainer: real hymenoptera
 // photos, real backbone features from the app's extractor, and a softmax head fitted here in a
 // few seconds. It writes the run folder layout of docs/ENGINE.md.
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { getBackbone } from '../backbones/catalog';
 import { decodeForModel } from '../dataset/decode';
+import { contentId } from '../dataset/hash';
 import { flipHorizontal } from '../features/augment';
 import { createExtractor } from '../features/extractor';
 import { sharedDir } from '../paths';
@@ -78,7 +78,7 @@ export async function makeRunFixture(dir: string, opts: { backbone?: string; tra
   const predictionItems = items.map((item, i) => ({
     file: path.relative(root, item.file).split(path.sep).join('/'),
     path: item.file,
-    id: createHash('sha256').update(fs.readFileSync(item.file)).digest('hex'),
+    id: contentId(fs.readFileSync(item.file)),
     split: item.split,
     label: item.label,
     probabilities: probs[i]!,
