@@ -3,6 +3,7 @@ export { createExtractor, defaultThreads, type Extractor, type ExtractorOptions,
 export {
   computeFeatures,
   DEFAULT_VIEWS,
+  AUGMENT_VIEWS,
   type ComputeFeaturesOptions,
   type Dataset,
   type DatasetFeatures,

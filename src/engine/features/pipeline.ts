@@ -68,12 +68,15 @@ export interface ComputeFeaturesOptions {
 }
 
 /**
- * One augmented view per training photo by default, sized for the 60-second cold `foldwise train` on
- * dogs_vs_cats on 2 cores: 1600 train x (centre + 1 view) + 900 valid/test x (centre + flip) = 5000
- * vectors at ~140/s end to end (bench/extract.ts, onnxruntime route) is ~36 s, leaving room for the
- * scan and the head; a second view would add ~11 s more.
+ * No augmented views unless asked for: the 60-second cold `foldwise train` on dogs_vs_cats (2 cores)
+ * already needs 1600 train + 900 valid/test x (centre + flip) = 3400 vectors, and bench/extract.ts
+ * measured ~60 vectors/s end to end with views and TTA on this shared machine (load 6-11): each view
+ * adds a decode and an inference per training photo (+1600 vectors, ~27 s here), so views would break
+ * the budget. AUGMENT_VIEWS is the number to use when a person switches augmentation on.
  */
-export const DEFAULT_VIEWS = 1;
+export const DEFAULT_VIEWS = 0;
+/** Augmented views per training photo when augmentation is switched on (TrainConfig.augment). */
+export const AUGMENT_VIEWS = 2;
 
 type Transform = { kind: 'center' } | { kind: 'flip' } | { kind: 'view'; index: number };
 
