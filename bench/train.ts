@@ -1,0 +1,75 @@
+// Time of `foldwise train` on ../shared/datasets/dogs_vs_cats (or the folder given) with the default
+// settings: cold = a fresh, empty FOLDWISE_CACHE (scan, features incl. augmented views, LR finder,
+// training, run folder); warm = retraining with that cache in place. Runs the real CLI as a child
+// process. Prints one JSON object; medians over BENCH_RUNS (default 3). Targets: cold < 60 s, warm < 5 s.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { packageRoot, sharedDir } from '../src/engine/paths';
+import type { TrainResult } from '../src/shared/types';
+
+const root = process.argv[2] ?? path.join(sharedDir(), 'datasets', 'dogs_vs_cats');
+const runs = Number(process.env.BENCH_RUNS ?? 3);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const round = (x: number) => Math.round(x * 100) / 100;
+
+function train(cache: string, out: string): { wall: number; result: TrainResult } {
+  const started = performance.now();
+  const stdout = execFileSync(process.execPath, ['--import', 'tsx', path.join(packageRoot(), 'src', 'cli', 'index.ts'), 'train', root, '--out', out, '--json'], {
+    env: { ...process.env, FOLDWISE_CACHE: cache },
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return { wall: (performance.now() - started) / 1000, result: JSON.parse(stdout) as TrainResult };
+}
+
+function main() {
+  const cold: ReturnType<typeof train>[] = [];
+  const warm: ReturnType<typeof train>[] = [];
+  const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'foldwise-bench-train-'));
+  try {
+    for (let i = 0; i < runs; i++) {
+      const cache = path.join(temp, `cache-${i}`);
+      cold.push(train(cache, path.join(temp, `run-cold-${i}`)));
+      warm.push(train(cache, path.join(temp, `run-warm-${i}`)));
+      process.stderr.write(`run ${i + 1}: cold ${cold.at(-1)!.wall.toFixed(1)} s, warm ${warm.at(-1)!.wall.toFixed(1)} s\n`);
+    }
+  } finally {
+    fs.rmSync(temp, { recursive: true, force: true });
+  }
+  const summary = (xs: ReturnType<typeof train>[]) => ({
+    wallSeconds: round(median(xs.map((x) => x.wall))),
+    reported: {
+      scan: round(median(xs.map((x) => x.result.seconds.scan))),
+      features: round(median(xs.map((x) => x.result.seconds.features))),
+      train: round(median(xs.map((x) => x.result.seconds.train))),
+      total: round(median(xs.map((x) => x.result.seconds.total))),
+    },
+    validAccuracy: round(median(xs.map((x) => x.result.valid.accuracy))),
+    testAccuracy: round(median(xs.map((x) => x.result.test?.accuracy ?? NaN))),
+    allWall: xs.map((x) => round(x.wall)),
+  });
+  const c = summary(cold);
+  const w = summary(warm);
+  console.log(
+    JSON.stringify(
+      {
+        bench: 'train',
+        root,
+        runs,
+        images: cold[0]!.result.images,
+        backend: cold[0]!.result.backend,
+        cores: os.availableParallelism(),
+        loadAverage: os.loadavg().map((x) => Math.round(x * 100) / 100),
+        cold: { ...c, targetSeconds: 60, meetsTarget: c.wallSeconds < 60 },
+        warm: { ...w, targetSeconds: 5, meetsTarget: w.wallSeconds < 5 },
+        note: 'Wall time of the CLI process (includes node + tsx start-up). The machine is shared by other engineers: numbers are pessimistic.',
+      },
+      null,
+      2,
+    ),
+  );
+}
+
+main();
