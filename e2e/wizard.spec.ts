@@ -53,6 +53,14 @@ test('a person trains, reviews and exports an ants-vs-bees classifier', async ({
     await wizard.screenshot('04-learning-rate-picked');
     await app.getByRole('button', { name: 'Back to the suggestion' }).click();
     await expect.poll(() => lrPage.chosenRate()).toBeCloseTo(suggested, 10);
+
+    // Keyboard: focus the chart, walk along the curve from its smallest rate, press Enter.
+    await lrPage.chart().locator('.recharts-surface').focus();
+    for (let i = 0; i < 3; i++) await app.keyboard.press('ArrowRight');
+    await app.keyboard.press('Enter');
+    await expect.poll(() => lrPage.chosenRate()).toBeLessThan(suggested / 100);
+    await app.getByRole('button', { name: 'Back to the suggestion' }).click();
+    await expect.poll(() => lrPage.chosenRate()).toBeCloseTo(suggested, 10);
     await wizard.next('Train');
   });
 
@@ -60,11 +68,19 @@ test('a person trains, reviews and exports an ants-vs-bees classifier', async ({
   await test.step('Train: 3 epochs with live charts, an epoch row each, and a done message', async () => {
     await expect(train.badge()).toHaveText(/GPU|CPU|WASM/);
     await wizard.screenshot('05-train-ready');
+    // Long tasks on the page's main thread while training streams batches and epochs.
+    await app.evaluate(() => {
+      const w = window as unknown as { longTasks: number[] };
+      w.longTasks = [];
+      new PerformanceObserver((list) => list.getEntries().forEach((e) => w.longTasks.push(e.duration))).observe({ type: 'longtask' });
+    });
     await train.train(3);
     await expect(train.epochRows().first()).toBeVisible({ timeout: 6 * 60_000 });
     await wizard.screenshot('06-train-running');
     await train.waitUntilDone();
     await expect(train.epochRows()).toHaveCount(3);
+    const longTasks = await app.evaluate(() => (window as unknown as { longTasks: number[] }).longTasks);
+    console.log(`UI long tasks during training: ${longTasks.length}, longest ${Math.max(0, ...longTasks).toFixed(0)} ms`);
     // Ants vs bees from an ImageNet backbone: anything a person would accept is well above chance.
     expect(await train.statedAccuracy()).toBeGreaterThan(0.75);
     await wizard.screenshot('07-train-done');
@@ -110,6 +126,17 @@ test('a person trains, reviews and exports an ants-vs-bees classifier', async ({
     await expect(exporter.result()).toContainText(/100% agreement on \d+ validation images/);
     expect(fs.readdirSync(onnxDir).some((f) => f.endsWith('.onnx'))).toBe(true);
     await wizard.screenshot('11-export-onnx');
+  });
+
+  await test.step('Try it: a dropped photo gets a prediction and a heatmap', async () => {
+    await app.getByTestId('try-it-toggle').click();
+    const panel = app.getByTestId('try-it');
+    const photo = fs.readdirSync(path.join(HYMENOPTERA, 'val', 'bees')).find((f) => f.endsWith('.jpg'))!;
+    await panel.getByTestId('try-it-file').setInputFiles(path.join(HYMENOPTERA, 'val', 'bees', photo));
+    await waitForOutcome(panel.getByTestId('try-it-result'), panel.getByRole('alert'), 3 * 60_000);
+    await expect(panel.getByTestId('try-it-result')).toContainText(/^(ants|bees)\s*\d+%/);
+    await expect(panel.locator('img.heatmap')).toBeVisible({ timeout: 2 * 60_000 });
+    await wizard.screenshot('12-try-it');
   });
 
   expect(pageErrors, 'errors in the page (uncaught exceptions or CSP refusals)').toEqual([]);
