@@ -147,6 +147,19 @@ describe('renderer store', () => {
     expect(trainReady(store.getState())).toBe(true);
   });
 
+  it('pauses and resumes the running job, and says so', async () => {
+    const { api, calls } = fakeApi({ 'train/run': () => new Promise(() => undefined), 'train/pause': ({ paused }: { paused: boolean }) => ({ paused }) });
+    const store = createAppStore({ api, frame: manualFrames().frame });
+    void store.getState().startTraining();
+    const job = calls.at(-1)!.job;
+    await store.getState().togglePause();
+    expect(calls.at(-1)).toMatchObject({ name: 'train/pause', args: { job, paused: true } });
+    expect(store.getState().training.status).toBe('paused');
+    await store.getState().togglePause();
+    expect(calls.at(-1)).toMatchObject({ name: 'train/pause', args: { job, paused: false } });
+    expect(store.getState().training.status).toBe('running');
+  });
+
   it('cancels training through the call handle and reports it as cancelled, not failed', async () => {
     let reject!: (e: Error) => void;
     const { api, cancelled, calls } = fakeApi({ 'train/run': () => new Promise((_, r) => (reject = r)) });

@@ -31,7 +31,7 @@ export function ProblemsList({ root, problems }: { root: string; problems: Datas
           return (
             <li key={`${p.file}:${p.kind}`} className={`problem-row${isExcluded ? ' excluded' : ''}`} data-testid="problem-row">
               <span className={`tag tag-${p.kind}`}>{p.kind.replace(/-/g, ' ')}</span>
-              <span className="mono truncate grow" title={p.file}>
+              <span className="mono truncate problem-file" title={p.file}>
                 {p.file}
               </span>
               <span className="muted grow-2">{p.message}</span>
