@@ -36,6 +36,8 @@ export class WizardPage {
   async screenshot(name: string) {
     fs.mkdirSync(SCREENSHOTS, { recursive: true });
     const file = path.join(SCREENSHOTS, `${this.info.project.name}-${name}.png`);
+    // From the top: a full-page capture of a scrolled page draws the sticky header mid-page.
+    await this.page.evaluate(() => window.scrollTo(0, 0));
     await this.page.screenshot({ path: file, fullPage: true, animations: 'disabled' });
     await this.info.attach(name, { path: file, contentType: 'image/png' });
   }
