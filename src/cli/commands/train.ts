@@ -34,7 +34,7 @@ interface Options {
   lr: string;
   seed: string;
   fineTune?: boolean;
-  augment: boolean;
+  augment?: boolean;
   labelSmoothing?: string;
   json?: boolean;
 }
@@ -63,7 +63,8 @@ export function register(program: Command): void {
     .option('--lr <x|auto>', 'maximum learning rate, or auto to use the learning-rate finder', 'auto')
     .option('--seed <n>', 'random seed: the same seed gives the same model', '42')
     .option('--fine-tune', 'after the head, also train the backbone (slow without a GPU; the time is estimated first)')
-    .option('--no-augment', 'do not use augmented views of the training photos')
+    .option('--augment', 'also train on augmented views of the training photos (slower on a cold cache)')
+    .option('--no-augment', 'train on the centre crop only')
     .option('--label-smoothing <x>', 'label smoothing, 0 to 0.5 (default 0)')
     .option('--json', 'print one JSON object with the results')
     .action(async (folder: string, opts: Options) => {

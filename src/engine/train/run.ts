@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { getBackbone, type BackboneSpec } from '../backbones/catalog';
 import { applyEdits, scanDataset, type Dataset } from '../dataset';
 import { saveLayersModelToDir } from '../export/tfjs-io';
-import { computeFeatures, type DatasetFeatures, type FeatureMatrix } from '../features';
+import { AUGMENT_VIEWS, computeFeatures, type DatasetFeatures, type FeatureMatrix } from '../features';
 import { dataDir, packageRoot } from '../paths';
 import { backendName, useGradientBackend } from './backend';
 import type { TrainingSet } from './batches';
@@ -56,7 +56,8 @@ async function prepare(config: LrFindConfig & Partial<TrainConfig>, ctx: JobCont
   const featuresStart = performance.now();
   const features = await computeFeatures(dataset, {
     backbone: config.backbone,
-    views: config.augment === false ? 0 : undefined,
+    // Unset: the features stage's default (sized for the cold-train time budget); on/off: as asked.
+    views: config.augment === true ? AUGMENT_VIEWS : config.augment === false ? 0 : undefined,
     tta: config.tta !== false,
     seed: config.seed,
     signal: ctx.signal,
