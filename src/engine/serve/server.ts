@@ -57,7 +57,7 @@ const CONTENT_TYPES: Record<string, string> = {
 
 /** The same policy as the meta tag in index.html, also sent as a header. */
 export const CONTENT_SECURITY_POLICY =
-  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: foldwise: blob:; connect-src 'self' ws://127.0.0.1:*; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: foldwise: blob:; connect-src 'self' ws://127.0.0.1:*; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 function sameToken(given: string | undefined | null, token: string): boolean {
   if (!given) return false;

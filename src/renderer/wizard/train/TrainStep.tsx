@@ -60,9 +60,10 @@ function Settings({ disabled }: { disabled: boolean }) {
   );
 }
 
-function EpochTable({ epochs, planned }: { epochs: EpochMetrics[]; planned: number }) {
+function EpochTable({ epochs, planned, bestEpoch }: { epochs: EpochMetrics[]; planned: number; bestEpoch: number | null }) {
   if (epochs.length === 0) return null;
-  const best = epochs.reduce((b, e) => (e.accuracy > b.accuracy ? e : b), epochs[0]!);
+  // The engine's choice of best epoch wins (it breaks ties its own way); until then, the most accurate.
+  const best = epochs.find((e) => bestEpoch != null && epochX(e, planned) === bestEpoch) ?? epochs.reduce((b, e) => (e.accuracy > b.accuracy ? e : b), epochs[0]!);
   return (
     <table className="epoch-table">
       <thead>
@@ -180,7 +181,7 @@ export function TrainStep() {
           <AccuracyChart epochs={epochs} planned={planned} />
         </div>
       )}
-      <EpochTable epochs={epochs} planned={planned} />
+      <EpochTable epochs={epochs} planned={planned} bestEpoch={result?.bestEpoch ?? null} />
     </div>
   );
 }
