@@ -42,6 +42,24 @@ test('with one class, Next stays disabled and says why', async ({ app, sandbox }
   await expect(folders.summary()).toContainText('in 1 class');
   await expect(wizard.nextButton()).toBeDisabled();
   await expect(wizard.nextReason()).toContainText('at least two sub-folders');
+  // The keyboard shortcut for Next obeys the same rule.
+  await app.keyboard.press('Alt+ArrowRight');
+  await wizard.expectStep('Folders');
+});
+
+test('the theme follows the system, and the user can pick light or dark', async ({ app }) => {
+  const background = () => app.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  await app.emulateMedia({ colorScheme: 'light' });
+  const light = await background();
+  await app.emulateMedia({ colorScheme: 'dark' });
+  const systemDark = await background();
+  expect(systemDark).not.toBe(light);
+  await app.getByTestId('theme').selectOption('light');
+  expect(await background()).toBe(light); // the choice beats the system
+  await app.getByTestId('theme').selectOption('dark');
+  await app.emulateMedia({ colorScheme: 'light' });
+  expect(await background()).toBe(systemDark);
+  await app.getByTestId('theme').selectOption('system');
 });
 
 test('a folder that does not exist is named in the message', async ({ app, sandbox }) => {
