@@ -76,7 +76,7 @@ async function stop(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-export const test = base.extend<{ app: Page }, { shell: Shell; sandbox: Sandbox; served: Served | null; electronApp: ElectronApplication | null }>({
+export const test = base.extend<{ app: Page; electronApp: ElectronApplication | null }, { shell: Shell; sandbox: Sandbox; served: Served | null }>({
   shell: ['browser', { option: true, scope: 'worker' }],
 
   sandbox: [
@@ -100,18 +100,16 @@ export const test = base.extend<{ app: Page }, { shell: Shell; sandbox: Sandbox;
     { scope: 'worker' },
   ],
 
-  electronApp: [
-    async ({ shell, sandbox }, use) => {
-      if (shell !== 'electron') return use(null);
-      const binary = electronBinary();
-      if (!binary) return use(null);
-      requireBuilt();
-      const app = await _electron.launch({ executablePath: binary, args: [ROOT], cwd: ROOT, env: sandbox.env as Record<string, string> });
-      await use(app);
-      await app.close();
-    },
-    { scope: 'worker' },
-  ],
+  // One app per test, like one fresh page per test in the browser; the cache folder is shared.
+  electronApp: async ({ shell, sandbox }, use) => {
+    if (shell !== 'electron') return use(null);
+    const binary = electronBinary();
+    if (!binary) return use(null);
+    requireBuilt();
+    const app = await _electron.launch({ executablePath: binary, args: [ROOT], cwd: ROOT, env: sandbox.env as Record<string, string> });
+    await use(app);
+    await app.close();
+  },
 
   app: async ({ shell, page, served, electronApp }, use, testInfo) => {
     if (shell === 'electron') {
