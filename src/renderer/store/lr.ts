@@ -49,13 +49,15 @@ export const createLrSlice =
     async findLearningRate() {
       cancelRunning?.();
       const key = lrKey(get());
+      // A rate restored from a project (no curve yet) is the user's choice: the new curve must not replace it.
+      const restored = get().lr.forKey === null ? get().lr.chosen : null;
       const call = api.call('train/find-lr', dataConfig(get()));
       cancelRunning = () => call.cancel();
       set({ lr: { status: 'running', job: call.job, error: null, curve: null, chosen: null, auto: false, forKey: key } });
       try {
         const curve = await call;
         if (get().lr.job !== call.job) return;
-        set({ lr: { status: 'done', job: null, error: null, curve, chosen: curve.suggestion, auto: false, forKey: key } });
+        set({ lr: { status: 'done', job: null, error: null, curve, chosen: restored ?? curve.suggestion, auto: false, forKey: key } });
         get().saveProject();
       } catch (error) {
         if (get().lr.job !== call.job) return;

@@ -189,7 +189,7 @@ describe('renderer projects', () => {
       updatedAt: '2026-01-01T00:00:00Z',
       moves: [],
     };
-    const { api, calls } = fakeApi({ 'project/open': () => saved, 'project/recent': () => [], 'dataset/scan': () => summary([['a', 5], ['b', 5]]), 'project/save': ({ project }: { project: unknown }) => project });
+    const { api, calls } = fakeApi({ 'project/open': () => saved, 'project/recent': () => [], 'dataset/scan': () => summary([['a', 5], ['b', 5]]), 'project/save': ({ project }: { project: unknown }) => project, 'train/find-lr': () => curve });
     const store = createAppStore({ api });
     await store.getState().openProject('/projects/bugs');
     const s = store.getState();
@@ -199,6 +199,11 @@ describe('renderer projects', () => {
     expect(s.restoredRunDir).toBe('/projects/bugs/runs/r1');
     expect(s.step).toBe('review');
     expect(trainReady(s)).toBe(true);
+
+    // The finder draws its curve but keeps the rate the user had chosen.
+    await store.getState().findLearningRate();
+    expect(store.getState().lr.curve).not.toBeNull();
+    expect(store.getState().lr.chosen).toBe(0.002);
 
     // New runs go inside the project.
     void store.getState().startTraining();
