@@ -1,6 +1,6 @@
 // `foldwise serve` refuses anyone without the printed link's token: pages, images and the socket.
 import WebSocket from 'ws';
-import { expect, test } from './fixtures';
+import { expect, startServe, test } from './fixtures';
 
 function upgradeStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -31,4 +31,17 @@ test('with the printed link the app loads, and its cookie opens the engine socke
   const cookie = cookies.find((c) => c.name === `foldwise_token_${served!.port}`);
   expect(cookie?.httpOnly).toBe(true);
   expect(await upgradeStatus(`ws://127.0.0.1:${served!.port}/rpc`, { origin: `http://127.0.0.1:${served!.port}`, cookie: `${cookie!.name}=${cookie!.value}` })).toBe(101);
+});
+
+test('when foldwise serve stops, the page says the connection was lost', async ({ page, sandbox }) => {
+  const { child, served } = await startServe(sandbox.env);
+  try {
+    await page.goto(served.url);
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText('Folders');
+    await expect(page.getByTestId('backend-badge').first()).toHaveText(/GPU|CPU|WASM/); // the socket works
+    child.kill('SIGTERM');
+    await expect(page.getByRole('alert').filter({ hasText: 'connection to Foldwise' })).toBeVisible();
+  } finally {
+    child.kill('SIGKILL');
+  }
 });
