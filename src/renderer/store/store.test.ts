@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { AppApi, CallHandle, EngineEvents, EventName } from '../../shared/contract';
 import type { DatasetSummary, LrCurve, TrainResult } from '../../shared/types';
 import { formatPercent, formatRate, joinPath } from '../lib/format';
+import { niceTicks } from '../wizard/learning-rate/LrChart';
 import { canAdvance as foldersReady } from '../wizard/folders/rules';
 import { canAdvance as lrReady } from '../wizard/learning-rate/rules';
 import { canAdvance as trainReady } from '../wizard/train/rules';
@@ -217,6 +218,11 @@ describe('renderer formatting', () => {
     expect(formatPercent(0.9996)).toBe('99.9%');
     expect(formatPercent(152 / 153)).toBe('99.3%');
     expect(formatPercent(0.5)).toBe('50%');
+  });
+
+  it('labels the loss axis with round numbers that cover the curve', () => {
+    expect(niceTicks([0.31, 1.03])).toEqual([0.2, 0.4, 0.6, 0.8, 1, 1.2]);
+    expect(niceTicks([0.05, 0.3])).toEqual([0.05, 0.1, 0.15, 0.2, 0.25, 0.3]);
   });
 
   it('writes rates and paths the way people read them', () => {

@@ -37,11 +37,21 @@ function ActiveRate({ into }: { into: { current: number | null } }) {
   return null;
 }
 
+/** Round ticks (0.1, 0.2, 0.5 apart…) spanning the domain, and the domain widened to them. */
+export function niceTicks([lo, hi]: [number, number]): number[] {
+  const raw = (hi - lo) / 5 || 0.1;
+  const magnitude = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * magnitude).find((s) => s >= raw)!;
+  const ticks: number[] = [];
+  for (let t = Math.floor(lo / step) * step; t <= hi + step * 0.999; t += step) ticks.push(Number(t.toFixed(10)));
+  return ticks;
+}
+
 function LrChartView({ curve, chosen, onPick }: { curve: LrCurve; chosen: number | null; onPick(lr: number): void }) {
   const points = useMemo(() => curve.curve.filter((p) => p.lr > 0 && Number.isFinite(p.loss)), [curve]);
   const [xMin, xMax] = [points[0]?.lr ?? 1e-6, points[points.length - 1]?.lr ?? 1];
   const ticks = useMemo(() => decadeTicks(xMin, xMax), [xMin, xMax]);
-  const yDomain = useMemo(() => lossDomain(points), [points]);
+  const yTicks = useMemo(() => niceTicks(lossDomain(points)), [points]);
   const active = useRef<number | null>(null);
 
   return (
@@ -81,7 +91,15 @@ function LrChartView({ curve, chosen, onPick }: { curve: LrCurve; chosen: number
             height={44}
             allowDataOverflow
           />
-          <YAxis domain={yDomain} allowDataOverflow stroke="var(--muted)" tickFormatter={(v: number) => v.toFixed(2)} width={48} />
+          <YAxis
+            domain={[yTicks[0]!, yTicks[yTicks.length - 1]!]}
+            ticks={yTicks}
+            allowDataOverflow
+            stroke="var(--muted)"
+            tickFormatter={(v: number) => String(Number(v.toFixed(3)))}
+            width={48}
+            label={{ value: 'loss', angle: -90, position: 'insideLeft', fill: 'var(--muted)' }}
+          />
           <Tooltip
             formatter={(v) => [Number(v).toFixed(3), 'loss']}
             labelFormatter={(v) => `rate ${formatRate(Number(v))}`}
