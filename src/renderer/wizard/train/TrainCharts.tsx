@@ -18,6 +18,7 @@ function LossChartView({ batches, epochs, planned }: { batches: BatchPoint[]; ep
   return (
     <figure className="chart" data-testid="loss-chart">
       <figcaption>Loss by epoch (lower is better)</figcaption>
+      {batches.length === 0 && epochs.length === 0 && <p className="chart-empty">The curves appear here as the model trains.</p>}
       <ResponsiveContainer width="100%" height={240}>
         <LineChart margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
           <CartesianGrid stroke="var(--grid)" strokeDasharray="3 3" />
@@ -41,6 +42,7 @@ function AccuracyChartView({ epochs, planned }: { epochs: EpochMetrics[]; planne
   return (
     <figure className="chart" data-testid="accuracy-chart">
       <figcaption>Accuracy by epoch (higher is better)</figcaption>
+      {epochs.length === 0 && <p className="chart-empty">Filled in after each epoch.</p>}
       <ResponsiveContainer width="100%" height={240}>
         <LineChart data={data} margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
           <CartesianGrid stroke="var(--grid)" strokeDasharray="3 3" />

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useDeferredValue, useEffect, useState } from 'react';
 import type { EpochMetrics } from '../../../shared/types';
 import { BackendBadge } from '../../components/BackendBadge';
 import { Message } from '../../components/Message';
@@ -97,6 +97,7 @@ export function TrainStep() {
   const training = useApp((s) => s.training);
   const chosenLr = useApp((s) => s.lr.chosen);
   const fineTune = useApp((s) => s.trainSettings.fineTune);
+  const trainSettingsEpochs = useApp((s) => s.trainSettings.epochs);
   const restoredRunDir = useApp((s) => s.restoredRunDir);
   const progress = useApp((s) => (s.training.job ? s.progress[s.training.job] : undefined));
   const startTraining = useApp((s) => s.startTraining);
@@ -106,6 +107,11 @@ export function TrainStep() {
   const elapsed = useElapsed(training.startedAt, training.finishedAt, live);
 
   const { epochs, batches, planned, result } = training;
+  // Charts are the costly part of a render: React draws them as interruptible background work, so
+  // the numbers and buttons stay responsive while batches stream in.
+  const chartBatches = useDeferredValue(batches);
+  const chartEpochs = useDeferredValue(epochs);
+
   const headDone = epochs.filter((e) => (e.stage ?? 'head') === 'head').length;
   const lastBatch = batches[batches.length - 1];
   const fraction = planned > 0 ? Math.min(1, Math.max(headDone, lastBatch?.stage === 'head' ? lastBatch.x : 0) / planned) : 0;
@@ -175,12 +181,11 @@ export function TrainStep() {
         </Message>
       )}
 
-      {(live || epochs.length > 0 || batches.length > 0) && (
-        <div className="chart-grid">
-          <LossChart batches={batches} epochs={epochs} planned={planned} />
-          <AccuracyChart epochs={epochs} planned={planned} />
-        </div>
-      )}
+      {/* Drawn from the start (empty until the first batch): mounting charts mid-training would be the one slow frame. */}
+      <div className="chart-grid">
+        <LossChart batches={chartBatches} epochs={chartEpochs} planned={planned || trainSettingsEpochs} />
+        <AccuracyChart epochs={chartEpochs} planned={planned || trainSettingsEpochs} />
+      </div>
       <EpochTable epochs={epochs} planned={planned} bestEpoch={result?.bestEpoch ?? null} />
     </div>
   );
