@@ -82,9 +82,9 @@ test('a person trains, reviews and exports an ants-vs-bees classifier', async ({
     const longTasks = await app.evaluate(() => (window as unknown as { longTasks: number[] }).longTasks);
     const longest = Math.max(0, ...longTasks);
     console.log(`UI long tasks during training: ${longTasks.length}, longest ${longest.toFixed(0)} ms`);
-    // The goal is under 100 ms (batch updates are drawn once a frame); this machine's 2 cores are shared
-    // with the engine training next to it, so the bound leaves room for the scheduler, not for our code.
-    expect(longest, 'the longest task on the page while training, in ms').toBeLessThan(250);
+    // The goal is under 100 ms (batches are drawn once a frame, charts as background work; 55 ms measured).
+    // The 2 cores are shared with the engine training next to it: the margin is for the scheduler.
+    expect(longest, 'the longest task on the page while training, in ms').toBeLessThan(150);
     // Ants vs bees from an ImageNet backbone: anything a person would accept is well above chance.
     expect(await train.statedAccuracy()).toBeGreaterThan(0.75);
     await wizard.screenshot('07-train-done');
