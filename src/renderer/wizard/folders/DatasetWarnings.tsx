@@ -23,8 +23,11 @@ export function DatasetWarnings({ summary }: { summary: DatasetSummary }) {
       {groups.length > 0 && (
         <Message kind="warning" testId="duplicate-warning">
           Foldwise found {plural(groups.length, 'set')} of duplicate photos
-          {crossClass.length ? `; ${crossClass.length} of them appear under different labels` : ''}
-          {crossSplit.length ? `; ${crossSplit.length} sit in both the photos to learn from and the photos to check with, which makes the score look better than it is (a leak)` : ''}
+          {/* The engine's own warnings explain labels and leaks; say it here only when it did not. */}
+          {crossClass.length && !summary.warnings.some((w) => w.kind === 'label-conflict') ? `; ${crossClass.length} of them appear under different labels` : ''}
+          {crossSplit.length && !summary.warnings.some((w) => w.kind === 'leak')
+            ? `; ${crossSplit.length} sit in both the photos to learn from and the photos to check with, which makes the score look better than it is (a leak)`
+            : ''}
           .{' '}
           {extras.length > 0 ? (
             <button type="button" className="small" onClick={() => excludeFiles(extras)}>

@@ -14,7 +14,7 @@ function summaryLine(summary: DatasetSummary, excluded: number): string {
   const sum = (key: 'train' | 'valid' | 'test') => summary.classes.reduce((n, c) => n + c.images[key], 0);
   const parts = [
     `${plural(summary.images, 'photo')} in ${plural(classesWithImages(summary), 'class', 'classes')}`,
-    `${sum('train')} to learn from, ${sum('valid')} to check with${sum('test') ? `, ${sum('test')} for a final test` : ''}`,
+    `${sum('train').toLocaleString('en')} to learn from, ${sum('valid').toLocaleString('en')} to check with${sum('test') ? `, ${sum('test').toLocaleString('en')} for a final test` : ''}`,
   ];
   if (summary.problems.length) parts.push(plural(summary.problems.length, 'problem file'));
   if (summary.ignored) parts.push(`${plural(summary.ignored, 'other file')} ignored`);
