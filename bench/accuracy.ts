@@ -10,39 +10,20 @@
 // crop features only (no augmentation, no TTA). Ours: the app's defaults (src/engine/train/defaults.ts).
 //
 // Env: FOLDWISE_CACHE (feature cache; reuse one to skip extraction), BENCH_SEEDS (default 3),
-// BENCH_DATASETS (comma list), BENCH_HEADS=1 to also compare candidate heads on VALIDATION accuracy.
+// BENCH_DATASETS (comma list). How the defaults were chosen (on validation only): bench/recipe.ts.
 import os from 'node:os';
-import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { scanDataset, type Dataset } from '../src/engine/dataset';
-import { computeFeatures, type DatasetFeatures } from '../src/engine/features';
-import { sharedDir } from '../src/engine/paths';
+import type { DatasetFeatures } from '../src/engine/features';
 import { useGradientBackend } from '../src/engine/train/backend';
 import { TRAIN_DEFAULTS } from '../src/engine/train/defaults';
 import { predictProbabilities, score } from '../src/engine/train/evaluate';
 import { fitHead } from '../src/engine/train/fit';
 import { findLearningRate } from '../src/engine/train/lr-finder';
-import { createRandom } from '../src/engine/train/random';
 import { trainingSet } from '../src/engine/train/run';
+import { benchFeatures, log, median, round } from './common';
 
 const seeds = Array.from({ length: Number(process.env.BENCH_SEEDS ?? 3) }, (_, i) => i + 1);
 const datasets = (process.env.BENCH_DATASETS ?? 'dogs_vs_cats,hymenoptera,flowers5').split(',');
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const round = (x: number) => Math.round(x * 10000) / 10000;
-const log = (message: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${message}\n`);
-
-/** The dataset's held-out photos become 'test'; validation is carved (20%, stratified, fixed seed) from training if needed. */
-export function benchSplit(dataset: Dataset): Dataset {
-  const hasTest = dataset.images.some((i) => i.split === 'test');
-  const images = dataset.images.map((image) => ({ ...image, split: !hasTest && image.split === 'valid' ? ('test' as const) : image.split }));
-  if (!images.some((i) => i.split === 'valid')) {
-    const random = createRandom(12345);
-    const byClass = new Map<string, typeof images>();
-    for (const image of images) if (image.split === 'train') byClass.set(image.label, [...(byClass.get(image.label) ?? []), image]);
-    for (const list of byClass.values()) for (const image of random.shuffle([...list]).slice(0, Math.round(list.length * 0.2))) image.split = 'valid';
-  }
-  return { ...dataset, images };
-}
 
 /** Teachable Machine's head on centre-crop features, fitted the way its trainer does (tf.layers fit). */
 async function teachableMachine(features: DatasetFeatures, seed: number) {
@@ -73,10 +54,11 @@ async function teachableMachine(features: DatasetFeatures, seed: number) {
 }
 
 /** Foldwise's defaults: LR finder (valley), one-cycle AdamW head with augmented views, best epoch by validation loss, TTA. */
-async function foldwise(features: DatasetFeatures, seed: number, head = TRAIN_DEFAULTS.head) {
+async function foldwise(features: DatasetFeatures, seed: number) {
+  const head = TRAIN_DEFAULTS.head;
   const set = trainingSet(features);
   const started = performance.now();
-  const lr = await findLearningRate(set, { head, seed, batchSize: TRAIN_DEFAULTS.batchSize, weightDecay: TRAIN_DEFAULTS.weightDecay });
+  const lr = await findLearningRate(set, { head, seed, batchSize: TRAIN_DEFAULTS.batchSize, weightDecay: TRAIN_DEFAULTS.weightDecay, choose: TRAIN_DEFAULTS.lrSuggestion });
   const fit = await fitHead(set, { head, epochs: TRAIN_DEFAULTS.epochs, maxLr: lr.suggestion, seed, batchSize: TRAIN_DEFAULTS.batchSize, weightDecay: TRAIN_DEFAULTS.weightDecay });
   const seconds = (performance.now() - started) / 1000;
   const test = score(predictProbabilities(fit.head, features.test, features.testFlip), features.test.labels, features.classes.length);
@@ -89,20 +71,7 @@ async function main() {
   const started = performance.now();
   const report: Record<string, unknown> = {};
   for (const name of datasets) {
-    const root = path.join(sharedDir(), 'datasets', name);
-    log(`${name}: scanning`);
-    const dataset = benchSplit(await scanDataset(root));
-    log(`${name}: features`);
-    let lastLog = 0;
-    const features = await computeFeatures(dataset, {
-      backbone: 'mobilenet_v2_035',
-      onProgress: ({ done, total, etaSeconds }) => {
-        if (performance.now() - lastLog > 10_000) {
-          lastLog = performance.now();
-          log(`${name}: features ${done}/${total}, eta ${etaSeconds === null ? '?' : Math.round(etaSeconds)} s`);
-        }
-      },
-    });
+    const features = await benchFeatures(name);
     if (process.env.BENCH_FEATURES_ONLY) continue;
     await useGradientBackend('head');
     const runs: { seed: number; teachableMachine: Awaited<ReturnType<typeof teachableMachine>>; foldwise: Awaited<ReturnType<typeof foldwise>> }[] = [];
@@ -128,11 +97,6 @@ async function main() {
       })),
     };
     entry.foldwiseBeatsTeachableMachine = (entry.foldwise as { testAccuracy: number }).testAccuracy > (entry.teachableMachine as { testAccuracy: number }).testAccuracy;
-    if (process.env.BENCH_HEADS) {
-      // How the default head was chosen: VALIDATION accuracy (never test) of candidate heads, seed 1.
-      const candidates = [{ hidden: 0, dropout: 0.2 }, { hidden: 0, dropout: 0 }, { hidden: 100, dropout: 0.2 }];
-      entry.headChoiceOnValidation = await Promise.all(candidates.map(async (head) => ({ head, valid: round((await foldwise(features, 1, head)).valid.accuracy) })));
-    }
     report[name] = entry;
     log(`${name}: ${JSON.stringify(entry)}`);
   }

@@ -4,6 +4,8 @@ import type { HeadSpec } from './head';
 
 export const TRAIN_DEFAULTS = {
   head: { hidden: 0, dropout: 0.2 } satisfies Omit<HeadSpec, 'inputDim' | 'classes'>,
+  /** Which of the LR finder's suggestions 'auto' takes. */
+  lrSuggestion: 'valley' as 'valley' | 'steep' | 'minimum',
   epochs: 12,
   batchSize: 64,
   weightDecay: 0.01,

@@ -90,6 +90,7 @@ async function lrFinder(set: TrainingSet, seed: number, ctx: JobContext): Promis
     seed,
     batchSize: TRAIN_DEFAULTS.batchSize,
     weightDecay: TRAIN_DEFAULTS.weightDecay,
+    choose: TRAIN_DEFAULTS.lrSuggestion,
     signal: ctx.signal,
     onStep: (step, steps) => progress(ctx, 'lr-find', step, steps),
   });
