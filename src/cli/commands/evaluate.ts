@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import type { Interpretation, ReviewItem } from '../../shared/types';
 import { startLocalEngine } from '../engine';
-import { printJson, reportFailure, showProgress } from '../output';
+import { runJob } from '../job';
 
 /** How many rows of each image list the tables show (--json always carries all of them). */
 const ROWS = 10;
@@ -81,16 +81,7 @@ export function register(program: Command): void {
     .action(async (runDir: string, opts: { json?: boolean }) => {
       const json = Boolean(opts.json);
       const client = startLocalEngine();
-      const handle = client.call('review/evaluate', { runDir });
-      const stop = showProgress(client, handle.job, json);
-      try {
-        const review = await handle;
-        stop();
-        if (json) printJson(review);
-        else process.stdout.write(formatReview(review));
-      } catch (error) {
-        stop();
-        reportFailure(error, json);
-      }
+      // Evaluating reads the run's saved predictions and does not stop part-way: Ctrl-C just quits.
+      await runJob(client, client.call('review/evaluate', { runDir }), { json, format: formatReview, cancelOnInterrupt: false });
     });
 }

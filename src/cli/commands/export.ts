@@ -3,7 +3,8 @@
 import type { Command } from 'commander';
 import type { ExportResult } from '../../shared/types';
 import { startLocalEngine } from '../engine';
-import { printJson, reportFailure, showProgress } from '../output';
+import { runJob } from '../job';
+import { reportFailure } from '../output';
 
 export function formatExport(r: ExportResult): string {
   const v = r.verified;
@@ -31,20 +32,6 @@ export function register(program: Command): void {
         return;
       }
       const client = startLocalEngine();
-      const handle = client.call('model/export', { runDir, format: opts.format, out: opts.out });
-      const stop = showProgress(client, handle.job, json);
-      const cancel = () => handle.cancel();
-      process.once('SIGINT', cancel);
-      try {
-        const result = await handle;
-        stop();
-        if (json) printJson(result);
-        else process.stdout.write(formatExport(result));
-      } catch (error) {
-        stop();
-        reportFailure(error, json);
-      } finally {
-        process.off('SIGINT', cancel);
-      }
+      await runJob(client, client.call('model/export', { runDir, format: opts.format, out: opts.out }), { json, format: formatExport });
     });
 }

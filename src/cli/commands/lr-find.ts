@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import type { LrCurve } from '../../shared/types';
 import { startLocalEngine } from '../engine';
-import { printJson, reportFailure, showProgress } from '../output';
+import { runJob } from '../job';
+import { reportFailure } from '../output';
 
 const BARS = '▁▂▃▄▅▆▇█';
 
@@ -43,20 +44,6 @@ export function register(program: Command): void {
       const seed = Number(opts.seed);
       if (!Number.isInteger(seed)) return reportFailure(new Error(`--seed must be a whole number, not "${opts.seed}".`), json);
       const client = startLocalEngine();
-      const handle = client.call('train/find-lr', { root: folder, backbone: opts.backbone, seed });
-      const stop = showProgress(client, handle.job, json);
-      const cancel = () => handle.cancel();
-      process.once('SIGINT', cancel);
-      try {
-        const result = await handle;
-        stop();
-        if (json) printJson(result);
-        else process.stdout.write(formatLrCurve(result));
-      } catch (error) {
-        stop();
-        reportFailure(error, json);
-      } finally {
-        process.off('SIGINT', cancel);
-      }
+      await runJob(client, client.call('train/find-lr', { root: folder, backbone: opts.backbone, seed }), { json, format: formatLrCurve });
     });
 }

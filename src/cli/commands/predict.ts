@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { Prediction } from '../../shared/types';
 import { startLocalEngine } from '../engine';
-import { printJson, reportFailure, showProgress } from '../output';
+import { runJob } from '../job';
 
 export function formatPredictions(rows: Prediction[]): string {
   const width = Math.min(60, Math.max(4, ...rows.map((r) => r.file.length)));
@@ -27,21 +27,8 @@ export function register(program: Command): void {
     .action(async (model: string, files: string[], opts: { json?: boolean }) => {
       const json = Boolean(opts.json);
       const client = startLocalEngine();
-      const handle = client.call('model/predict', { model, files });
-      const stop = showProgress(client, handle.job, json);
-      const cancel = () => handle.cancel();
-      process.once('SIGINT', cancel);
-      try {
-        const rows = await handle;
-        stop();
-        if (json) printJson(rows);
-        else process.stdout.write(formatPredictions(rows));
-        if (rows.some((r) => r.error)) process.exitCode = 2;
-      } catch (error) {
-        stop();
-        reportFailure(error, json);
-      } finally {
-        process.off('SIGINT', cancel);
-      }
+      const rows = await runJob(client, client.call('model/predict', { model, files }), { json, format: formatPredictions });
+      // Some photos could not be classified: the command ran, but a script should notice.
+      if (rows?.some((r) => r.error)) process.exitCode = 2;
     });
 }

@@ -3,7 +3,8 @@
 import type { Command } from 'commander';
 import type { DatasetSummary } from '../../shared/types';
 import { startLocalEngine } from '../engine';
-import { printJson, reportFailure, showProgress } from '../output';
+import { runJob } from '../job';
+import { reportFailure } from '../output';
 
 /** How many problems/duplicates the text summary lists (--json always carries all). */
 const ROWS = 10;
@@ -60,20 +61,6 @@ export function register(program: Command): void {
         return;
       }
       const client = startLocalEngine();
-      const handle = client.call('dataset/scan', { root: folder, validFraction });
-      const stop = showProgress(client, handle.job, json);
-      const cancel = () => handle.cancel();
-      process.once('SIGINT', cancel);
-      try {
-        const summary = await handle;
-        stop();
-        if (json) printJson(summary);
-        else process.stdout.write(formatScan(summary));
-      } catch (error) {
-        stop();
-        reportFailure(error, json);
-      } finally {
-        process.off('SIGINT', cancel);
-      }
+      await runJob(client, client.call('dataset/scan', { root: folder, validFraction }), { json, format: formatScan });
     });
 }

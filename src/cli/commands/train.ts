@@ -3,7 +3,8 @@
 import type { Command } from 'commander';
 import type { EpochMetrics, TrainConfigInput, TrainResult } from '../../shared/types';
 import { startLocalEngine } from '../engine';
-import { printJson, reportFailure, showProgress } from '../output';
+import { runJob } from '../job';
+import { reportFailure } from '../output';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
@@ -81,23 +82,13 @@ export function register(program: Command): void {
         return reportFailure(error, json);
       }
       const handle = client.call('train/run', config);
-      const stop = showProgress(client, handle.job, json);
       const offEpoch = client.on('train/epoch', (e) => {
         if (e.job === handle.job && !json) process.stdout.write(formatEpoch(e.metrics));
       });
-      const cancel = () => handle.cancel();
-      process.once('SIGINT', cancel);
       try {
-        const result = await handle;
-        stop();
-        if (json) printJson(result);
-        else process.stdout.write(formatResult(result));
-      } catch (error) {
-        stop();
-        reportFailure(error, json);
+        await runJob(client, handle, { json, format: formatResult });
       } finally {
         offEpoch();
-        process.off('SIGINT', cancel);
       }
     });
 }
