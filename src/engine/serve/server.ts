@@ -7,6 +7,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { WebSocketServer } from 'ws';
 import { writeFileAtomic } from '../paths';
+import { contentType, isInside, realFileInside } from './contained-files';
 import type { EngineHost } from './engine-process';
 import { wsServerPort } from './ws-port';
 
@@ -38,22 +39,6 @@ const HOST = '127.0.0.1';
 const MAX_UPLOAD = 25 * 1024 * 1024;
 const IMAGE_ID = /^[A-Za-z0-9_-]{1,128}$/;
 const UPLOAD_TYPES = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.bmp', '.tif', '.tiff', '.avif', '.heic', '.heif']);
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.map': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.webp': 'image/webp',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-  '.wasm': 'application/wasm',
-};
 
 /** The same policy as the meta tag in index.html, also sent as a header. */
 export const CONTENT_SECURITY_POLICY =
@@ -72,21 +57,6 @@ function cookieValue(header: string | undefined, name: string): string | undefin
     if (key === name) return decodeURIComponent(rest.join('='));
   }
   return undefined;
-}
-
-/** True when `child` is `parent` or inside it, after resolving symlinks. */
-function isInside(parent: string, child: string): boolean {
-  const relative = path.relative(parent, child);
-  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
-}
-
-async function realInside(root: string, file: string): Promise<string | null> {
-  try {
-    const [realRoot, realFile] = await Promise.all([fs.promises.realpath(root), fs.promises.realpath(file)]);
-    return isInside(realRoot, realFile) ? realFile : null;
-  } catch {
-    return null;
-  }
 }
 
 export async function startServer(options: ServeOptions): Promise<ServeHandle> {
@@ -122,15 +92,13 @@ export async function startServer(options: ServeOptions): Promise<ServeHandle> {
     }
     const file = path.resolve(root, `.${pathname === '/' ? '/index.html' : pathname}`);
     if (!isInside(root, file)) return send(res, 404, 'Not found.');
-    const real = await realInside(root, file);
+    const real = await realFileInside(root, file);
     if (!real) {
       if (pathname === '/') {
         return send(res, 500, `Foldwise's pages are not built in ${root}. Run "npm run build" and start "foldwise serve" again.`);
       }
       return send(res, 404, 'Not found.');
     }
-    const stat = await fs.promises.stat(real);
-    if (!stat.isFile()) return send(res, 404, 'Not found.');
     const ext = path.extname(real).toLowerCase();
     const headers: Record<string, string> = { 'Cache-Control': ext === '.html' ? 'no-store' : 'no-cache' };
     if (ext === '.html') {
@@ -139,17 +107,16 @@ export async function startServer(options: ServeOptions): Promise<ServeHandle> {
       // The token came in the query: keep it in a cookie so assets, images and the socket carry it.
       headers['Set-Cookie'] = `${cookieName()}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`;
     }
-    send(res, 200, await fs.promises.readFile(real), CONTENT_TYPES[ext] ?? 'application/octet-stream', headers);
+    send(res, 200, await fs.promises.readFile(real), contentType(real), headers);
     void req;
   };
 
   const serveImage = async (res: http.ServerResponse, id: string) => {
     if (!IMAGE_ID.test(id)) return send(res, 400, 'Bad image id.');
     const file = options.imageFile(id);
-    const real = file ? await realInside(options.cacheRoot, file) : null;
+    const real = file ? await realFileInside(options.cacheRoot, file) : null;
     if (!real) return send(res, 404, 'No such image in the cache.');
-    const type = CONTENT_TYPES[path.extname(real).toLowerCase()] ?? 'image/jpeg';
-    send(res, 200, await fs.promises.readFile(real), type, { 'Cache-Control': 'private, max-age=3600' });
+    send(res, 200, await fs.promises.readFile(real), contentType(real, 'image/jpeg'), { 'Cache-Control': 'private, max-age=3600' });
   };
 
   const receiveUpload = async (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => {
