@@ -42,3 +42,17 @@ export function ProgressBar({ progress, label }: { progress: Progress | undefine
     </div>
   );
 }
+
+/** A progress bar with a Cancel button beside it, for a job the person may stop. */
+export function CancellableProgress({ progress, label, onCancel }: { progress: Progress | undefined; label: string; onCancel: () => void }) {
+  return (
+    <div className="row">
+      <div className="grow">
+        <ProgressBar progress={progress} label={label} />
+      </div>
+      <button type="button" onClick={onCancel}>
+        Cancel
+      </button>
+    </div>
+  );
+}

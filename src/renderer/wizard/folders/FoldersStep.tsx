@@ -1,6 +1,6 @@
 import type { DatasetSummary } from '../../../shared/types';
 import { Message } from '../../components/Message';
-import { ProgressBar } from '../../components/ProgressBar';
+import { CancellableProgress } from '../../components/ProgressBar';
 import { plural } from '../../lib/format';
 import { useApp } from '../../store';
 import { classesWithImages } from '../../store/dataset';
@@ -53,16 +53,7 @@ export function FoldersStep() {
   return (
     <div className="stack">
       <PathPicker />
-      {scan.status === 'running' && (
-        <div className="row">
-          <div className="grow">
-            <ProgressBar progress={progress} label="Checking photos" />
-          </div>
-          <button type="button" onClick={cancelScan}>
-            Cancel
-          </button>
-        </div>
-      )}
+      {scan.status === 'running' && <CancellableProgress progress={progress} label="Checking photos" onCancel={cancelScan} />}
       {scan.error && (
         <Message kind="error" title="Foldwise could not read that folder." testId="scan-error">
           {scan.error}

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { Message } from '../../components/Message';
-import { ProgressBar } from '../../components/ProgressBar';
+import { CancellableProgress } from '../../components/ProgressBar';
 import { formatRate } from '../../lib/format';
 import { useApp, useAppStore } from '../../store';
 import { lrKey } from '../../store/lr';
@@ -49,16 +49,7 @@ export function LearningRateStep() {
   return (
     <div className="stack">
       <BackboneChoice />
-      {lr.status === 'running' && (
-        <div className="row">
-          <div className="grow">
-            <ProgressBar progress={progress} label="Trying learning rates" />
-          </div>
-          <button type="button" onClick={cancel}>
-            Cancel
-          </button>
-        </div>
-      )}
+      {lr.status === 'running' && <CancellableProgress progress={progress} label="Trying learning rates" onCancel={cancel} />}
       {lr.status === 'running' && !progress && <p className="hint">The first time, Foldwise looks at every photo once; later steps reuse that work.</p>}
       {lr.error && (
         <Message kind="error" title="The learning-rate finder stopped." testId="lr-error">
