@@ -142,6 +142,13 @@ describe('overlay', () => {
     const out = blendHeatmap(grey, Float32Array.from([0, 1]));
     const shift = (i: number) => Math.abs(out[3 * i]! - 128) + Math.abs(out[3 * i + 1]! - 128) + Math.abs(out[3 * i + 2]! - 128);
     expect(shift(1)).toBeGreaterThan(shift(0));
+    // Opacity proportional to the heat: where the model did not look, the photo is untouched.
+    expect(Array.from(out.subarray(0, 3))).toEqual([128, 128, 128]);
+    const half = blendHeatmap(grey, Float32Array.from([0.5, 1]));
+    expect(shift(1)).toBeGreaterThan(0);
+    const halfShift = Math.abs(half[0]! - 128) + Math.abs(half[1]! - 128) + Math.abs(half[2]! - 128);
+    expect(halfShift).toBeGreaterThan(0);
+    expect(halfShift).toBeLessThan(shift(1));
     const png = await overlayPng(new Uint8Array(16 * 16 * 3).fill(200), 16, Float32Array.from([0, 1, 0, 0]), 2, 2);
     const meta = await sharp(png).metadata();
     expect(meta).toMatchObject({ format: 'png', width: 16, height: 16 });

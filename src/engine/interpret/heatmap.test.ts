@@ -63,6 +63,76 @@ function centroid(result: HeatmapResult): { x: number; y: number } {
   return { x: x / total, y: y / total };
 }
 
+/**
+ * A run whose head learned "photo pasted somewhere" (class 0) versus "empty canvas" (class 1) from real
+ * features of `backbone`: 6 photos, each on both sides, against 6 empty canvases of different greys.
+ */
+async function trainPhotoVsCanvasRun(backbone: string, runDir: string): Promise<string> {
+  const objects = [...pick('ants', 0, 3), ...pick('bees', 0, 3)];
+  const images: Buffer[] = [];
+  const labels: number[] = [];
+  for (const [i, file] of objects.entries()) {
+    for (const side of ['left', 'right'] as const) {
+      images.push(await canvas(file, side, 90 + 25 * (i % 4)));
+      labels.push(0);
+    }
+    images.push(await canvas(null, 'left', 70 + 25 * i));
+    labels.push(1);
+  }
+  const featureModel = await loadFeatureModel(backbone);
+  const pixels = await Promise.all(images.map((b) => sharp(b).removeAlpha().raw().toBuffer()));
+  const features = tf.tidy(() => {
+    const batch = tf.tensor4d(Buffer.concat(pixels), [images.length, SIZE, SIZE, 3], 'float32');
+    return featureModel.predict(batch) as tf.Tensor2D;
+  });
+  featureModel.dispose();
+
+  const head = tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [features.shape[1]], activation: 'softmax', name: 'classes' })] });
+  head.compile({ optimizer: tf.train.adam(0.05), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  const targets = tf.oneHot(tf.tensor1d(labels, 'int32'), 2);
+  const fit = await head.fit(features, targets, { epochs: 60, batchSize: images.length, verbose: 0 });
+  expect(fit.history.acc!.at(-1)).toBe(1); // the head must have learned the task for the test to mean anything
+
+  writeFakeRun(runDir, {
+    classes: ['photo', 'empty'],
+    backbone,
+    items: [{ file: 'x.png', id: 'x', split: 'valid', label: 'photo', probabilities: [0.9, 0.1] }],
+  });
+  await saveLayersModelToDir(head, path.join(runDir, 'head'));
+  tf.dispose([features, targets]);
+  head.dispose();
+  return runDir;
+}
+
+/** The same unseen photo pasted on the left and on the right of a grey canvas. */
+async function sidePhotos(dir: string): Promise<{ left: string; right: string }> {
+  fs.mkdirSync(dir, { recursive: true });
+  const [unseen] = pick('bees', 10, 1);
+  const left = path.join(dir, 'on-left.png');
+  const right = path.join(dir, 'on-right.png');
+  fs.writeFileSync(left, await canvas(unseen!, 'left', 128));
+  fs.writeFileSync(right, await canvas(unseen!, 'right', 128));
+  return { left, right };
+}
+
+/** The photo covers columns 0-3 (left) or 3-6 (right) and rows 2-4 of the 7x7 grid. */
+function expectPeaksOnItsSide(left: HeatmapResult, right: HeatmapResult): void {
+  for (const result of [left, right]) {
+    expect(result.predicted).toBe('photo');
+    expect(result.classIndex).toBe(0);
+    expect(result.scoreKind).toBe('logit');
+    expect([result.camHeight, result.camWidth]).toEqual([7, 7]);
+  }
+  expect(sideShare(left, 'left')).toBeGreaterThan(0.9);
+  expect(sideShare(right, 'right')).toBeGreaterThan(0.9);
+  expect(centroid(left).x).toBeLessThan(2.5);
+  expect(centroid(right).x).toBeGreaterThan(3.5);
+  for (const result of [left, right]) {
+    expect(centroid(result).y).toBeGreaterThan(2);
+    expect(centroid(result).y).toBeLessThan(4);
+  }
+}
+
 describe.skipIf(!haveData)('Grad-CAM on mobilenet_v1_025', () => {
   let runDir = '';
   let testDir = '';
@@ -74,48 +144,8 @@ describe.skipIf(!haveData)('Grad-CAM on mobilenet_v1_025', () => {
     await useGradientBackend('head');
     const root = tempDir();
     testDir = path.join(root, 'photos');
-    fs.mkdirSync(testDir);
-
-    // Training images: 6 photos, each on both sides, against 6 empty canvases of different greys.
-    const objects = [...pick('ants', 0, 3), ...pick('bees', 0, 3)];
-    const images: Buffer[] = [];
-    const labels: number[] = [];
-    for (const [i, file] of objects.entries()) {
-      for (const side of ['left', 'right'] as const) {
-        images.push(await canvas(file, side, 90 + 25 * (i % 4)));
-        labels.push(0);
-      }
-      images.push(await canvas(null, 'left', 70 + 25 * i));
-      labels.push(1);
-    }
-    const featureModel = await loadFeatureModel(BACKBONE);
-    const pixels = await Promise.all(images.map((b) => sharp(b).removeAlpha().raw().toBuffer()));
-    const features = tf.tidy(() => {
-      const batch = tf.tensor4d(Buffer.concat(pixels), [images.length, SIZE, SIZE, 3], 'float32');
-      return featureModel.predict(batch) as tf.Tensor2D;
-    });
-    featureModel.dispose();
-
-    const head = tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [features.shape[1]], activation: 'softmax', name: 'classes' })] });
-    head.compile({ optimizer: tf.train.adam(0.05), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
-    const targets = tf.oneHot(tf.tensor1d(labels, 'int32'), 2);
-    const fit = await head.fit(features, targets, { epochs: 60, batchSize: images.length, verbose: 0 });
-    expect(fit.history.acc!.at(-1)).toBe(1); // the head must have learned the task for the test to mean anything
-
-    runDir = path.join(root, 'run');
-    writeFakeRun(runDir, {
-      classes: ['photo', 'empty'],
-      backbone: BACKBONE,
-      items: [{ file: 'x.png', id: 'x', split: 'valid', label: 'photo', probabilities: [0.9, 0.1] }],
-    });
-    await saveLayersModelToDir(head, path.join(runDir, 'head'));
-    tf.dispose([features, targets]);
-    head.dispose();
-
-    // New photos the head never saw, one on each side.
-    const [unseen] = pick('bees', 10, 1);
-    fs.writeFileSync(path.join(testDir, 'on-left.png'), await canvas(unseen!, 'left', 128));
-    fs.writeFileSync(path.join(testDir, 'on-right.png'), await canvas(unseen!, 'right', 128));
+    runDir = await trainPhotoVsCanvasRun(BACKBONE, path.join(root, 'run'));
+    await sidePhotos(testDir);
   });
 
   afterAll(() => {
@@ -127,21 +157,7 @@ describe.skipIf(!haveData)('Grad-CAM on mobilenet_v1_025', () => {
   it('peaks on the side where the photo is', async () => {
     const left = await heatmapper.heatmap(runDir, path.join(testDir, 'on-left.png'));
     const right = await heatmapper.heatmap(runDir, path.join(testDir, 'on-right.png'));
-    for (const result of [left, right]) {
-      expect(result.predicted).toBe('photo');
-      expect(result.classIndex).toBe(0);
-      expect(result.scoreKind).toBe('logit');
-      expect([result.camHeight, result.camWidth]).toEqual([7, 7]);
-    }
-    // The photo covers columns 0-3 (left) or 3-6 (right) and rows 2-4 of the 7x7 grid.
-    expect(sideShare(left, 'left')).toBeGreaterThan(0.9);
-    expect(sideShare(right, 'right')).toBeGreaterThan(0.9);
-    expect(centroid(left).x).toBeLessThan(2.5);
-    expect(centroid(right).x).toBeGreaterThan(3.5);
-    for (const result of [left, right]) {
-      expect(centroid(result).y).toBeGreaterThan(2);
-      expect(centroid(result).y).toBeLessThan(4);
-    }
+    expectPeaksOnItsSide(left, right);
   });
 
   it('writes a PNG overlay of the requested size, hotter over the photo', async () => {
@@ -149,12 +165,15 @@ describe.skipIf(!haveData)('Grad-CAM on mobilenet_v1_025', () => {
     const png = Buffer.from(result.png, 'base64');
     const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
     expect(info).toMatchObject({ width: 224, height: 224, channels: 3 });
-    // Over the bare canvas (right half) the tint is blue; over the photo's centre it is red.
-    const at = (x: number, y: number) => ({ red: data[(y * 224 + x) * 3]!, blue: data[(y * 224 + x) * 3 + 2]! });
-    const background = at(180, 20);
+    // The colour's opacity follows the heat: the bare canvas far from the photo (top right) keeps its
+    // own grey, and the photo's centre is tinted red.
+    const at = (x: number, y: number) => ({ red: data[(y * 224 + x) * 3]!, green: data[(y * 224 + x) * 3 + 1]!, blue: data[(y * 224 + x) * 3 + 2]! });
+    const background = at(215, 8);
     const photo = at(56, 112);
-    expect(background.blue).toBeGreaterThan(background.red);
-    expect(photo.red).toBeGreaterThan(photo.blue);
+    const [camAtCorner] = result.cam.slice(6, 7);
+    expect(camAtCorner).toBeLessThan(0.05);
+    for (const channel of [background.red, background.green, background.blue]) expect(Math.abs(channel - 128)).toBeLessThan(8);
+    expect(photo.red).toBeGreaterThan(photo.blue + 40);
   });
 
   it('explains a chosen class, and keeps the tensor count flat across calls', async () => {
@@ -222,6 +241,23 @@ describe.skipIf(!haveData)('Grad-CAM on mobilenet_v1_025', () => {
 const haveDefault = fs.existsSync(path.join(sharedDir(), 'weights', 'mobilenet_v2_035_224_notop', 'model.json')) && fs.existsSync(photos);
 
 describe.skipIf(!haveDefault)('Grad-CAM on the default backbone (mobilenet_v2_035)', () => {
+  it('peaks on the side where the photo is (the same check as for mobilenet_v1_025)', async () => {
+    const previousCache = process.env.FOLDWISE_CACHE;
+    process.env.FOLDWISE_CACHE = tempDir('foldwise-cache-');
+    const heatmapper = createHeatmapper();
+    try {
+      await useGradientBackend('head');
+      const root = tempDir();
+      const runDir = await trainPhotoVsCanvasRun('mobilenet_v2_035', path.join(root, 'run'));
+      const { left, right } = await sidePhotos(path.join(root, 'photos'));
+      expectPeaksOnItsSide(await heatmapper.heatmap(runDir, left), await heatmapper.heatmap(runDir, right));
+    } finally {
+      heatmapper.dispose();
+      if (previousCache === undefined) delete process.env.FOLDWISE_CACHE;
+      else process.env.FOLDWISE_CACHE = previousCache;
+    }
+  });
+
   it('cuts the nested trunk at out_relu and explains a real photo', async () => {
     const previousCache = process.env.FOLDWISE_CACHE;
     process.env.FOLDWISE_CACHE = tempDir('foldwise-cache-');

@@ -30,21 +30,25 @@ export function turbo(value: number): [number, number, number] {
 }
 
 export interface BlendOptions {
-  /** Opacity of the colour where the heatmap is 0 and where it is 1: cold parts stay visible, hot parts stand out. */
-  minAlpha?: number;
+  /** Opacity of the colour where the heatmap is 1; it falls in proportion to the heat, down to none at 0. */
   maxAlpha?: number;
 }
 
-/** Alpha-blends the coloured heatmap (values 0-1, one per pixel) over an RGB image of the same size. */
+/**
+ * Alpha-blends the coloured heatmap (values 0-1, one per pixel) over an RGB image of the same size.
+ * The colour's opacity is proportional to the heat (as fast.ai and the Grad-CAM papers show it): parts
+ * the model ignored stay the plain photo, so the few places it looked stand out instead of drowning in
+ * a blue wash, and a weak spot reads as faint rather than as loud as the peak.
+ */
 export function blendHeatmap(rgb: Uint8Array, heat: Float32Array, options: BlendOptions = {}): Uint8Array {
-  const { minAlpha = 0.2, maxAlpha = 0.6 } = options;
+  const { maxAlpha = 0.6 } = options;
   if (rgb.length !== heat.length * 3) throw new RangeError(`image has ${rgb.length / 3} pixels, heatmap ${heat.length}`);
   const out = new Uint8Array(rgb.length);
   for (let i = 0; i < heat.length; i++) {
-    const v = heat[i]!;
-    const alpha = minAlpha + (maxAlpha - minAlpha) * v;
-    // Turbo's first tenth is near black, which reads as a shadow over a photo: start where it turns blue.
-    const color = turbo(0.1 + 0.9 * v);
+    const v = Math.min(1, Math.max(0, heat[i]!));
+    const alpha = maxAlpha * v;
+    // Turbo's ends are near black, which reads as a shadow over a photo: use the blue-to-bright-red part.
+    const color = turbo(0.12 + 0.78 * v);
     for (let c = 0; c < 3; c++) out[3 * i + c] = Math.round((1 - alpha) * rgb[3 * i + c]! + alpha * color[c]!);
   }
   return out;
