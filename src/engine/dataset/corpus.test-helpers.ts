@@ -5,9 +5,26 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import sharp from 'sharp';
+import { afterAll, beforeAll } from 'vitest';
 
 export function tempDir(prefix = 'foldwise-dataset-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/**
+ * Gives the calling test file a fresh FOLDWISE_CACHE (so thumbnails and scan caches start cold and never
+ * touch the user's), then restores the old value and deletes the folder. Returns the folder's path.
+ */
+export function useTempCache(): () => string {
+  const saved = process.env.FOLDWISE_CACHE;
+  let cache = '';
+  beforeAll(() => void (process.env.FOLDWISE_CACHE = cache = tempDir('foldwise-cache-')));
+  afterAll(() => {
+    if (saved === undefined) delete process.env.FOLDWISE_CACHE;
+    else process.env.FOLDWISE_CACHE = saved;
+    fs.rmSync(cache, { recursive: true, force: true });
+  });
+  return () => cache;
 }
 
 /** A distinct picture per seed: a random grid of coloured blocks, so difference hashes differ between seeds. */

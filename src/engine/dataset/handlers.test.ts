@@ -1,20 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createClient, createPortPair, serveRpc } from '../../shared/rpc';
 import type { Progress } from '../../shared/types';
-import { jpeg, tempDir, write } from './corpus.test-helpers';
+import { jpeg, tempDir, useTempCache, write } from './corpus.test-helpers';
 import { datasetHandlers } from './handlers';
 
-const savedCache = process.env.FOLDWISE_CACHE;
-let cache: string;
-beforeAll(() => void (process.env.FOLDWISE_CACHE = cache = tempDir('foldwise-cache-')));
-afterAll(() => {
-  if (savedCache === undefined) delete process.env.FOLDWISE_CACHE;
-  else process.env.FOLDWISE_CACHE = savedCache;
-  fs.rmSync(cache, { recursive: true, force: true });
-});
+useTempCache();
 
 function connect() {
   const [enginePort, clientPort] = createPortPair();

@@ -3,22 +3,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { DatasetSummary } from '../../shared/types';
-import { bmp24, bombPng, fakeHeic, jpeg, picture, tempDir, write } from './corpus.test-helpers';
+import { bmp24, bombPng, fakeHeic, jpeg, picture, tempDir, useTempCache, write } from './corpus.test-helpers';
 import { scanDataset } from './scan';
 import { applyEdits, type ScannedImage } from './summary';
 import { thumbnailFile } from './decode';
 
-const savedCache = process.env.FOLDWISE_CACHE;
-let cache: string;
-beforeAll(() => {
-  cache = tempDir('foldwise-cache-');
-  process.env.FOLDWISE_CACHE = cache;
-});
-afterAll(() => {
-  if (savedCache === undefined) delete process.env.FOLDWISE_CACHE;
-  else process.env.FOLDWISE_CACHE = savedCache;
-  fs.rmSync(cache, { recursive: true, force: true });
-});
+const cache = useTempCache();
 afterEach(() => vi.restoreAllMocks());
 
 const kinds = (s: DatasetSummary) => Object.fromEntries(s.problems.map((p) => [p.file, p.kind]));
@@ -158,7 +148,7 @@ describe('scanDataset on a folder of good and bad files', () => {
     const ids = summary.classes.flatMap((c) => c.thumbnails ?? []);
     expect(ids.length).toBeGreaterThan(0);
     for (const id of ids) {
-      expect(thumbnailFile(id).startsWith(cache)).toBe(true);
+      expect(thumbnailFile(id).startsWith(cache())).toBe(true);
       const bytes = fs.readFileSync(thumbnailFile(id));
       expect(bytes.subarray(0, 3)).toEqual(Buffer.from([0xff, 0xd8, 0xff]));
     }

@@ -1,22 +1,15 @@
 // Real photo folders from ../shared/datasets. These run whenever the datasets are present (CI has them).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { sharedDir } from '../paths';
-import { tempDir } from './corpus.test-helpers';
+import { useTempCache } from './corpus.test-helpers';
 import { scanDataset } from './scan';
 
 const datasets = path.join(sharedDir(), 'datasets');
 const has = (name: string) => fs.existsSync(path.join(datasets, name));
 
-const savedCache = process.env.FOLDWISE_CACHE;
-let cache: string;
-beforeAll(() => void (process.env.FOLDWISE_CACHE = cache = tempDir('foldwise-cache-')));
-afterAll(() => {
-  if (savedCache === undefined) delete process.env.FOLDWISE_CACHE;
-  else process.env.FOLDWISE_CACHE = savedCache;
-  fs.rmSync(cache, { recursive: true, force: true });
-});
+useTempCache();
 
 describe.skipIf(!has('hymenoptera'))('hymenoptera', () => {
   it('scans to 2 classes and 398 usable photos, split from the train/val folders', async () => {
