@@ -42,6 +42,8 @@ export const eventSchemas = {
   'train/batch': S.BatchMetrics,
   'train/epoch': S.EpochEvent,
   'engine/notice': S.Notice,
+  /** From the desktop app's menu (File > Open Folder…), not from the engine: the user picked this folder of photos. */
+  'app/open-folder': z.object({ root: z.string().min(1) }),
 } as const;
 
 type HS = typeof handlerSchemas;
