@@ -150,7 +150,16 @@ export const TrainResult = z.object({
   seconds: z.object({ scan: z.number(), features: z.number(), train: z.number(), total: z.number() }),
 });
 
-export const FineTuneEstimate = z.object({ seconds: z.number(), backend: z.string(), message: z.string() });
+export const FineTuneEstimate = z.object({
+  seconds: z.number(),
+  backend: z.string(),
+  message: z.string(),
+  /** The likely range around `seconds` (timing noise and the scaling from small test images). */
+  low: z.number().optional(),
+  high: z.number().optional(),
+  /** How the number was found, in a sentence (what was timed, how it was scaled). */
+  method: z.string().optional(),
+});
 
 // ---- review -----------------------------------------------------------------------------------
 
