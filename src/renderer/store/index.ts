@@ -46,6 +46,11 @@ export function createAppStore(deps: StoreDeps): AppStore {
     api.on('train/epoch', (e) => store.getState().receiveEpoch(e.job, e.metrics)),
     api.on('engine/notice', (n) => store.getState().addNotice(n)),
     api.on('job/progress', pushProgress),
+    // File > Open Folder… in the desktop menu: as if the folder had been picked on the Folders step.
+    api.on('app/open-folder', ({ root }) => {
+      store.getState().goTo('folders');
+      void store.getState().scanFolder(root);
+    }),
   ];
   return Object.assign(store, { disconnect: () => offs.forEach((off) => off()) });
 }

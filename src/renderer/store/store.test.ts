@@ -67,6 +67,18 @@ const curve: LrCurve = {
 };
 
 describe('renderer store', () => {
+  it('scans the folder picked with the menu\'s Open Folder…, from any step', async () => {
+    const { api, emit, calls } = fakeApi({ 'dataset/scan': ({ root }: { root: string }) => summary([['cats', 10], ['dogs', 12]], root) });
+    const store = createAppStore({ api });
+    store.setState({ step: 'train' });
+    emit('app/open-folder', { root: '/home/me/pets' });
+    expect(store.getState().step).toBe('folders');
+    expect(calls.map((c) => c.name)).toEqual(['dataset/scan']);
+    await tick();
+    expect(store.getState().summary?.root).toBe('/home/me/pets');
+    expect(store.getState().folder).toBe('/home/me/pets');
+  });
+
   it('scans a folder and lets the user go on only with two classes that have photos', async () => {
     const { api, calls } = fakeApi({ 'dataset/scan': ({ root }: { root: string }) => summary(root === '/one' ? [['cats', 10], ['dogs', 0]] : [['cats', 10], ['dogs', 12]], root) });
     const store = createAppStore({ api });
