@@ -94,7 +94,7 @@ function start(): void {
     }
     hardenSession();
     handleScheme(session.defaultSession, rendererDir);
-    Menu.setApplicationMenu(buildMenu({ onRetryEngine: () => void host.retry() }));
+    Menu.setApplicationMenu(buildMenu({ onOpenFolder: () => void openFolderFromMenu(), onRetryEngine: () => void host.retry() }));
     void host.start();
     await createWindow();
   });
@@ -137,6 +137,20 @@ async function createWindow(): Promise<BrowserWindow> {
   return window;
 }
 
+/** The native folder dialog, attached to `window` when there is one; null when the user cancels. */
+async function chooseFolder(window: BrowserWindow | null | undefined): Promise<string | null> {
+  const options = { title: 'Choose the folder with your photos', properties: ['openDirectory' as const] };
+  const result = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
+  return result.canceled ? null : (result.filePaths[0] ?? null);
+}
+
+/** File > Open Folder…: the page scans the chosen folder as if it had been picked on the Folders step. */
+async function openFolderFromMenu(): Promise<void> {
+  const window = BrowserWindow.getFocusedWindow() ?? BrowserWindow.getAllWindows()[0] ?? (await createWindow());
+  const root = await chooseFolder(window);
+  if (root && !window.isDestroyed() && !window.webContents.isDestroyed()) window.webContents.send(CHANNELS.openFolder, root);
+}
+
 /** ipc from the preload; each message is checked to come from our own page before anything happens. */
 function registerIpc(sendPort: (contents: WebContents) => void): void {
   ipcMain.on(CHANNELS.hello, (event) => {
@@ -145,10 +159,7 @@ function registerIpc(sendPort: (contents: WebContents) => void): void {
 
   ipcMain.handle(CHANNELS.pickFolder, async (event) => {
     if (!isTrustedSender(event)) throw new Error('Refused: not Foldwise\'s own page.');
-    const window = BrowserWindow.fromWebContents(event.sender);
-    const options = { title: 'Choose the folder with your photos', properties: ['openDirectory' as const] };
-    const result = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
-    return result.canceled ? null : (result.filePaths[0] ?? null);
+    return chooseFolder(BrowserWindow.fromWebContents(event.sender));
   });
 
   ipcMain.handle(CHANNELS.showInFolder, async (event, raw: unknown) => {

@@ -36,6 +36,9 @@ const h = vi.hoisted(() => ({
   lock: true,
   readyResolve: null as null | (() => void),
   forkEnv: {} as Record<string, string>,
+  menu: null as unknown,
+  dialogCanceled: false,
+  dialogParents: [] as unknown[],
 }));
 
 // The real service loads TensorFlow; the fake utility process below serves a tiny one.
@@ -56,6 +59,7 @@ vi.mock('electron', async () => {
   class BrowserWindow extends Emitter {
     static getAllWindows = () => h.windows;
     static fromWebContents = () => h.windows[0];
+    static getFocusedWindow = () => null; // the app is in the background: the menu still reaches the window
     webContents: EventEmitter & Record<string, unknown>;
     loaded: string | null = null;
     constructor(readonly options: Record<string, unknown>) {
@@ -115,7 +119,13 @@ vi.mock('electron', async () => {
       on: (channel: string, l: (...a: unknown[]) => void) => h.ipcOn.set(channel, l),
       handle: (channel: string, l: (...a: unknown[]) => unknown) => h.ipcHandle.set(channel, l),
     },
-    dialog: { showOpenDialog: async () => ({ canceled: false, filePaths: ['/home/me/photos'] }), showErrorBox: () => undefined },
+    dialog: {
+      showOpenDialog: async (...args: unknown[]) => {
+        h.dialogParents.push(args.length > 1 ? args[0] : null);
+        return h.dialogCanceled ? { canceled: true, filePaths: [] } : { canceled: false, filePaths: ['/home/me/photos'] };
+      },
+      showErrorBox: () => undefined,
+    },
     protocol: { registerSchemesAsPrivileged: (s: unknown[]) => h.schemes.push(...s) },
     session: {
       defaultSession: {
@@ -127,7 +137,7 @@ vi.mock('electron', async () => {
     },
     screen: { getAllDisplays: () => [{ workArea: { x: 0, y: 0, width: 1920, height: 1080 } }] },
     nativeTheme: { shouldUseDarkColors: false },
-    Menu: { buildFromTemplate: (t: unknown) => t, setApplicationMenu: () => undefined },
+    Menu: { buildFromTemplate: (t: unknown) => t, setApplicationMenu: (menu: unknown) => void (h.menu = menu) },
     shell: { openPath: async () => '', showItemInFolder: () => undefined },
   };
 });
@@ -172,7 +182,25 @@ describe('Electron main', () => {
     h.ipcOn.get(CHANNELS.hello)!(stranger(window.webContents));
     await expect(h.ipcHandle.get(CHANNELS.pickFolder)!(stranger(window.webContents))).rejects.toThrow(/Refused/);
     expect(await h.ipcHandle.get(CHANNELS.pickFolder)!(trusted(window.webContents))).toBe('/home/me/photos');
+    expect(h.dialogParents).toEqual([window]); // the dialog belongs to the window that asked
     expect(await h.ipcHandle.get(CHANNELS.showInFolder)!(trusted(window.webContents), 'relative/path')).toBe(false);
+
+    // File > Open Folder… (Ctrl/Cmd+O) shows the dialog over the window and hands the folder to its page
+    type Item = { label?: string; accelerator?: string; submenu?: Item[]; click?: () => void };
+    const fileMenu = (h.menu as Item[]).find((m) => m.label === '&File')!;
+    const openFolder = fileMenu.submenu!.find((m) => m.label === '&Open Folder…')!;
+    expect(openFolder.accelerator).toBe('CmdOrCtrl+O');
+    const opened = () => window.webContents.sent.filter(([c]) => c === CHANNELS.openFolder);
+    openFolder.click!();
+    await until(() => opened().length === 1);
+    expect(opened()).toEqual([[CHANNELS.openFolder, '/home/me/photos']]);
+    expect(h.dialogParents).toEqual([window, window]);
+    h.dialogCanceled = true; // cancelling the dialog sends nothing
+    openFolder.click!();
+    await until(() => h.dialogParents.length === 3);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(opened()).toHaveLength(1);
+    h.dialogCanceled = false;
     expect(await h.ipcHandle.get(CHANNELS.showInFolder)!(trusted(window.webContents), userData)).toBe(true);
 
     // our page says hello and gets a working port to the engine

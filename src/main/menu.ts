@@ -1,13 +1,26 @@
 // The application menu: the platform's usual items and shortcuts (Edit's copy/paste matter for
-// text fields), plus Foldwise's folders under Help.
+// text fields), File > Open Folder… (Ctrl/Cmd+O), plus Foldwise's folders under Help.
 import { app, Menu, shell, type MenuItemConstructorOptions } from 'electron';
 import { cacheDir, dataDir } from '../engine/paths';
 
-export function buildMenu(options: { onRetryEngine(): void }): Menu {
+export interface MenuActions {
+  /** File > Open Folder…: show the native folder dialog and hand the choice to the page. */
+  onOpenFolder(): void;
+  onRetryEngine(): void;
+}
+
+export function buildMenu(options: MenuActions): Menu {
   const isMac = process.platform === 'darwin';
   const template: MenuItemConstructorOptions[] = [
     ...(isMac ? [{ role: 'appMenu' as const }] : []),
-    { label: '&File', submenu: [isMac ? { role: 'close' } : { role: 'quit' }] },
+    {
+      label: '&File',
+      submenu: [
+        { label: '&Open Folder…', accelerator: 'CmdOrCtrl+O', click: () => options.onOpenFolder() },
+        { type: 'separator' },
+        isMac ? { role: 'close' } : { role: 'quit' },
+      ],
+    },
     { role: 'editMenu' },
     {
       label: '&View',

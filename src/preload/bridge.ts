@@ -13,6 +13,8 @@ export interface EngineBridge extends Pick<DesktopBridge, 'call' | 'cancel' | 'o
   engineLost(message: string): void;
   /** Shows a notice to the app as an 'engine/notice' event. */
   notice(notice: Notice): void;
+  /** main's menu picked a folder: the app hears it as an 'app/open-folder' event. Anything but a non-empty path is dropped. */
+  folderPicked(root: unknown): void;
 }
 
 /** A port that queues what is posted until the real one arrives. */
@@ -76,6 +78,10 @@ export function createEngineBridge(): EngineBridge {
     },
     engineLost: lose,
     notice: (notice) => dispatch('engine/notice', notice),
+    folderPicked(root) {
+      const parsed = eventSchemas['app/open-folder'].safeParse({ root });
+      if (parsed.success) dispatch('app/open-folder', parsed.data);
+    },
     call(name, args) {
       const handle = client.call(name, args);
       pending.set(handle.job, handle);

@@ -6,6 +6,8 @@ export const CHANNELS = {
   enginePort: 'foldwise:engine-port',
   /** main -> preload: EngineStatus when the engine stops, restarts or gives up. */
   engineStatus: 'foldwise:engine-status',
+  /** main -> preload: the folder the user picked with File > Open Folder… (a path string). */
+  openFolder: 'foldwise:open-folder',
   /** preload -> main (invoke): native folder dialog. */
   pickFolder: 'foldwise:pick-folder',
   /** preload -> main (invoke): reveal a file or open a folder in the file manager. */

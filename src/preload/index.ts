@@ -27,6 +27,9 @@ ipcRenderer.on(CHANNELS.engineStatus, (_event, status: EngineStatus) => {
   }
 });
 
+// File > Open Folder… in main's menu: the page hears an 'app/open-folder' event, as it hears notices.
+ipcRenderer.on(CHANNELS.openFolder, (_event, root: unknown) => engine.folderPicked(root));
+
 const api: DesktopBridge = {
   shell: 'electron',
   call: (name, args) => engine.call(name, args),

@@ -77,5 +77,13 @@ describe('preload', () => {
     ipc.emit(CHANNELS.enginePort, { ports: [await engineWith({ 'project/recent': async () => [] })] });
     expect(await meanwhile).toEqual([]);
     expect(notices).toEqual(['warning: The engine stopped unexpectedly (exit code 134). Restarting it…', 'info: The engine restarted.']);
+
+    // File > Open Folder… in main: the app hears the folder as an event; anything but a path is dropped
+    const opened: string[] = [];
+    api.on('app/open-folder', ({ root }) => opened.push(root));
+    ipc.emit(CHANNELS.openFolder, {}, '/home/me/bees');
+    ipc.emit(CHANNELS.openFolder, {}, '');
+    ipc.emit(CHANNELS.openFolder, {}, { root: '/not/a/string' });
+    expect(opened).toEqual(['/home/me/bees']);
   });
 });
