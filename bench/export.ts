@@ -7,6 +7,9 @@
 // the app's decode path, running them through the export and through the app's own predictor,
 // model card and usage files, and the move into place.
 //
+// The machine is often shared: the load average is printed before and after, and CPU seconds of the
+// export process (all threads) are printed beside the wall-clock seconds.
+//
 // Env: FOLDWISE_CACHE (reuse one to skip the ONNX conversion of the backbone), BENCH_REPEATS (default 3),
 // BENCH_TTA=0 to benchmark runs without test-time augmentation only (default: both).
 import fs from 'node:fs';
@@ -21,6 +24,7 @@ const ttaModes = process.env.BENCH_TTA === '0' ? [false] : [false, true];
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
+  const loadAverageBefore = os.loadavg().map((l) => Number(l.toFixed(2)));
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'foldwise-bench-export-'));
   process.env.FOLDWISE_CACHE ??= path.join(tmp, 'cache');
   const results: unknown[] = [];
@@ -33,11 +37,17 @@ async function main(): Promise<void> {
       for (const format of ['onnx', 'tfjs'] as const) {
         const seconds: number[] = [];
         let last: ExportReport | null = null;
+        const stages: ExportReport['stages'][] = [];
+        const cpu: number[] = [];
         for (let i = 0; i < repeats; i++) {
           const out = path.join(tmp, 'exports', `${format}-${tta}-${i}`);
           const started = performance.now();
+          const cpuBefore = process.cpuUsage();
           last = await exportModel(run.runDir, { format, out, maxImages: 150 });
           seconds.push((performance.now() - started) / 1000);
+          const used = process.cpuUsage(cpuBefore);
+          cpu.push((used.user + used.system) / 1e6);
+          stages.push(last.stages);
         }
         results.push({
           format,
@@ -46,8 +56,13 @@ async function main(): Promise<void> {
           seconds: seconds.map((s) => Number(s.toFixed(2))),
           medianSeconds: Number(median(seconds).toFixed(2)),
           withinTarget: median(seconds) <= 10,
+          // CPU seconds of this process, all its threads (workers, sharp) included: less sensitive to
+          // other programs than the wall clock. On an idle machine the wall time is at least cpu / cores.
+          medianCpuSeconds: Number(median(cpu).toFixed(2)),
           verified: last!.verified,
           runtime: last!.runtime,
+          // Where the time goes: the median of each stage over the repeats.
+          medianStageSeconds: Object.fromEntries(Object.keys(stages[0]!).map((k) => [k, median(stages.map((s) => s[k as keyof typeof s]))])),
           setupSeconds: Number(setupSeconds.toFixed(1)),
         });
       }
@@ -59,7 +74,7 @@ async function main(): Promise<void> {
           backbone: DEFAULT_BACKBONE,
           targetSeconds: 10,
           repeats,
-          machine: { cpus: os.cpus().length, loadAverage: os.loadavg().map((l) => Number(l.toFixed(2))) },
+          machine: { cpus: os.cpus().length, loadAverageBefore, loadAverage: os.loadavg().map((l) => Number(l.toFixed(2))) },
           results,
         },
         null,

@@ -6,9 +6,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { EngineError } from '../../shared/rpc';
 import type { ExportFormat, ExportResult } from '../../shared/types';
+import { defaultThreads } from '../features/extractor';
 import { cardStats, confusionSvg, renderHtml, renderMarkdown } from './card';
 import { buildClassifier } from './classifier';
-import { FORMATS, type ModelFormat, type Runner } from './formats';
+import { FORMATS, type Loader, type ModelFormat, type Runner } from './formats';
 import { buildMetadata } from './metadata';
 import { createPredictor, type Predictor } from './predictor';
 import { readRun, type PredictionItem } from './run';
@@ -39,6 +40,8 @@ export interface ExportReport extends ExportResult {
   accuracy: number | null;
   skipped: { file: string; reason: string }[];
   runtime: { exported: string; app: string };
+  /** Seconds spent in each stage, for benchmarks: join, write, reload, verify (decode + both models), document, move. */
+  stages: Record<'join' | 'write' | 'reload' | 'verify' | 'document' | 'move', number>;
 }
 
 /** Images to verify on: the validation split, else test, else train (a run always has one). */
@@ -72,11 +75,24 @@ export async function exportModel(runDir: string, opts: ExportOptions): Promise<
   const tmp = path.join(path.dirname(target), `.${path.basename(target)}.partial-${process.pid}-${Date.now().toString(36)}`);
   await fs.promises.mkdir(tmp, { recursive: true });
   const restoreBackend = await useInferenceBackend();
-  let runner: Runner | null = null;
+  // Stage times for benchmarks; 'reload' runs alongside 'verify' (photos are decoded while it starts).
+  const stages = { join: 0, write: 0, reload: 0, verify: 0, document: 0, move: 0 };
+  let lap = performance.now();
+  const endStage = (stage: keyof typeof stages) => {
+    const now = performance.now();
+    stages[stage] = Number(((now - lap) / 1000).toFixed(3));
+    lap = now;
+  };
+  // Set once the reload finishes (inside verification), so that every way out disposes it.
+  const reloaded: { runner: Runner | null } = { runner: null };
   let reference: Predictor | null = null;
+  // The runtime that will reload the export starts now (TF.js: one worker thread per core, each booting
+  // tfjs, which takes seconds), so that its start overlaps joining, writing and decoding the photos.
+  const loader: Loader = format.prepareLoad?.({ workers: defaultThreads() }) ?? { load: (dir) => format.load(dir), dispose: () => undefined };
   try {
     progress({ stage: 'export', done: 0, total: 3, message: 'joining backbone and head' });
     const classifier = await buildClassifier(run);
+    endStage('join');
     const meta = buildMetadata({ format: format.id, modelFile: format.modelFile, run, spec: classifier.spec, inputName: format.inputName, outputName: format.outputName });
     let modelFiles: string[];
     try {
@@ -87,11 +103,17 @@ export async function exportModel(runDir: string, opts: ExportOptions): Promise<
       classifier.model.dispose();
     }
     opts.signal?.throwIfAborted();
+    endStage('write');
 
     progress({ stage: 'export', done: 2, total: 3, message: 'reloading what was written' });
-    runner = await format.load(tmp);
+    const reloadStart = performance.now();
+    const reloading = loader.load(tmp).then((r) => {
+      reloaded.runner = r;
+      stages.reload = Number(((performance.now() - reloadStart) / 1000).toFixed(3));
+      return r;
+    });
     const verified = await verifyExport({
-      runner,
+      runner: reloading,
       reference: async () => (reference = await createPredictor(run.dir)),
       labels: run.classes,
       recipe: classifier.spec.recipe,
@@ -110,6 +132,8 @@ export async function exportModel(runDir: string, opts: ExportOptions): Promise<
         { images: verified.images, agreement: verified.agreement, maxAbsDiff: verified.maxAbsDiff },
       );
     }
+    endStage('verify');
+    const runner = await reloading;
     const checked = { images: verified.images, agreement: verified.agreement, maxAbsDiff: verified.maxAbsDiff };
 
     // Documentation of what was proven: metadata, model card, usage files.
@@ -131,12 +155,14 @@ export async function exportModel(runDir: string, opts: ExportOptions): Promise<
     await fs.promises.writeFile(path.join(tmp, 'MODEL_CARD.html'), renderHtml(cardInput, stats.valid ? confusionSvg(run.classes, stats.valid.confusion) : null));
     const usageWritten = await writeUsageFiles(tmp, usage);
     opts.signal?.throwIfAborted();
+    endStage('document');
 
     const runtimes = { exported: runner.runtime, app: reference ? (reference as Predictor).runtime : 'predictions.json recorded at training' };
     runner.dispose();
-    runner = null;
+    reloaded.runner = null;
     reference = null; // verifyExport disposed it
     await moveIntoPlace(tmp, target);
+    endStage('move');
     progress({ stage: 'export', done: 3, total: 3, message: 'done' });
     return {
       format: format.id,
@@ -147,12 +173,14 @@ export async function exportModel(runDir: string, opts: ExportOptions): Promise<
       accuracy: verified.accuracy,
       skipped: verified.skipped,
       runtime: runtimes,
+      stages,
     };
   } catch (error) {
     await fs.promises.rm(tmp, { recursive: true, force: true });
     throw error;
   } finally {
-    runner?.dispose();
+    reloaded.runner?.dispose();
+    loader.dispose();
     await restoreBackend();
   }
 }

@@ -38,7 +38,8 @@ const argmax = (row: ArrayLike<number>, start: number, n: number) => {
 };
 
 export async function verifyExport(args: {
-  runner: Runner;
+  /** The reloaded export, or its load still under way (photos are decoded meanwhile). */
+  runner: Runner | Promise<Runner>;
   /** The app's predictor, made only when some photo has no recorded prediction (or changed since training). */
   reference: () => Promise<Predictor>;
   labels: string[];
@@ -48,9 +49,12 @@ export async function verifyExport(args: {
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
 }): Promise<Verification> {
-  const { runner, images, recipe } = args;
+  const { images, recipe } = args;
+  const runnerReady = Promise.resolve(args.runner);
+  runnerReady.catch(() => undefined); // awaited below; this only keeps an early abort from leaving it unhandled
   const classes = args.labels.length;
   const size = recipe.size;
+  const perImage = size * size * 3;
   let reference: Predictor | null = null;
   const batchSize = args.batchSize ?? 16;
   const skipped: Verification['skipped'] = [];
@@ -61,65 +65,81 @@ export async function verifyExport(args: {
   let labelled = 0;
   let maxAbsDiff = 0;
 
-  const decodeBatch = (batch: VerifyImage[]) =>
-    Promise.all(
-      batch.map(async (img) => {
-        try {
-          const bytes = await fs.promises.readFile(img.path);
-          const recorded = img.recorded && img.recorded.probabilities.length === classes && contentId(bytes) === img.recorded.id ? img.recorded.probabilities : null;
-          return { img, recorded, pixels: await decodeForModel(bytes, recipe) };
-        } catch (error) {
-          skipped.push({ file: img.path, reason: (error as Error).message });
-          return null;
-        }
-      }),
-    );
+  // Every photo is decoded ahead, a few at a time in order, from the start: while the export's
+  // runtime is still starting and while earlier batches run through it.
+  const decodeOne = async (img: VerifyImage) => {
+    try {
+      const bytes = await fs.promises.readFile(img.path);
+      const recorded = img.recorded && img.recorded.probabilities.length === classes && contentId(bytes) === img.recorded.id ? img.recorded.probabilities : null;
+      return { img, recorded, pixels: await decodeForModel(bytes, recipe) };
+    } catch (error) {
+      return { img, error: (error as Error).message };
+    }
+  };
+  const decoded = inOrder(images, DECODE_AHEAD, decodeOne);
 
+  type Batch = { rows: { img: VerifyImage }[]; expected: Float32Array; actual: Promise<Float32Array>; end: number };
+  const compare = async (batch: Batch) => {
+    const n = batch.rows.length;
+    const actual = await batch.actual;
+    if (actual.length !== batch.expected.length) {
+      throw new Error(`The exported model gives ${actual.length / n} values per image; the app gives ${classes}.`);
+    }
+    for (let i = 0; i < n; i++) {
+      const a = argmax(actual, i * classes, classes);
+      if (a === argmax(batch.expected, i * classes, classes)) agreeing++;
+      const label = batch.rows[i]!.img.label;
+      if (label !== undefined) {
+        labelled++;
+        if (a === label) correct++;
+      }
+    }
+    for (let k = 0; k < actual.length; k++) {
+      const d = Math.abs(actual[k]! - batch.expected[k]!);
+      maxAbsDiff = Number.isNaN(d) ? Infinity : Math.max(maxAbsDiff, d); // a NaN anywhere is a failure
+    }
+    rows.push(actual);
+    compared += n;
+    args.onProgress?.(batch.end, images.length);
+  };
+
+  // Two batches in flight, so the export's runtime (worker threads) never waits for this thread.
+  const inFlight: Batch[] = [];
   try {
-    // Decode the next batch while the current one runs through both models.
-    let next = decodeBatch(images.slice(0, batchSize));
     for (let start = 0; start < images.length; start += batchSize) {
       args.signal?.throwIfAborted();
-      const decoded = (await next).filter((d) => d !== null);
-      next = decodeBatch(images.slice(start + batchSize, start + 2 * batchSize));
-      const n = decoded.length;
-      if (n > 0) {
-        const pixels = new Uint8Array(n * size * size * 3);
-        decoded.forEach((d, i) => pixels.set(d.pixels, i * size * size * 3));
-        // The app's answers: recorded at training where the photo is unchanged, else computed now.
-        const expected = new Float32Array(n * classes);
-        const missing = decoded.map((d, i) => (d.recorded ? -1 : i)).filter((i) => i >= 0);
-        decoded.forEach((d, i) => d.recorded && expected.set(d.recorded, i * classes));
-        if (missing.length > 0) {
-          reference ??= await args.reference();
-          const subset = new Uint8Array(missing.length * size * size * 3);
-          missing.forEach((i, j) => subset.set(decoded[i]!.pixels, j * size * size * 3));
-          const computed = await reference.predict(subset, missing.length);
-          missing.forEach((i, j) => expected.set(computed.subarray(j * classes, (j + 1) * classes), i * classes));
-        }
-        const actual = await runner.run(Float32Array.from(pixels), n);
-        if (actual.length !== expected.length) {
-          throw new Error(`The exported model gives ${actual.length / n} values per image; the app gives ${classes}.`);
-        }
-        for (let i = 0; i < n; i++) {
-          const a = argmax(actual, i * classes, classes);
-          if (a === argmax(expected, i * classes, classes)) agreeing++;
-          const label = decoded[i]!.img.label;
-          if (label !== undefined) {
-            labelled++;
-            if (a === label) correct++;
-          }
-        }
-        for (let k = 0; k < actual.length; k++) {
-          const d = Math.abs(actual[k]! - expected[k]!);
-          maxAbsDiff = Number.isNaN(d) ? Infinity : Math.max(maxAbsDiff, d); // a NaN anywhere is a failure
-        }
-        rows.push(actual);
-        compared += n;
+      const end = Math.min(start + batchSize, images.length);
+      const ready: { img: VerifyImage; recorded: number[] | null; pixels: Uint8Array }[] = [];
+      for (let i = start; i < end; i++) {
+        const d = await decoded(i);
+        if ('error' in d) skipped.push({ file: d.img.path, reason: d.error! });
+        else ready.push(d);
       }
-      args.onProgress?.(Math.min(start + batchSize, images.length), images.length);
+      const n = ready.length;
+      if (n === 0) {
+        args.onProgress?.(end, images.length);
+        continue;
+      }
+      const pixels = new Float32Array(n * perImage);
+      ready.forEach((d, i) => pixels.set(d.pixels, i * perImage));
+      // The app's answers: recorded at training where the photo is unchanged, else computed now.
+      const expected = new Float32Array(n * classes);
+      const missing = ready.map((d, i) => (d.recorded ? -1 : i)).filter((i) => i >= 0);
+      ready.forEach((d, i) => d.recorded && expected.set(d.recorded, i * classes));
+      if (missing.length > 0) {
+        reference ??= await args.reference();
+        const subset = new Uint8Array(missing.length * perImage);
+        missing.forEach((i, j) => subset.set(ready[i]!.pixels, j * perImage));
+        const computed = await reference.predict(subset, missing.length);
+        missing.forEach((i, j) => expected.set(computed.subarray(j * classes, (j + 1) * classes), i * classes));
+      }
+      const runner = await runnerReady;
+      const actual = runner.run(pixels, n);
+      actual.catch(() => undefined); // awaited in compare(); an abort in between must not leave it unhandled
+      inFlight.push({ rows: ready, expected, actual, end });
+      if (inFlight.length >= 2) await compare(inFlight.shift()!);
     }
-    await next;
+    while (inFlight.length > 0) await compare(inFlight.shift()!);
   } finally {
     reference?.dispose();
   }
@@ -137,4 +157,23 @@ export async function verifyExport(args: {
     skipped,
     probabilities,
   };
+}
+
+/** Photos decoded at once: enough to keep sharp's threads busy, few enough that the first batch is ready early. */
+const DECODE_AHEAD = 4;
+
+/**
+ * Runs `work` on every item, at most `limit` at a time, starting in order right away; `get(i)` waits
+ * for item i. `work` must not throw (it reports failures in its result).
+ */
+function inOrder<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): (i: number) => Promise<R> {
+  const results: Promise<R>[] = new Array(items.length);
+  let next = 0;
+  const startNext = () => {
+    if (next >= items.length) return;
+    const i = next++;
+    results[i] = work(items[i]!).finally(startNext);
+  };
+  for (let k = 0; k < Math.min(limit, items.length); k++) startNext();
+  return (i) => results[i]!;
 }

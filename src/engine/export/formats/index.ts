@@ -3,6 +3,6 @@ import { onnxFormat } from './onnx';
 import { tfjsFormat } from './tfjs';
 import type { ModelFormat } from './types';
 
-export type { ModelFormat, Runner } from './types';
+export type { Loader, LoadOptions, ModelFormat, Runner } from './types';
 
 export const FORMATS: Record<ExportFormat, ModelFormat> = { tfjs: tfjsFormat, onnx: onnxFormat };

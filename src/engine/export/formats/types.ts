@@ -14,6 +14,18 @@ export interface Runner {
   dispose(): void;
 }
 
+/** Something started before the files exist (worker threads, a runtime), that loads them once written. */
+export interface Loader {
+  load(dir: string): Promise<Runner>;
+  /** Frees what was started; also frees a runner it made. */
+  dispose(): void;
+}
+
+export interface LoadOptions {
+  /** Worker threads to spread inference over, where the format's runtime is single-threaded here (TF.js on wasm). */
+  workers?: number;
+}
+
 export interface ModelFormat {
   id: ExportFormat;
   /** Name of the model file inside the export folder. */
@@ -23,5 +35,10 @@ export interface ModelFormat {
   /** Writes the model into `dir` (which exists); returns the file names written. */
   write(dir: string, model: tf.LayersModel, meta: ExportMetadata): Promise<string[]>;
   /** Loads what write() wrote, with the stock runtime of the format. */
-  load(dir: string): Promise<Runner>;
+  load(dir: string, opts?: LoadOptions): Promise<Runner>;
+  /**
+   * Optional: starts what load() needs before the files are written, so that a slow start (threads
+   * that each boot a runtime) overlaps writing and decoding. Without it, export calls load().
+   */
+  prepareLoad?(opts: LoadOptions): Loader;
 }

@@ -1,0 +1,49 @@
+// Runs inside a worker thread (src/engine/worker.ts, task 'export-tfjs'): starts stock
+// @tensorflow/tfjs on the wasm backend, then loads an exported TF.js folder when told to and
+// classifies the batches it is sent. tfjs-wasm runs a single thread in Node, so export verification
+// starts one of these per core, and starts them while the model is still being written.
+import type { MessagePort } from 'node:worker_threads';
+// Static imports: the TypeScript worker runs through tsx's require hook, which dynamic import() bypasses.
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { dirLoader } from './tfjs-io';
+
+export interface TfjsWorkerData {
+  task: 'export-tfjs';
+}
+export type TfjsWorkerRequest = { type: 'load'; id: number; dir: string } | { type: 'run'; id: number; pixels: Float32Array; n: number };
+export type TfjsWorkerReply =
+  | { type: 'ready'; backend: string }
+  | { type: 'loaded'; id: number; inputSize: number }
+  | { type: 'probabilities'; id: number; data: Float32Array }
+  | { type: 'error'; id: number; message: string };
+
+export async function serveTfjsWorker(port: MessagePort, _data: TfjsWorkerData): Promise<void> {
+  if (!(await tf.setBackend('wasm'))) throw new Error('The wasm backend of TensorFlow.js did not start in the worker');
+  await tf.ready();
+  let model: tf.LayersModel | null = null;
+  const reply = (message: TfjsWorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
+  port.on('message', async (msg: TfjsWorkerRequest) => {
+    try {
+      if (msg.type === 'load') {
+        model?.dispose();
+        model = await tf.loadLayersModel(dirLoader(msg.dir));
+        reply({ type: 'loaded', id: msg.id, inputSize: model.inputs[0]!.shape[1]! });
+        return;
+      }
+      if (!model) throw new Error('No model is loaded in this worker');
+      const [, h, w, c] = model.inputs[0]!.shape as number[];
+      const y = tf.tidy(() => model!.predict(tf.tensor4d(msg.pixels, [msg.n, h!, w!, c!])) as tf.Tensor);
+      let out: Float32Array;
+      try {
+        out = new Float32Array((await y.data()) as Float32Array); // owns its buffer, so it can move
+      } finally {
+        y.dispose();
+      }
+      reply({ type: 'probabilities', id: msg.id, data: out }, [out.buffer as ArrayBuffer]);
+    } catch (error) {
+      reply({ type: 'error', id: msg.id, message: (error as Error).message });
+    }
+  });
+  reply({ type: 'ready', backend: tf.getBackend() });
+}
