@@ -4,47 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 
-interface ModelJson {
-  modelTopology: unknown;
-  weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
-  format?: string;
-  generatedBy?: string;
-  convertedBy?: string | null;
-}
-
-/** An IOHandler that reads `<dir>/model.json` and the weight shards it names. */
-export function dirLoader(dir: string): tf.io.IOHandler {
-  return {
-    load: async () => {
-      const file = path.join(dir, 'model.json');
-      let json: ModelJson;
-      try {
-        json = JSON.parse(await fs.promises.readFile(file, 'utf8')) as ModelJson;
-      } catch (error) {
-        throw new Error(`Cannot read the model at ${file}: ${(error as Error).message}`);
-      }
-      const specs: tf.io.WeightsManifestEntry[] = [];
-      const buffers: Buffer[] = [];
-      for (const group of json.weightsManifest) {
-        specs.push(...group.weights);
-        for (const p of group.paths) buffers.push(await fs.promises.readFile(path.join(dir, p)));
-      }
-      const all = Buffer.concat(buffers);
-      return {
-        modelTopology: json.modelTopology as tf.io.ModelArtifacts['modelTopology'],
-        weightSpecs: specs,
-        weightData: all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength),
-        format: json.format,
-        generatedBy: json.generatedBy,
-        convertedBy: json.convertedBy ?? undefined,
-      };
-    },
-  };
-}
-
-export function loadLayersModelFromDir(dir: string): Promise<tf.LayersModel> {
-  return tf.loadLayersModel(dirLoader(dir));
-}
+// Reading is the backbones' loader (same format, errors that name the file); the names used in export/ stay.
+export { folderModelHandler as dirLoader, loadLayersModelFromFolder as loadLayersModelFromDir } from '../backbones/model-io';
 
 /** Saves `model` as `<dir>/model.json` + `<dir>/weights.bin` (the layout tf.loadLayersModel reads over HTTP too). */
 export async function saveLayersModelToDir(model: tf.LayersModel, dir: string): Promise<string[]> {
