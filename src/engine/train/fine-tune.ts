@@ -2,22 +2,22 @@
 // and train everything end to end on decoded photos, with discriminative learning rates (fast.ai's
 // slice(lr/100, lr)): early layers move least, the head most. Needs gradients through convolutions,
 // so it runs on tfjs-node where installed and on the (slow) cpu backend otherwise; estimateFineTune
-// times a couple of real steps first so people know what they are in for.
+// times a few small real steps first so people know what they are in for. On the cpu backend one
+// 224-pixel photo takes seconds forwards and backwards, so a batch is worked through in slices of
+// photos whose gradients add up to the batch's: a cancel or a pause lands after the current slice.
 import * as tf from '@tensorflow/tfjs';
-import { EngineError } from '../../shared/rpc';
-import type { EpochMetrics, FineTuneEstimate, TrainConfig } from '../../shared/types';
-import { getBackbone, type BackboneSpec } from '../backbones/catalog';
+import type { EpochMetrics } from '../../shared/types';
+import type { BackboneSpec } from '../backbones/catalog';
 import { buildFeatureModel, FEATURE_MODEL_LAYERS, loadFeatureModel } from '../backbones/load';
-import { decodeForModel, scanDataset, type ScannedImage } from '../dataset';
+import { decodeForModel, type ScannedImage } from '../dataset';
 import { flipHorizontal } from '../features';
 import { AdamW } from './adamw';
 import { headLoss } from './batches';
 import { TRAIN_DEFAULTS } from './defaults';
-import { createHead, type Head } from './head';
+import type { Head } from './head';
 import { createRandom, type Random } from './random';
 import { oneCycle } from './schedule';
-import { useGradientBackend } from './backend';
-import type { JobContext } from './run';
+import { useFastCpuGradients } from './cpu-gradients';
 
 export interface FineTuneOptions {
   backbone: tf.LayersModel;
@@ -31,6 +31,12 @@ export interface FineTuneOptions {
   maxLr: number;
   seed: number;
   batchSize?: number;
+  /**
+   * Photos per forward/backward pass inside a batch (gradients are summed, so the result is the
+   * same): small on slow backends so cancel and pause take effect soon. Default: 1 on the cpu
+   * backend, the whole batch elsewhere.
+   */
+  sliceSize?: number;
   weightDecay?: number;
   labelSmoothing?: number;
   /** Numbering continues after the head's epochs. */
@@ -48,10 +54,15 @@ export interface FineTuneOptions {
  */
 export async function loadTunableBackbone(spec: BackboneSpec, inputSize = spec.inputSize): Promise<{ model: tf.LayersModel; tunable: tf.LayersModel; spec: BackboneSpec }> {
   const model = await loadFeatureModel(spec.id);
-  if (inputSize === spec.inputSize) return { model, tunable: model, spec };
+  return { model, ...atInputSize(model, spec, inputSize) };
+}
+
+/** The same feature model (shared weights: never dispose it separately) taking `inputSize` pixels square. */
+export function atInputSize(model: tf.LayersModel, spec: BackboneSpec, inputSize: number): { tunable: tf.LayersModel; spec: BackboneSpec } {
+  if (inputSize === spec.inputSize) return { tunable: model, spec };
   const small = { ...spec, inputSize, recipe: { ...spec.recipe, size: inputSize } };
   const trunk = model.getLayer(FEATURE_MODEL_LAYERS.trunk) as unknown as tf.LayersModel;
-  return { model, tunable: buildFeatureModel(trunk, small).model, spec: small };
+  return { tunable: buildFeatureModel(trunk, small).model, spec: small };
 }
 
 /** Backbone weights in three depth groups plus the head, with learning-rate multipliers 1/100, 1/30, 1/10, 1. */
@@ -93,24 +104,86 @@ export async function embedImages(backbone: tf.LayersModel, spec: BackboneSpec, 
   return out;
 }
 
-/** One optimisation step over every group; returns the batch loss. */
-function step(x: tf.Tensor4D, labels: Int32Array, backbone: tf.LayersModel, head: Head, groups: ReturnType<typeof parameterGroups>, optimizers: AdamW[], random: Random, smoothing: number): number {
+/** Lets queued messages (a cancel, a pause) in before the next piece of synchronous tensor work. */
+const yieldToEvents = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Loss and gradients of photos `from`..`to` of a batch, each scaled by that slice's share of the
+ * batch, so the slices add up to exactly the batch's mean loss and gradient (BatchNorm uses fixed
+ * statistics, so slicing changes nothing else). The caller disposes the gradients.
+ */
+function sliceGradients(x: tf.Tensor4D, labels: Int32Array, from: number, to: number, backbone: tf.LayersModel, head: Head, variables: tf.Variable[], random: Random | null, smoothing: number) {
   return tf.tidy(() => {
-    const all = groups.flatMap((g) => g.variables);
+    const part = x.slice([from, 0, 0, 0], [to - from, -1, -1, -1]);
     // BatchNorm keeps its ImageNet statistics (training: false): batches of 16 are too small to re-estimate them.
-    const { value, grads } = tf.variableGrads(() => headLoss(head.logits(backbone.apply(x, { training: false }) as tf.Tensor2D, random), labels, { smoothing }), all);
-    groups.forEach((g, i) => {
-      optimizers[i]!.applyGradients(g.variables.map((v) => ({ name: v.name, tensor: grads[v.name]! })));
-    });
-    return value.dataSync()[0]!;
+    const { value, grads } = tf.variableGrads(
+      () => tf.mul(headLoss(head.logits(backbone.apply(part, { training: false }) as tf.Tensor2D, random ?? undefined), labels.subarray(from, to), { smoothing }), (to - from) / labels.length) as tf.Scalar,
+      variables,
+    );
+    return { loss: value, grads };
   });
 }
 
+/** Adds `grads` into `sum` (taking ownership of both); returns the new sum. */
+function accumulate(sum: tf.NamedTensorMap | null, grads: tf.NamedTensorMap): tf.NamedTensorMap {
+  if (!sum) return grads;
+  const next: tf.NamedTensorMap = {};
+  for (const name of Object.keys(grads)) {
+    next[name] = tf.add(sum[name]!, grads[name]!);
+  }
+  tf.dispose([sum, grads]);
+  return next;
+}
+
+interface BatchStep {
+  x: tf.Tensor4D;
+  labels: Int32Array;
+  backbone: tf.LayersModel;
+  head: Head;
+  groups: ReturnType<typeof parameterGroups>;
+  optimizers: AdamW[];
+  random: Random | null;
+  smoothing: number;
+  sliceSize: number;
+  signal?: AbortSignal;
+  waitIfPaused?(): Promise<void>;
+}
+
+/** One optimisation step over every group, computed slice by slice; returns the batch loss. */
+async function step({ x, labels, backbone, head, groups, optimizers, random, smoothing, sliceSize, signal, waitIfPaused }: BatchStep): Promise<number> {
+  const variables = groups.flatMap((g) => g.variables);
+  let sum: tf.NamedTensorMap | null = null;
+  let loss = 0;
+  try {
+    for (let from = 0; from < labels.length; from += sliceSize) {
+      if (from > 0) {
+        await yieldToEvents();
+        await waitIfPaused?.();
+        signal?.throwIfAborted();
+      }
+      const part = sliceGradients(x, labels, from, Math.min(labels.length, from + sliceSize), backbone, head, variables, random, smoothing);
+      loss += part.loss.dataSync()[0]!;
+      part.loss.dispose();
+      sum = accumulate(sum, part.grads);
+    }
+    const grads = sum!;
+    groups.forEach((g, i) => optimizers[i]!.applyGradients(g.variables.map((v) => ({ name: v.name, tensor: grads[v.name]! }))));
+    return loss;
+  } finally {
+    if (sum) tf.dispose(sum);
+  }
+}
+
+/** Weight decay on convolution and dense kernels only: decaying BatchNorm's scale and shift, or biases, only hurts. */
+const decaysKernels = (name: string) => /kernel/i.test(name);
+
 export async function fineTune(options: FineTuneOptions): Promise<EpochMetrics[]> {
   const { backbone, spec, head, train, epochs, maxLr, seed, batchSize = TRAIN_DEFAULTS.fineTuneBatchSize, weightDecay = TRAIN_DEFAULTS.weightDecay, labelSmoothing = 0 } = options;
+  useFastCpuGradients();
+  const sliceSize = Math.max(1, Math.min(batchSize, options.sliceSize ?? (tf.getBackend() === 'cpu' ? 1 : batchSize)));
   const random = createRandom(seed + 1);
   const groups = parameterGroups(backbone, head);
-  const optimizers = groups.map(() => new AdamW(0, weightDecay));
+  const optimizers = groups.map(() => new AdamW(0, weightDecay, { decays: decaysKernels }));
   const n = train.images.length;
   const batches = Math.ceil(n / batchSize);
   const schedule = oneCycle({ maxLr, totalSteps: epochs * batches });
@@ -129,11 +202,27 @@ export async function fineTune(options: FineTuneOptions): Promise<EpochMetrics[]
         const x = await pixelBatch(rows.map((i) => train.images[i]!), spec, random);
         const lr = schedule(stepIndex++);
         groups.forEach((g, i) => optimizers[i]!.setLearningRate(lr * g.lrMultiplier));
-        const loss = step(x, Int32Array.from(rows, (i) => train.labels[i]!), backbone, head, groups, optimizers, random, labelSmoothing);
-        x.dispose();
-        lossSum += loss * rows.length;
-        options.onBatch?.({ epoch, batch: b + 1, batches, loss });
+        try {
+          const loss = await step({
+            x,
+            labels: Int32Array.from(rows, (i) => train.labels[i]!),
+            backbone,
+            head,
+            groups,
+            optimizers,
+            random,
+            smoothing: labelSmoothing,
+            sliceSize,
+            signal: options.signal,
+            waitIfPaused: options.waitIfPaused,
+          });
+          lossSum += loss * rows.length;
+          options.onBatch?.({ epoch, batch: b + 1, batches, loss });
+        } finally {
+          x.dispose();
+        }
       }
+      options.signal?.throwIfAborted();
       const valid = await options.validate();
       const metrics: EpochMetrics = { epoch, trainLoss: lossSum / n, validLoss: valid.loss, accuracy: valid.accuracy, seconds: (performance.now() - started) / 1000, lr: optimizers.at(-1)!.getLearningRate(), stage: 'fine-tune' };
       history.push(metrics);
@@ -143,55 +232,4 @@ export async function fineTune(options: FineTuneOptions): Promise<EpochMetrics[]
     optimizers.forEach((o) => o.dispose());
   }
   return history;
-}
-
-/**
- * Times real fine-tuning steps on this backend and scales to the whole job. Steps are timed at
- * 64x64 input (same weights) and scaled by pixel count, because one full-size step on the cpu
- * backend can itself take a minute.
- */
-export async function estimateFineTune(config: TrainConfig, ctx: Pick<JobContext, 'signal'>): Promise<FineTuneEstimate> {
-  const full = getBackbone(config.backbone);
-  const dataset = await scanDataset(config.root, { validFraction: config.validFraction, signal: ctx.signal });
-  const trainImages = dataset.images.filter((i) => i.split === 'train').length;
-  const validImages = dataset.images.filter((i) => i.split === 'valid').length;
-  if (trainImages === 0) throw new EngineError('train/no-images', `No usable training photos were found in ${config.root}.`);
-  const backend = await useGradientBackend('convolutions');
-  const timedSize = Math.min(64, full.inputSize);
-  const { model, tunable, spec } = await loadTunableBackbone(full, timedSize);
-  const timedBatch = 4;
-  const classes = Math.max(2, dataset.summary.classes.length);
-  const head = createHead({ inputDim: spec.featureSize, classes, hidden: TRAIN_DEFAULTS.head.hidden, dropout: TRAIN_DEFAULTS.head.dropout }, createRandom(0));
-  const groups = parameterGroups(tunable, head);
-  const optimizers = groups.map(() => new AdamW(1e-9, 0));
-  const random = createRandom(0);
-  const x = tf.tidy(() => tf.randomUniform([timedBatch, timedSize, timedSize, 3], 0, 255, 'float32', 1) as tf.Tensor4D);
-  const labels = Int32Array.from({ length: timedBatch }, (_, i) => i % classes);
-  try {
-    step(x, labels, tunable, head, groups, optimizers, random, 0); // warm-up: first-call allocations
-    ctx.signal.throwIfAborted();
-    const started = performance.now();
-    step(x, labels, tunable, head, groups, optimizers, random, 0);
-    const perImage = ((performance.now() - started) / 1000 / timedBatch) * (full.inputSize / timedSize) ** 2;
-    const batchSize = TRAIN_DEFAULTS.fineTuneBatchSize;
-    const epochs = TRAIN_DEFAULTS.fineTuneEpochs;
-    // Validation each epoch runs forward only (about a third of a step), centre and mirrored.
-    const seconds = perImage * (epochs * trainImages + (epochs * 2 * validImages) / 3);
-    const minutes = seconds / 60;
-    const time = minutes < 1.5 ? `${Math.round(seconds)} seconds` : minutes < 90 ? `${Math.round(minutes)} minutes` : `${(minutes / 60).toFixed(1)} hours`;
-    return {
-      seconds,
-      backend,
-      message:
-        `Fine-tuning ${trainImages} photos for ${epochs} epochs on ${backend} should take about ${time} ` +
-        `(about ${(perImage * batchSize).toFixed(1)} s per batch of ${batchSize}, timed at ${timedSize}x${timedSize} and scaled to ${full.inputSize}x${full.inputSize}).` +
-        (backend === 'cpu' ? ' Installing tfjs-node (or tfjs-node-gpu with a GPU) makes this many times faster.' : ''),
-    };
-  } finally {
-    x.dispose();
-    optimizers.forEach((o) => o.dispose());
-    head.dispose();
-    // `tunable` shares every weight with `model`: disposing model frees both.
-    model.dispose();
-  }
 }

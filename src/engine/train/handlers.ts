@@ -1,7 +1,7 @@
 // 'train/*' calls: the LR finder, a training run, pause/resume of a running job, and the
 // fine-tuning time estimate.
 import type { ServerHandlers } from '../../shared/rpc';
-import { estimateFineTune } from './fine-tune';
+import { estimateFineTune } from './fine-tune-estimate';
 import { createPauseGate, type PauseGate } from './pause';
 import { findLearningRateForFolder, trainFolder } from './run';
 

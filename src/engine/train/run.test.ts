@@ -9,6 +9,7 @@ import type { CallContext } from '../../shared/rpc';
 import { TrainConfig } from '../../shared/schemas';
 import type { EngineEvents, EventName } from '../../shared/contract';
 import { loadLayersModelFromDir } from '../export/tfjs-io';
+import { estimateFineTune } from './fine-tune-estimate';
 import { trainHandlers } from './handlers';
 import { trainFolder } from './run';
 import * as tf from '@tensorflow/tfjs';
@@ -124,12 +125,58 @@ describe('trainFolder', () => {
 });
 
 describe('fine-tuning', () => {
-  it('estimates the time on this backend first', async () => {
+  it('estimates the time on this backend first, in seconds, and leaves the backend as it was', async () => {
     const { ctx } = recorder();
+    const backendBefore = tf.getBackend();
+    const started = performance.now();
     const estimate = await trainHandlers()['train/estimate-fine-tune'](TrainConfig.parse({ root, backbone, fineTune: true, validFraction: 0.25 }), ctx);
-    expect(estimate.seconds).toBeGreaterThan(0);
+    expect((performance.now() - started) / 1000).toBeLessThan(15);
     expect(['cpu', 'tensorflow']).toContain(estimate.backend);
-    expect(estimate.message).toMatch(/Fine-tuning 1[0-6] photos for 2 epochs on (cpu|tensorflow)/);
+    expect(estimate.seconds).toBeGreaterThan(0);
+    expect(estimate.low!).toBeLessThanOrEqual(estimate.seconds);
+    expect(estimate.high!).toBeGreaterThanOrEqual(estimate.seconds);
+    expect(estimate.message).toMatch(/^Fine-tuning would take about \d+(\.\d)? (seconds|minutes|hours) on this machine .*2 passes over 1[0-6] photos/);
+    expect(estimate.method).toMatch(/at 64x64 \(\d+\.\d\d s\) and 96x96/);
+    expect(tf.getBackend()).toBe(backendBefore);
+  });
+
+  it('stops estimating within a second of a cancel', async () => {
+    const { ctx, controller } = recorder();
+    let abortedAt = 0;
+    let timedAfterAbort = 0;
+    const estimate = estimateFineTune(TrainConfig.parse({ root, backbone, fineTune: true, validFraction: 0.25 }), ctx, {
+      onTimed: () => {
+        if (abortedAt) timedAfterAbort++;
+        else {
+          controller.abort();
+          abortedAt = performance.now();
+        }
+      },
+    });
+    await expect(estimate).rejects.toThrow(/abort/i);
+    expect(performance.now() - abortedAt).toBeLessThan(1000);
+    expect(timedAfterAbort).toBe(0);
+  });
+
+  it('a run cancelled while fine-tuning stops at once and leaves the earlier run intact', async () => {
+    const out = path.join(tmp, 'runs', 'first');
+    const before = fs.readFileSync(path.join(out, 'result.json'), 'utf8');
+    const runsBefore = fs.readdirSync(path.dirname(out)).sort();
+    const { ctx, controller } = recorder();
+    const emit = ctx.emit;
+    let abortedAt = 0;
+    ctx.emit = (name, payload) => {
+      emit(name, payload);
+      if (name === 'train/batch' && (payload as { stage?: string }).stage === 'fine-tune' && !abortedAt) {
+        controller.abort();
+        abortedAt = performance.now();
+      }
+    };
+    await expect(trainFolder(TrainConfig.parse({ root, out, backbone, epochs: 2, lr: 0.01, fineTune: true, validFraction: 0.25 }), ctx, { fineTuneInputSize: 32 })).rejects.toThrow(/abort/i);
+    expect(abortedAt).toBeGreaterThan(0);
+    expect(performance.now() - abortedAt).toBeLessThan(1000);
+    expect(fs.readFileSync(path.join(out, 'result.json'), 'utf8')).toBe(before);
+    expect(fs.readdirSync(path.dirname(out)).sort()).toEqual(runsBefore);
   });
 
   it('unfreezes the backbone, reports fine-tune epochs, and saves the backbone when it helped', async () => {
