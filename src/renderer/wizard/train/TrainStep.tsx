@@ -47,11 +47,10 @@ function Settings({ disabled }: { disabled: boolean }) {
       </label>
       {settings.fineTune && (
         <p className="hint" data-testid="fine-tune-estimate" aria-live="polite">
-          {estimate.status === 'running' && 'Timing a few fine-tuning steps to work out what that costs on this machine… (on a slow processor this can take minutes)'}
+          {estimate.status === 'running' && 'Timing a few small fine-tuning steps to work out what that costs on this machine (a few seconds)…'}
           {estimate.status === 'done' && estimate.value && (
-            <>
-              {estimate.value.message} (about {formatDuration(estimate.value.seconds)} on {estimate.value.backend})
-            </>
+            // The engine's sentence already says the time, its range, the backend and what would be faster.
+            <span title={estimate.value.method}>{estimate.value.message}</span>
           )}
           {estimate.status === 'error' && `Foldwise could not estimate the cost: ${estimate.error}`}
         </p>
