@@ -11,6 +11,7 @@ import { decodeForModel } from '../dataset/decode';
 import { packageRoot } from '../paths';
 import { exportModel } from './export';
 import { onnxFormat } from './formats/onnx';
+import { tfjsFormat } from './formats/tfjs';
 import type { ModelFormat } from './formats';
 import { createPredictor } from './predictor';
 import { makeRunFixture, type RunFixture } from './run-fixture.test-helpers';
@@ -50,6 +51,8 @@ describe('exportModel', () => {
     expect(result.verified.images).toBe(10);
     expect(result.verified.agreement).toBe(1);
     expect(result.verified.maxAbsDiff).toBeLessThanOrEqual(1e-4);
+    // Reloaded by stock tfjs (wasm) here and, with more than one core, in worker threads too.
+    expect(result.runtime.exported).toMatch(os.availableParallelism() > 1 ? /^tfjs-wasm in this thread \+ \d+ worker threads?$/ : /^tfjs-wasm$/);
     for (const f of ['model.json', 'weights.bin', 'metadata.json', 'MODEL_CARD.md', 'MODEL_CARD.html', 'confusion-matrix.svg', 'demo.html', 'tf.min.js', 'predict.cjs']) {
       expect(result.files).toContain(f);
       expect(fs.existsSync(path.join(out, f))).toBe(true);
@@ -113,6 +116,23 @@ describe('exportModel', () => {
 
     const fresh = path.join(tmp, 'exports', 'never');
     await expect(exportModel(fixture.runDir, { format: 'onnx', out: fresh, formatModule: drifting })).rejects.toThrow(/does not predict what the app predicts/);
+    expect(fs.existsSync(fresh)).toBe(false);
+
+    // The same for TF.js, whose verification runs in worker threads: drift there is caught too.
+    const driftingTfjs: ModelFormat = {
+      ...tfjsFormat,
+      prepareLoad(options) {
+        const inner = tfjsFormat.prepareLoad!(options);
+        return {
+          ...inner,
+          async load(dir) {
+            const runner = await inner.load(dir);
+            return { ...runner, run: async (px, n) => (await runner.run(px, n)).map((p, i) => (i % 2 ? p - 1e-3 : p + 1e-3)) };
+          },
+        };
+      },
+    };
+    await expect(exportModel(fixture.runDir, { format: 'tfjs', out: fresh, formatModule: driftingTfjs })).rejects.toMatchObject({ name: 'export/verify-failed' });
     expect(fs.existsSync(fresh)).toBe(false);
 
     // Cancelled while verifying: nothing written either.

@@ -86,9 +86,9 @@ export async function exportModel(runDir: string, opts: ExportOptions): Promise<
   // Set once the reload finishes (inside verification), so that every way out disposes it.
   const reloaded: { runner: Runner | null } = { runner: null };
   let reference: Predictor | null = null;
-  // The runtime that will reload the export starts now (TF.js: one worker thread per core, each booting
-  // tfjs, which takes seconds), so that its start overlaps joining, writing and decoding the photos.
-  const loader: Loader = format.prepareLoad?.({ workers: defaultThreads() }) ?? { load: (dir) => format.load(dir), dispose: () => undefined };
+  // The runtime that will reload the export starts now (TF.js: a worker thread per extra core, each
+  // booting tfjs, which takes a second), so that its start overlaps joining, writing and decoding photos.
+  const loader: Loader = format.prepareLoad?.({ threads: defaultThreads() }) ?? { load: (dir) => format.load(dir), dispose: () => undefined };
   try {
     progress({ stage: 'export', done: 0, total: 3, message: 'joining backbone and head' });
     const classifier = await buildClassifier(run);

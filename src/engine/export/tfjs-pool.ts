@@ -1,32 +1,127 @@
-// An exported TF.js folder loaded by stock @tensorflow/tfjs in worker threads, one per core. tfjs-wasm
-// runs one thread per backend in Node, so verifying 150+ photos in this thread used one core of many.
-// Each worker reloads the written files itself (nothing is shared with the model that was exported).
-// Starting tfjs in a thread takes seconds, so the threads are started first (startTfjsWorkers) and
-// told which folder to load once it is written.
+// An exported TF.js folder reloaded by stock @tensorflow/tfjs on every core. tfjs-wasm runs one thread
+// per backend in Node, so one copy of the model runs in this thread and one in each of (threads - 1)
+// worker threads; every copy loads the written files itself (nothing is shared with the model that
+// was exported). Batches are cut into small pieces that whichever copy is free takes next, so a core
+// that other programs slow down gets less work. Starting tfjs in a worker takes about a second, so
+// the workers start first (startTfjsRunners) and are told which folder to load once it is written.
 import { Worker } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs';
 import { workerEntry } from '../features/worker-pool';
-import type { Loader, Runner } from './formats/types';
+import type { Loader } from './formats/types';
+import { dirLoader } from './tfjs-io';
 import type { TfjsWorkerData, TfjsWorkerReply, TfjsWorkerRequest } from './tfjs-worker';
 
-interface Pending {
-  resolve(reply: TfjsWorkerReply): void;
+/** Images per piece of work: small enough to share a batch of 16 fairly, big enough to keep per-call costs low. */
+const PIECE = 4;
+/** More worker threads than this cost more to start than they save on a few hundred photos. */
+const MAX_WORKERS = 7;
+
+type Run = (pixels: Float32Array, n: number) => Promise<Float32Array>;
+interface Copy {
+  run: Run;
+  /** Pieces it may hold at once: a worker gets a second one queued so it never waits for this thread. */
+  capacity: number;
+  busy: number;
+  inThisThread: boolean;
+}
+interface Piece {
+  pixels: Float32Array;
+  n: number;
+  resolve(data: Float32Array): void;
   reject(error: Error): void;
 }
 
-interface Thread {
-  worker: Worker;
-  ask(request: TfjsWorkerRequest, transfer?: ArrayBuffer[]): Promise<TfjsWorkerReply>;
+/** Starts (threads - 1) worker threads with tfjs on wasm now; load(dir) then loads the export in each and here. */
+export function startTfjsRunners(threads: number): Loader {
+  const workers = startWorkers(Math.min(MAX_WORKERS, Math.max(0, threads - 1)));
+  let closed = false;
+  let model: tf.LayersModel | null = null;
+  const dispose = () => {
+    closed = true;
+    workers.dispose();
+    model?.dispose();
+    model = null;
+  };
+  return {
+    dispose,
+    async load(dir) {
+      const here = tf.loadLayersModel(dirLoader(dir));
+      here.catch(() => undefined); // awaited below, after the workers
+      const [copies, note] = await workers.load(dir).then(
+        (runs) => [runs, ''] as const,
+        (error: Error) => [[] as Run[], ` (worker threads failed, so only this thread runs it: ${error.message})`] as const,
+      );
+      model = await here;
+      if (closed) throw new Error('The export was stopped');
+      const local = model;
+      const [, h, w, c] = local.inputs[0]!.shape as number[];
+      const inThisThread: Run = async (pixels, n) => {
+        const y = tf.tidy(() => local.predict(tf.tensor4d(pixels, [n, h!, w!, c!])) as tf.Tensor);
+        try {
+          return (await y.data()) as Float32Array;
+        } finally {
+          y.dispose();
+        }
+      };
+      const all: Copy[] = [
+        { run: inThisThread, capacity: 1, busy: 0, inThisThread: true },
+        ...copies.map((run) => ({ run, capacity: 2, busy: 0, inThisThread: false })),
+      ];
+      const perImage = h! * w! * c!;
+      const queue: Piece[] = [];
+      const dispatch = () => {
+        for (const copy of all) {
+          while (copy.busy < copy.capacity && queue.length > 0) {
+            const piece = queue.shift()!;
+            copy.busy++;
+            // This thread's copy starts on a later turn, so replies from workers are handled first.
+            const start = copy.inThisThread ? new Promise<void>((r) => setImmediate(r)) : Promise.resolve();
+            start
+              .then(() => copy.run(piece.pixels, piece.n))
+              .then(piece.resolve, piece.reject)
+              .finally(() => {
+                copy.busy--;
+                dispatch();
+              });
+          }
+        }
+      };
+      return {
+        runtime: `tfjs-${tf.getBackend()} in this thread${copies.length > 0 ? ` + ${copies.length} worker thread${copies.length === 1 ? '' : 's'}` : ''}${note}`,
+        inputSize: h!,
+        async run(pixels, n) {
+          if (closed) throw new Error('This TF.js model was closed');
+          if (pixels.length !== n * perImage) throw new Error(`Expected ${n} images of ${h}x${w}x${c} pixels, got ${pixels.length} values.`);
+          const parts: Promise<Float32Array>[] = [];
+          for (let from = 0; from < n; from += PIECE) {
+            const count = Math.min(PIECE, n - from);
+            const share = pixels.slice(from * perImage, (from + count) * perImage);
+            parts.push(new Promise((resolve, reject) => queue.push({ pixels: share, n: count, resolve, reject })));
+          }
+          dispatch();
+          const done = await Promise.all(parts);
+          const out = new Float32Array(done.reduce((s, p) => s + p.length, 0));
+          let offset = 0;
+          for (const part of done) {
+            out.set(part, offset);
+            offset += part.length;
+          }
+          return out;
+        },
+        dispose,
+      };
+    },
+  };
 }
 
-/** Starts `workers` threads with tfjs on wasm; load(dir) then reloads an export in each of them. */
-export function startTfjsWorkers(workers: number): Loader {
-  const pending = new Map<number, Pending>();
+/** `count` worker threads booting tfjs on wasm; load(dir) gives one run function per thread. */
+function startWorkers(count: number): { load(dir: string): Promise<Run[]>; dispose(): void } {
+  const pending = new Map<number, { resolve(reply: TfjsWorkerReply): void; reject(error: Error): void }>();
   let nextId = 1;
   let failure: Error | null = null;
-  let backend = 'wasm';
   const all: Worker[] = [];
 
-  const start = (): Promise<Thread> =>
+  const start = (): Promise<(request: TfjsWorkerRequest, transfer?: ArrayBuffer[]) => Promise<TfjsWorkerReply>> =>
     new Promise((resolve, reject) => {
       const entry = workerEntry();
       const worker = new Worker(entry.script, { eval: entry.eval, workerData: { task: 'export-tfjs' } satisfies TfjsWorkerData, env: process.env });
@@ -42,8 +137,7 @@ export function startTfjsWorkers(workers: number): Loader {
       worker.on('message', (reply: TfjsWorkerReply) => {
         if (reply.type === 'ready') {
           ready = true;
-          backend = reply.backend;
-          resolve({ worker, ask });
+          resolve(ask);
           return;
         }
         const job = pending.get(reply.id);
@@ -60,53 +154,29 @@ export function startTfjsWorkers(workers: number): Loader {
       };
       worker.on('error', fail);
       worker.on('exit', (code) => {
-        if (code !== 0) fail(new Error(`A TF.js worker thread stopped unexpectedly (exit code ${code})`));
+        if (code !== 0) fail(new Error(`a TF.js worker thread stopped unexpectedly (exit code ${code})`));
       });
     });
 
   // A thread that cannot start (e.g. the built worker entry is missing) rejects this; load() reports it.
-  const threads = Promise.all(Array.from({ length: Math.max(1, workers) }, start));
+  const threads = Promise.all(Array.from({ length: count }, start));
   threads.catch(() => undefined);
-  const dispose = () => {
-    for (const w of all) void w.terminate();
-    for (const job of pending.values()) job.reject(new Error('The TF.js worker threads were closed'));
-    pending.clear();
-  };
-
   return {
-    dispose,
-    async load(dir: string): Promise<Runner> {
-      const ready = await threads;
-      const loaded = await Promise.all(ready.map((t) => t.ask({ type: 'load', id: nextId++, dir })));
-      const inputSize = (loaded[0] as Extract<TfjsWorkerReply, { type: 'loaded' }>).inputSize;
-      const perImage = inputSize * inputSize * 3;
-      return {
-        runtime: `tfjs-${backend} x${ready.length} worker threads`,
-        inputSize,
-        async run(pixels, n) {
-          if (pixels.length !== n * perImage) throw new Error(`Expected ${n} images of ${inputSize}x${inputSize}x3 pixels, got ${pixels.length} values.`);
-          if (n === 0) return new Float32Array(0);
-          // Contiguous shares, one per worker; each share is copied so it can be transferred.
-          const shares = Math.min(ready.length, n);
-          const jobs: Promise<TfjsWorkerReply>[] = [];
-          let from = 0;
-          for (let w = 0; w < shares; w++) {
-            const count = Math.floor(n / shares) + (w < n % shares ? 1 : 0);
-            const share = pixels.slice(from * perImage, (from + count) * perImage);
-            jobs.push(ready[w]!.ask({ type: 'run', id: nextId++, pixels: share, n: count }, [share.buffer as ArrayBuffer]));
-            from += count;
-          }
-          const parts = (await Promise.all(jobs)).map((r) => (r as Extract<TfjsWorkerReply, { type: 'probabilities' }>).data);
-          const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-          let offset = 0;
-          for (const part of parts) {
-            out.set(part, offset);
-            offset += part.length;
-          }
-          return out;
-        },
-        dispose,
-      };
+    async load(dir) {
+      const asks = await threads;
+      await Promise.all(asks.map((ask) => ask({ type: 'load', id: nextId++, dir })));
+      return asks.map(
+        (ask): Run =>
+          async (pixels, n) => {
+            const reply = await ask({ type: 'run', id: nextId++, pixels, n }, [pixels.buffer as ArrayBuffer]);
+            return (reply as Extract<TfjsWorkerReply, { type: 'probabilities' }>).data;
+          },
+      );
+    },
+    dispose() {
+      for (const w of all) void w.terminate();
+      for (const job of pending.values()) job.reject(new Error('The TF.js worker threads were closed'));
+      pending.clear();
     },
   };
 }

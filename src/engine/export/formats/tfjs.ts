@@ -1,7 +1,7 @@
 // TF.js layers model: model.json + weights.bin, loadable by stock tf.loadLayersModel in a browser
 // (over HTTP or from dropped files) and in Node (with a file IOHandler or tfjs-node's file://).
 import * as tf from '@tensorflow/tfjs';
-import { startTfjsWorkers } from '../tfjs-pool';
+import { startTfjsRunners } from '../tfjs-pool';
 import { optimizedArtifacts } from '../tfjs-optimize';
 import { dirLoader, writeArtifactsToDir } from '../tfjs-io';
 import type { Loader, LoadOptions, ModelFormat, Runner } from './types';
@@ -23,26 +23,14 @@ export const tfjsFormat: ModelFormat = {
 };
 
 /**
- * In this thread, or with `workers` > 1 in that many worker threads, each running stock tfjs on wasm
- * (which is single-threaded in Node). Native TensorFlow (tfjs-node) already uses every core here.
+ * With `threads` > 1: one copy of the model in this thread and one in each of (threads - 1) worker
+ * threads, each running stock tfjs on wasm (single-threaded in Node). Native TensorFlow (tfjs-node)
+ * already uses every core in this thread.
  */
 function prepareLoad(opts: LoadOptions): Loader {
   const native = tf.getBackend() === 'tensorflow' || tf.getBackend() === 'tensorflow-gpu';
-  if ((opts.workers ?? 0) <= 1 || native) return { load: loadInThread, dispose: () => undefined };
-  const pool = startTfjsWorkers(opts.workers!);
-  return {
-    async load(dir) {
-      try {
-        return await pool.load(dir);
-      } catch (error) {
-        pool.dispose();
-        const runner = await loadInThread(dir);
-        runner.runtime += ` (worker threads failed: ${(error as Error).message})`;
-        return runner;
-      }
-    },
-    dispose: () => pool.dispose(),
-  };
+  if ((opts.threads ?? 1) <= 1 || native) return { load: loadInThread, dispose: () => undefined };
+  return startTfjsRunners(opts.threads!);
 }
 
 async function loadInThread(dir: string): Promise<Runner> {

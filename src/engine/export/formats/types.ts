@@ -22,8 +22,8 @@ export interface Loader {
 }
 
 export interface LoadOptions {
-  /** Worker threads to spread inference over, where the format's runtime is single-threaded here (TF.js on wasm). */
-  workers?: number;
+  /** CPU threads to spread inference over, where the format's runtime is single-threaded here (TF.js on wasm). */
+  threads?: number;
 }
 
 export interface ModelFormat {
