@@ -12,10 +12,17 @@ function fakeEngine(behaviour: Behaviour, handlers: Partial<ServerHandlers> = {}
   const exitListeners: ((code: number | null) => void)[] = [];
   const ports: PortLike[] = [];
   let alive = true;
+  // How long 'engine/info' takes: 0, some ms (a busy engine), or forever (stuck in a native call).
+  let answerAfterMs = 0;
+  const answer = async () => {
+    if (answerAfterMs === Infinity) return new Promise<never>(() => undefined);
+    if (answerAfterMs > 0) await new Promise((r) => setTimeout(r, answerAfterMs)); // (fake timers: only when asked for)
+    return info;
+  };
   const serve = (): PortLike => {
     const [engineEnd, mainEnd] = createPortPair();
     ports.push(engineEnd);
-    if (behaviour === 'ok') serveRpc(engineEnd, { 'engine/info': async () => info, ...handlers });
+    if (behaviour === 'ok') serveRpc(engineEnd, { 'engine/info': answer, ...handlers });
     if (behaviour === 'broken') serveRpc(engineEnd, { 'engine/info': async () => { throw new Error('no backend could load'); } });
     return mainEnd;
   };
@@ -32,7 +39,13 @@ function fakeEngine(behaviour: Behaviour, handlers: Partial<ServerHandlers> = {}
     kill: () => queueMicrotask(() => exit(null)),
   };
   if (behaviour === 'exit-at-start') queueMicrotask(() => exit(1));
-  return { forked, crash: (code = 134) => exit(code), get alive() { return alive; } };
+  return {
+    forked,
+    crash: (code = 134) => exit(code),
+    hang: () => void (answerAfterMs = Infinity),
+    answerAfter: (ms: number) => void (answerAfterMs = ms),
+    get alive() { return alive; },
+  };
 }
 
 let statuses: EngineStatus[];
@@ -42,14 +55,14 @@ beforeEach(() => {
 });
 afterEach(() => vi.useRealTimers());
 
-function hostWith(behaviours: Behaviour[], handlers?: Partial<ServerHandlers>) {
+function hostWith(behaviours: Behaviour[], handlers?: Partial<ServerHandlers>, watchdog: { pingEveryMs?: number; hangAfterMs?: number } = {}) {
   const engines: ReturnType<typeof fakeEngine>[] = [];
   const fork = vi.fn(() => {
     const engine = fakeEngine(behaviours[Math.min(engines.length, behaviours.length - 1)]!, handlers);
     engines.push(engine);
     return engine.forked;
   });
-  const host = new EngineHost({ fork, handshakeMs: 1_000, initialDelayMs: 100, maxDelayMs: 400, maxCrashes: 3, crashWindowMs: 60_000, now: () => Date.now() });
+  const host = new EngineHost({ fork, handshakeMs: 1_000, initialDelayMs: 100, maxDelayMs: 400, maxCrashes: 3, crashWindowMs: 60_000, now: () => Date.now(), ...watchdog });
   host.onStatus((s) => statuses.push(s));
   return { host, fork, engines };
 }
@@ -139,5 +152,69 @@ describe('EngineHost', () => {
     host.stop();
     await vi.advanceTimersByTimeAsync(10_000);
     expect(fork).toHaveBeenCalledTimes(1);
+  });
+
+  describe('watchdog', () => {
+    const watchdog = { pingEveryMs: 1_000, hangAfterMs: 5_000 };
+
+    it('kills an engine that stops answering and restarts it with the same notice as a crash', async () => {
+      const { host, fork, engines } = hostWith(['ok'], undefined, watchdog);
+      await host.start();
+      const window = createClient(host.openChannel()!);
+      await vi.advanceTimersByTimeAsync(20_000); // a healthy engine answers every ping
+      expect(fork).toHaveBeenCalledTimes(1);
+      expect(host.status.state).toBe('ready');
+
+      engines[0]!.hang();
+      await vi.advanceTimersByTimeAsync(1_000 + 4_999); // next ping, then just short of the limit
+      expect(host.status.state).toBe('ready');
+      await vi.advanceTimersByTimeAsync(1);
+      expect(host.status).toMatchObject({ state: 'restarting', message: expect.stringMatching(/stopped answering for 5 s.*Restarting it… Your saved project and finished runs are safe/) });
+      await vi.advanceTimersByTimeAsync(0);
+      expect(engines[0]!.alive).toBe(false); // killed, not left running beside the new one
+      await expect(window.call('engine/info', {})).rejects.toMatchObject({ name: 'engine/died' });
+      await vi.advanceTimersByTimeAsync(100);
+      expect(fork).toHaveBeenCalledTimes(2);
+      expect(host.status).toMatchObject({ state: 'ready', message: expect.stringMatching(/restarted.*safe/) });
+      expect(statuses.map((s) => s.state)).toEqual(['starting', 'ready', 'restarting', 'restarting', 'ready']);
+
+      // the new engine is watched too
+      engines[1]!.hang();
+      await vi.advanceTimersByTimeAsync(6_000);
+      expect(host.status.state).toBe('restarting');
+      expect(engines[1]!.alive).toBe(false);
+    });
+
+    it('leaves a busy engine alone while it still answers within the limit', async () => {
+      const { host, fork, engines } = hostWith(['ok'], undefined, watchdog);
+      await host.start();
+      engines[0]!.answerAfter(4_900);
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(fork).toHaveBeenCalledTimes(1);
+      expect(engines[0]!.alive).toBe(true);
+      expect(host.status.state).toBe('ready');
+    });
+
+    it('stops pinging on quit, and after a crash leaves the restart to the crash handling', async () => {
+      const quitting = hostWith(['ok'], undefined, watchdog);
+      await quitting.host.start();
+      quitting.engines[0]!.hang();
+      quitting.host.stop();
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(quitting.fork).toHaveBeenCalledTimes(1);
+      expect(quitting.host.status.state).toBe('stopped');
+
+      statuses = [];
+      const crashing = hostWith(['ok'], undefined, watchdog);
+      await crashing.host.start();
+      crashing.engines[0]!.hang();
+      await vi.advanceTimersByTimeAsync(1_500); // a ping is waiting for its answer
+      crashing.engines[0]!.crash(134);
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(crashing.fork).toHaveBeenCalledTimes(2); // one restart, for the crash; no second one for the unanswered ping
+      expect(statuses.map((s) => s.state)).toEqual(['starting', 'ready', 'restarting', 'restarting', 'ready']);
+      expect(statuses.some((s) => s.message.includes('stopped answering'))).toBe(false);
+      expect(statuses.at(-1)?.state).toBe('ready');
+    });
   });
 });

@@ -1,7 +1,7 @@
-// The engine's lifecycle, as main sees it: start, handshake, notice a crash, restart with backoff,
-// give up after a crash loop, stop on quit. No electron import: the process is made by a `fork`
+// The engine's lifecycle, as main sees it: start, handshake, notice a crash or a hang, restart with
+// backoff, give up after a crash loop, stop on quit. No electron import: the process is made by a `fork`
 // function (utilityProcess in the app, an in-memory fake in tests), so this logic is unit-tested.
-import { createClient, type PortLike } from '../shared/rpc';
+import { createClient, type EngineClient, type PortLike } from '../shared/rpc';
 import type { BackendInfo } from '../shared/types';
 
 /** One running engine process, from main's side. */
@@ -34,6 +34,16 @@ export interface EngineHostOptions<Channel> {
   /** More crashes than this within crashWindowMs is a crash loop: stop restarting and say so. */
   maxCrashes?: number;
   crashWindowMs?: number;
+  /**
+   * Watchdog: once ready, main pings the engine ('engine/info') this long after each answer. An engine
+   * stuck in a native call never answers, and a process that hangs never exits, so only this notices.
+   */
+  pingEveryMs?: number;
+  /**
+   * A ping unanswered this long means the engine hangs: it is killed and restarted like a crash. Long,
+   * because heavy work yields to the event loop only between batches (fine-tuning on a slow CPU).
+   */
+  hangAfterMs?: number;
   now?(): number;
 }
 
@@ -43,6 +53,7 @@ export class EngineHost<Channel> {
   private readonly listeners = new Set<(status: EngineStatus) => void>();
   private crashes: number[] = [];
   private restartTimer: ReturnType<typeof setTimeout> | null = null;
+  private watchdogTimer: ReturnType<typeof setTimeout> | null = null;
   private generation = 0;
   private readonly opts: Required<Omit<EngineHostOptions<Channel>, 'fork'>> & Pick<EngineHostOptions<Channel>, 'fork'>;
 
@@ -53,6 +64,8 @@ export class EngineHost<Channel> {
       maxDelayMs: 10_000,
       maxCrashes: 5,
       crashWindowMs: 60_000,
+      pingEveryMs: 10_000,
+      hangAfterMs: 60_000,
       now: () => Date.now(),
       ...options,
     };
@@ -85,6 +98,7 @@ export class EngineHost<Channel> {
     this.generation++;
     if (this.restartTimer) clearTimeout(this.restartTimer);
     this.restartTimer = null;
+    this.stopWatchdog();
     const engine = this.engine;
     this.engine = null;
     engine?.kill();
@@ -105,6 +119,7 @@ export class EngineHost<Channel> {
 
   private launch(state: 'starting' | 'restarting', message: string): Promise<EngineStatus> {
     const generation = ++this.generation;
+    this.stopWatchdog();
     this.set({ state, message });
     let engine: ForkedEngine<Channel>;
     try {
@@ -123,6 +138,7 @@ export class EngineHost<Channel> {
       engine.onExit((code) => {
         if (generation !== this.generation) return; // an engine we already replaced or stopped
         this.engine = null;
+        this.stopWatchdog();
         const status = this.crashed(generation, `The engine stopped unexpectedly (exit code ${code ?? 'unknown'}).`);
         // A crash before the handshake ends this start attempt; the restart reports through onStatus.
         settle(status);
@@ -146,6 +162,7 @@ export class EngineHost<Channel> {
             message: restarted ? 'The engine restarted. Your project and finished runs are safe; start the interrupted step again.' : 'The engine is ready.',
             info,
           });
+          this.watch(generation, engine, client);
           settle(this.current);
         },
         (error: Error) => {
@@ -160,6 +177,41 @@ export class EngineHost<Channel> {
         },
       );
     });
+  }
+
+  /** Pings a ready engine until it is replaced or stopped; one that stops answering is killed and restarted. */
+  private watch(generation: number, engine: ForkedEngine<Channel>, client: EngineClient): void {
+    const { pingEveryMs, hangAfterMs } = this.opts;
+    const ping = () => {
+      this.watchdogTimer = null;
+      if (generation !== this.generation) return;
+      const sentAt = this.opts.now();
+      const deadline = setTimeout(() => {
+        if (generation !== this.generation) return;
+        client.close('the engine stopped answering');
+        this.engine = null;
+        this.generation++; // its exit, when the kill lands, is no longer news
+        engine.kill();
+        this.crashed(this.generation, `The engine stopped answering for ${Math.round((this.opts.now() - sentAt) / 1000)} s (it may be stuck in a calculation), so Foldwise stopped it.`);
+      }, hangAfterMs);
+      this.watchdogTimer = deadline;
+      client.call('engine/info', {}).then(
+        () => answered(deadline),
+        // An error answer is still an answer. A lost connection is the exit handler's news.
+        (error: Error) => error.name !== 'engine/died' && answered(deadline),
+      );
+    };
+    const answered = (deadline: ReturnType<typeof setTimeout>) => {
+      clearTimeout(deadline);
+      if (generation !== this.generation || this.watchdogTimer !== deadline) return;
+      this.watchdogTimer = setTimeout(ping, pingEveryMs);
+    };
+    this.watchdogTimer = setTimeout(ping, pingEveryMs);
+  }
+
+  private stopWatchdog(): void {
+    if (this.watchdogTimer) clearTimeout(this.watchdogTimer);
+    this.watchdogTimer = null;
   }
 
   /** Records a crash and schedules a restart, or gives up on a crash loop. */

@@ -12,6 +12,8 @@ export interface EngineProcessOptions {
   entry: string;
   /** Extra environment for the engine, e.g. where bundled backbones are. */
   env?: Record<string, string>;
+  /** After kill(), how long the process may take to exit before it is killed by force (default 3 s). */
+  forceKillAfterMs?: number;
 }
 
 export function forkEngine(options: EngineProcessOptions): ForkedEngine<MessagePortMain> {
@@ -53,7 +55,20 @@ export function forkEngine(options: EngineProcessOptions): ForkedEngine<MessageP
       else exitListeners.push(listener);
     },
     kill: () => {
-      if (!exited) child.kill();
+      if (exited) return;
+      child.kill();
+      // A process stuck in a native call may not act on the polite signal; the restarted engine must
+      // not share the machine with it.
+      const pid = child.pid;
+      const force = setTimeout(() => {
+        if (exited || pid === undefined) return;
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // it exited in the meantime
+        }
+      }, options.forceKillAfterMs ?? 3_000);
+      force.unref?.();
     },
   };
 }
