@@ -185,14 +185,13 @@ export class EngineHost<Channel> {
     const ping = () => {
       this.watchdogTimer = null;
       if (generation !== this.generation) return;
-      const sentAt = this.opts.now();
       const deadline = setTimeout(() => {
         if (generation !== this.generation) return;
         client.close('the engine stopped answering');
         this.engine = null;
         this.generation++; // its exit, when the kill lands, is no longer news
         engine.kill();
-        this.crashed(this.generation, `The engine stopped answering for ${Math.round((this.opts.now() - sentAt) / 1000)} s (it may be stuck in a calculation), so Foldwise stopped it.`);
+        this.crashed(this.generation, `The engine stopped answering for ${Math.round(hangAfterMs / 1000)} s (it may be stuck in a calculation), so Foldwise stopped it.`);
       }, hangAfterMs);
       this.watchdogTimer = deadline;
       client.call('engine/info', {}).then(
