@@ -40,9 +40,7 @@ function uniform(random: Random, size: number, limit: number): Float32Array {
  */
 function dropoutMask([rows, cols]: [number, number], rate: number, random: Random): tf.Tensor2D {
   const keep = 1 - rate;
-  const mask = new Float32Array(rows * cols);
-  for (let i = 0; i < mask.length; i++) mask[i] = random.next() < keep ? 1 / keep : 0;
-  return tf.tensor2d(mask, [rows, cols]);
+  return tf.tensor2d(random.mask(rows * cols, keep, 1 / keep), [rows, cols]);
 }
 
 export function createHead(spec: HeadSpec, random: Random): Head {

@@ -103,4 +103,14 @@ describe('seeded random', () => {
     expect(Array.from({ length: 5 }, () => c.next())).not.toEqual(seqA);
     expect(createRandom(1).shuffle([1, 2, 3, 4, 5, 6]).sort()).toEqual([1, 2, 3, 4, 5, 6]);
   });
+
+  it('draws dropout masks that keep the asked share, scaled, and repeat for a seed', () => {
+    const mask = createRandom(3).mask(100_000, 0.8, 1.25);
+    const kept = mask.filter((v) => v !== 0);
+    expect(kept.every((v) => v === 1.25)).toBe(true);
+    expect(kept.length / mask.length).toBeGreaterThan(0.79);
+    expect(kept.length / mask.length).toBeLessThan(0.81);
+    expect(createRandom(3).mask(1000, 0.5, 2)).toEqual(createRandom(3).mask(1000, 0.5, 2));
+    expect(createRandom(3).mask(1000, 0.5, 2)).not.toEqual(createRandom(4).mask(1000, 0.5, 2));
+  });
 });

@@ -155,7 +155,7 @@ export async function trainFolder(config: TrainConfig, ctx: JobContext, override
       backbone: spec.id,
       seed: config.seed,
       lr,
-      lrSource: config.lr === 'auto' ? 'lr-finder (valley)' : 'given',
+      lrSource: config.lr === 'auto' ? `lr-finder (${TRAIN_DEFAULTS.lrSuggestion})` : 'given',
       epochs,
       head: TRAIN_DEFAULTS.head,
       batchSize: TRAIN_DEFAULTS.batchSize,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_EPOCHS } from '../../shared/defaults';
 import type { AppApi, CallHandle, EngineEvents, EventName } from '../../shared/contract';
 import type { DatasetSummary, LrCurve, TrainResult } from '../../shared/types';
 import { formatPercent, formatRate, joinPath } from '../lib/format';
@@ -136,7 +137,7 @@ describe('renderer store', () => {
 
     void store.getState().startTraining();
     const job = calls.at(-1)!.job;
-    expect(calls.at(-1)!.args).toMatchObject({ lr: 'auto', epochs: 5, fineTune: false });
+    expect(calls.at(-1)!.args).toMatchObject({ lr: 'auto', epochs: DEFAULT_EPOCHS, fineTune: false });
     updates = 0;
     for (let b = 1; b <= 200; b++) emit('train/batch', { job, epoch: 1, batch: b, batches: 200, loss: 1 / b });
     emit('train/batch', { job: 'someone-else', epoch: 1, batch: 1, batches: 1, loss: 9 });

@@ -1,4 +1,5 @@
 // Step 3: training. Batch losses arrive many times a second; they are buffered and drawn once a frame.
+import { DEFAULT_EPOCHS } from '../../shared/defaults';
 import type { BatchMetrics, EpochMetrics, FineTuneEstimate, TrainConfigInput, TrainResult } from '../../shared/types';
 import { isCancelled, messageOf } from '../lib/errors';
 import { joinPath } from '../lib/format';
@@ -73,7 +74,7 @@ export const createTrainSlice =
 
     return {
       ...initialTraining,
-      trainSettings: { epochs: 5, fineTune: false },
+      trainSettings: { epochs: DEFAULT_EPOCHS, fineTune: false },
       setTrainSettings(settings) {
         set((s) => ({ trainSettings: { ...s.trainSettings, ...settings } }));
         if (settings.fineTune && (get().estimate.status === 'idle' || get().estimate.status === 'error')) void get().estimateFineTune();

@@ -6,7 +6,7 @@ import { useApp, useAppStore } from '../../store';
 import { lrKey } from '../../store/lr';
 import { LrChart } from './LrChart';
 
-const SUGGESTION_WORDS = { valley: 'middle of the steepest fall', steep: 'steepest point', minimum: 'a tenth of the lowest point' } as const;
+const SUGGESTION_WORDS = { valley: 'the middle of its longest fall', steep: 'its steepest point', minimum: 'a tenth of the rate at its lowest point' } as const;
 
 function BackboneChoice() {
   const backbones = useApp((s) => s.backbones);
@@ -79,7 +79,7 @@ export function LearningRateStep() {
           </p>
           <LrChart curve={curve} chosen={lr.chosen} onPick={chooseLearningRate} />
           <div className="row wrap">
-            <span className="pill" data-testid="lr-suggestion" title={`Suggested from the ${SUGGESTION_WORDS[curve.chosen]} of the curve`}>
+            <span className="pill" data-testid="lr-suggestion" title={`Suggested from the curve: ${SUGGESTION_WORDS[curve.chosen]}`}>
               Suggested: {formatRate(curve.suggestion)}
             </span>
             <strong aria-live="polite" data-testid="lr-chosen">
