@@ -36,8 +36,10 @@ export function startTfjsRunners(threads: number): Loader {
   const workers = startWorkers(Math.min(MAX_WORKERS, Math.max(0, threads - 1)));
   let closed = false;
   let model: tf.LayersModel | null = null;
+  const queue: Piece[] = [];
   const dispose = () => {
     closed = true;
+    for (const piece of queue.splice(0)) piece.reject(new Error('This TF.js model was closed'));
     workers.dispose();
     model?.dispose();
     model = null;
@@ -68,7 +70,6 @@ export function startTfjsRunners(threads: number): Loader {
         ...copies.map((run) => ({ run, capacity: 2, busy: 0, inThisThread: false })),
       ];
       const perImage = h! * w! * c!;
-      const queue: Piece[] = [];
       const dispatch = () => {
         for (const copy of all) {
           while (copy.busy < copy.capacity && queue.length > 0) {
