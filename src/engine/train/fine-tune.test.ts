@@ -50,16 +50,24 @@ describe('fineTune', () => {
   it('gives the same weights whether a batch is worked through whole or one photo at a time', async () => {
     const results: Float32Array[][] = [];
     const losses: number[][] = [];
+    const progress: { done: number; total: number; etaSeconds: number | null }[][] = [];
     for (const sliceSize of [8, 1]) {
       const s = await setup();
       const batchLosses: number[] = [];
+      const events: (typeof progress)[number] = [];
       losses.push(batchLosses);
-      await fineTune({ backbone: s.tunable, spec: s.spec, head: s.head, train, validate: noValidation, epochs: 1, maxLr: 0.01, seed: 5, batchSize: 8, sliceSize, firstEpoch: 1, onBatch: (b) => batchLosses.push(b.loss) });
+      progress.push(events);
+      await fineTune({ backbone: s.tunable, spec: s.spec, head: s.head, train, validate: noValidation, epochs: 1, maxLr: 0.01, seed: 5, batchSize: 8, sliceSize, firstEpoch: 1, onBatch: (b) => batchLosses.push(b.loss), onProgress: (p) => events.push(p) });
       const weights = [...s.head.variables, s.tunable.trainableWeights[0]!.read(), s.tunable.trainableWeights.at(-1)!.read()];
       results.push(weights.map((w) => w.dataSync().slice() as Float32Array));
       s.dispose();
     }
     const [whole, sliced] = results as [Float32Array[], Float32Array[]];
+    // Progress after every slice: per batch when whole, per photo when sliced; the time left reaches 0.
+    expect(progress[0]!.map((p) => p.done)).toEqual([8, 16]);
+    expect(progress[1]!.map((p) => p.done)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
+    expect(progress[1]!.every((p) => p.total === 16 && p.etaSeconds !== null && p.etaSeconds >= 0)).toBe(true);
+    expect(progress[1]!.at(-1)!.etaSeconds).toBe(0);
     // The backbone's first kernel moved (so the comparison means something) ...
     const fresh = await setup();
     const before = fresh.tunable.trainableWeights[0]!.read().dataSync();
