@@ -9,7 +9,7 @@ import { reviewHandlers } from './interpret/handlers';
 import { projectHandlers } from './project/handlers';
 import { trainHandlers } from './train/handlers';
 
-const heavy = new Set<keyof ServerHandlers>(['dataset/scan', 'train/find-lr', 'train/run', 'review/evaluate', 'model/export', 'model/predict', 'backbone/ensure']);
+const heavy = new Set<keyof ServerHandlers>(['dataset/scan', 'train/find-lr', 'train/run', 'train/estimate-fine-tune', 'review/evaluate', 'model/export', 'model/predict', 'backbone/ensure']);
 
 export function createService(): Partial<ServerHandlers> {
   const handlers: Partial<ServerHandlers> = {

@@ -214,7 +214,7 @@ export async function trainFolder(config: TrainConfig, ctx: JobContext, override
       const embed = embedWith(tuned, spec);
       const headOnly = { weights: head.snapshot(), loss: fit.epochs.find((e) => e.epoch === fit.bestEpoch)!.validLoss };
       const fineTuneEpochs = TRAIN_DEFAULTS.fineTuneEpochs;
-      const steps = fineTuneEpochs * Math.ceil(set.train.labels.length / TRAIN_DEFAULTS.fineTuneBatchSize);
+      let fineTuneEpoch = 1;
       const tuning = await fineTune({
         backbone: loaded.tunable,
         spec: loaded.spec,
@@ -238,8 +238,10 @@ export async function trainFolder(config: TrainConfig, ctx: JobContext, override
         waitIfPaused: ctx.waitIfPaused,
         onBatch: (b) => {
           ctx.emit('train/batch', { job: ctx.job, ...b, stage: 'fine-tune' });
-          progress(ctx, 'fine-tune', (b.epoch - epochs - 1) * b.batches + b.batch, steps, { message: `epoch ${b.epoch - epochs}/${fineTuneEpochs}` });
+          fineTuneEpoch = b.epoch - epochs;
         },
+        // Per photo: a batch takes over a minute on the CPU, too long for the bar to sit still.
+        onProgress: (p) => progress(ctx, 'fine-tune', p.done, p.total, { etaSeconds: p.etaSeconds, message: `epoch ${fineTuneEpoch}/${fineTuneEpochs}` }),
         onEpoch: (metrics) => {
           ctx.emit('train/epoch', { job: ctx.job, metrics });
           metricsWritten = metricsWritten.then(() => run.appendLine('metrics.jsonl', metrics));
