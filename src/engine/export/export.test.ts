@@ -51,8 +51,9 @@ describe('exportModel', () => {
     expect(result.verified.images).toBe(10);
     expect(result.verified.agreement).toBe(1);
     expect(result.verified.maxAbsDiff).toBeLessThanOrEqual(1e-4);
-    // Reloaded by stock tfjs (wasm) here and, with more than one core, in worker threads too.
-    expect(result.runtime.exported).toMatch(os.availableParallelism() > 1 ? /^tfjs-wasm in this thread \+ \d+ worker threads?$/ : /^tfjs-wasm$/);
+    // Reloaded by stock tfjs (wasm) here and, with more than one core, in worker threads that join once
+    // booted (on 10 photos they may not have); tfjs-pool.test.ts checks the workers' answers.
+    expect(result.runtime.exported).toMatch(os.availableParallelism() > 1 ? /^tfjs-wasm in this thread( \+ \d+ worker threads?)?$/ : /^tfjs-wasm$/);
     for (const f of ['model.json', 'weights.bin', 'metadata.json', 'MODEL_CARD.md', 'MODEL_CARD.html', 'confusion-matrix.svg', 'demo.html', 'tf.min.js', 'predict.cjs']) {
       expect(result.files).toContain(f);
       expect(fs.existsSync(path.join(out, f))).toBe(true);

@@ -29,7 +29,7 @@ afterAll(async () => {
 
 describe('startTfjsRunners', () => {
   it('runs the written model in this thread and in worker threads, and returns every image in order', async () => {
-    const loader = startTfjsRunners(3);
+    const loader = startTfjsRunners(3, { waitForWorkers: true });
     try {
       const runner = await loader.load(path.join(tmp, 'model'));
       expect(runner.runtime).toBe('tfjs-wasm in this thread + 2 worker threads');
@@ -43,6 +43,26 @@ describe('startTfjsRunners', () => {
       for (let k = 0; k < a.length; k++) expect(Math.abs(a[k]! - expected[k]!)).toBeLessThan(1e-6);
       expect(Array.from(b)).toEqual(Array.from(a.subarray(0, 15)));
       await expect(runner.run(new Float32Array(10), 1)).rejects.toThrow(/Expected 1 images of 8x8x3 pixels/);
+    } finally {
+      loader.dispose();
+    }
+  });
+
+  it('starts in this thread while the workers boot, and they join the same run', async () => {
+    const loader = startTfjsRunners(2);
+    try {
+      const runner = await loader.load(path.join(tmp, 'model'));
+      const pixels = Float32Array.from({ length: 9 * 8 * 8 * 3 }, (_, i) => (i * 11) % 256);
+      const expected = tf.tidy(() => (model.predict(tf.tensor4d(pixels, [9, 8, 8, 3])) as tf.Tensor).dataSync());
+      // Batches until the worker has joined (it boots tfjs, about a second), each checked.
+      for (let round = 0; round < 400 && !runner.runtime.includes('worker'); round++) {
+        const got = await runner.run(pixels.slice(), 9);
+        for (let k = 0; k < got.length; k++) expect(Math.abs(got[k]! - expected[k]!)).toBeLessThan(1e-6);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      expect(runner.runtime).toBe('tfjs-wasm in this thread + 1 worker thread');
+      const got = await runner.run(pixels.slice(), 9);
+      for (let k = 0; k < got.length; k++) expect(Math.abs(got[k]! - expected[k]!)).toBeLessThan(1e-6);
     } finally {
       loader.dispose();
     }

@@ -31,8 +31,11 @@ interface Piece {
   reject(error: Error): void;
 }
 
-/** Starts (threads - 1) worker threads with tfjs on wasm now; load(dir) then loads the export in each and here. */
-export function startTfjsRunners(threads: number): Loader {
+/**
+ * Starts (threads - 1) worker threads with tfjs on wasm now; load(dir) then loads the export here and in
+ * each of them. `waitForWorkers`: load() resolves only once the workers have joined (tests).
+ */
+export function startTfjsRunners(threads: number, opts: { waitForWorkers?: boolean } = {}): Loader {
   const workers = startWorkers(Math.min(MAX_WORKERS, Math.max(0, threads - 1)));
   let closed = false;
   let model: tf.LayersModel | null = null;
@@ -47,13 +50,11 @@ export function startTfjsRunners(threads: number): Loader {
   return {
     dispose,
     async load(dir) {
-      const here = tf.loadLayersModel(dirLoader(dir));
-      here.catch(() => undefined); // awaited below, after the workers
-      const [copies, note] = await workers.load(dir).then(
-        (runs) => [runs, ''] as const,
-        (error: Error) => [[] as Run[], ` (worker threads failed, so only this thread runs it: ${error.message})`] as const,
-      );
-      model = await here;
+      // This thread's copy starts as soon as it is loaded; each worker joins once it has booted and
+      // loaded the files too (booting tfjs in a thread takes about a second).
+      const joining = workers.load(dir);
+      joining.catch(() => undefined); // handled below
+      model = await tf.loadLayersModel(dirLoader(dir));
       if (closed) throw new Error('The export was stopped');
       const local = model;
       const [, h, w, c] = local.inputs[0]!.shape as number[];
@@ -65,11 +66,7 @@ export function startTfjsRunners(threads: number): Loader {
           y.dispose();
         }
       };
-      const all: Copy[] = [
-        { run: inThisThread, capacity: 1, busy: 0, inThisThread: true },
-        ...copies.map((run) => ({ run, capacity: 2, busy: 0, inThisThread: false })),
-      ];
-      const perImage = h! * w! * c!;
+      const all: Copy[] = [{ run: inThisThread, capacity: 1, busy: 0, inThisThread: true }];
       const dispatch = () => {
         for (const copy of all) {
           while (copy.busy < copy.capacity && queue.length > 0) {
@@ -87,8 +84,26 @@ export function startTfjsRunners(threads: number): Loader {
           }
         }
       };
+      let note = '';
+      const joined = joining.then(
+        (runs) => {
+          if (closed) return;
+          all.push(...runs.map((run) => ({ run, capacity: 2, busy: 0, inThisThread: false })));
+          dispatch();
+        },
+        (error: Error) => {
+          note = ` (worker threads failed, so only this thread ran it: ${error.message})`;
+        },
+      );
+      if (opts.waitForWorkers) await joined;
+      const backend = tf.getBackend();
+      const perImage = h! * w! * c!;
       return {
-        runtime: `tfjs-${tf.getBackend()} in this thread${copies.length > 0 ? ` + ${copies.length} worker thread${copies.length === 1 ? '' : 's'}` : ''}${note}`,
+        // Read after the work: says which copies took part.
+        get runtime() {
+          const helpers = all.length - 1;
+          return `tfjs-${backend} in this thread${helpers > 0 ? ` + ${helpers} worker thread${helpers === 1 ? '' : 's'}` : ''}${note}`;
+        },
         inputSize: h!,
         async run(pixels, n) {
           if (closed) throw new Error('This TF.js model was closed');
