@@ -112,6 +112,9 @@ test('a person trains, reviews and exports an ants-vs-bees classifier', async ({
     await waitForOutcome(heatmap, tile.getByTestId('heatmap-error'), 3 * 60_000);
     await expect(tile.getByTestId('heatmap-toggle')).toHaveAttribute('aria-pressed', 'true');
     expect(await heatmap.evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBeGreaterThan(0);
+    // The legend names the answer the heatmap explains: the model's answer on this tile.
+    const said = (await tile.locator('.tile-verdict strong').nth(1).textContent())!.trim();
+    await expect(tile.getByTestId('heatmap-legend')).toContainText(`where the model looked to say “${said}”`);
     await tile.scrollIntoViewIfNeeded();
     await wizard.screenshot('09-review-cell-heatmap');
     await wizard.next('Export');
@@ -140,6 +143,8 @@ test('a person trains, reviews and exports an ants-vs-bees classifier', async ({
     await waitForOutcome(panel.getByTestId('try-it-result'), panel.getByRole('alert'), 3 * 60_000);
     await expect(panel.getByTestId('try-it-result')).toContainText(/^(ants|bees)\s*\d+%/);
     await expect(panel.locator('img.heatmap')).toBeVisible({ timeout: 2 * 60_000 });
+    const answer = /^(ants|bees)/.exec((await panel.getByTestId('try-it-result').textContent()) ?? '')![1]!;
+    await expect(panel.getByTestId('heatmap-legend')).toContainText(`where the model looked to say “${answer}”`);
     await wizard.screenshot('12-try-it');
   });
 

@@ -6,6 +6,8 @@ import type { All, JobStatus, Slice, StoreDeps } from './types';
 export interface HeatmapState {
   status: 'loading' | 'done' | 'error';
   png?: string;
+  /** The answer the heatmap explains (the model's own answer for this photo). */
+  explains?: string;
   error?: string;
 }
 
@@ -68,7 +70,7 @@ export const createReviewSlice =
       set((s) => ({ heatmaps: { ...s.heatmaps, [file]: { status: 'loading' } } }));
       try {
         const heatmap = await api.call('review/heatmap', { runDir, file });
-        set((s) => ({ heatmaps: { ...s.heatmaps, [file]: { status: 'done', png: heatmap.png } } }));
+        set((s) => ({ heatmaps: { ...s.heatmaps, [file]: { status: 'done', png: heatmap.png, explains: heatmap.predicted } } }));
       } catch (error) {
         set((s) => ({ heatmaps: { ...s.heatmaps, [file]: { status: 'error', error: messageOf(error) } } }));
       }

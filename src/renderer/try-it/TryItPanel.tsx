@@ -1,5 +1,6 @@
 // Drop any photo and see what the trained model says about it, with its heatmap.
 import { useRef, useState, type DragEvent } from 'react';
+import { HeatmapLegend } from '../components/HeatmapLegend';
 import { Message } from '../components/Message';
 import { formatPercent } from '../lib/format';
 import { useApp } from '../store';
@@ -86,6 +87,7 @@ export function TryItPanel() {
                   <input type="checkbox" checked={showHeatmap} onChange={(e) => setShowHeatmap(e.target.checked)} /> Show where it looked
                 </label>
               )}
+              {tryIt.heatmap && showHeatmap && <HeatmapLegend label={tryIt.prediction.label} />}
             </div>
           )}
         </>

@@ -1,6 +1,7 @@
 // One reviewed photo: the picture, what it is and what the model said, its heatmap, and fixes.
 import { memo, useState } from 'react';
 import type { FileMove, ReviewItem } from '../../../shared/types';
+import { HeatmapLegend } from '../../components/HeatmapLegend';
 import { Thumb } from '../../components/Thumb';
 import { baseName, formatPercent } from '../../lib/format';
 import { useApp } from '../../store';
@@ -37,9 +38,10 @@ function ImageTileView({ item, classes }: { item: ReviewItem; classes: string[] 
             {shown ? 'Hide heatmap' : 'Heatmap'}
           </button>
         </div>
-        <div className="small">
+        <div className="small tile-verdict">
           Labelled <strong>{item.actual}</strong>; the model says <strong className={right ? 'good-text' : 'bad-text'}>{item.predicted}</strong> ({formatPercent(item.probability, 0)} sure)
         </div>
+        {shown && heatmap?.status === 'done' && <HeatmapLegend label={heatmap.explains ?? item.predicted} />}
         {shown && heatmap?.status === 'error' && <div className="small error-text" data-testid="heatmap-error">{heatmap.error}</div>}
         <div className="row wrap tile-actions">
           <label className="small">
