@@ -67,6 +67,8 @@ test('a person trains, reviews and exports an ants-vs-bees classifier', async ({
   const train = new TrainPage(app);
   await test.step('Train: 3 epochs with live charts, an epoch row each, and a done message', async () => {
     await expect(train.badge()).toHaveText(/GPU|CPU|WASM/);
+    // One short sentence beside the badge; the engine's reasons wait behind "Why?".
+    await expect(app.getByTestId('backend-sentence')).toHaveText(/^(Graphics card|CPU)[^.]*\.$/);
     await wizard.screenshot('05-train-ready');
     // Long tasks on the page's main thread while training streams batches and epochs.
     await app.evaluate(() => {

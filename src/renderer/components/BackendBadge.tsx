@@ -1,12 +1,7 @@
+import { backendReasons, backendSentence } from '../lib/backend-words';
 import { useApp } from '../store';
 
-const WHAT: Record<string, string> = {
-  GPU: 'Training runs on your graphics card.',
-  CPU: 'Training runs on the processor with TensorFlow.',
-  WASM: 'Training runs on the processor with WebAssembly (slower than native TensorFlow).',
-};
-
-/** GPU / CPU / WASM, and why not something faster, in a sentence. */
+/** GPU / CPU / WASM; detailed, one short sentence beside it and the engine's reasons behind "Why?". */
 export function BackendBadge({ detailed = false }: { detailed?: boolean }) {
   const backend = useApp((s) => s.backend);
   const error = useApp((s) => s.backendError);
@@ -17,13 +12,30 @@ export function BackendBadge({ detailed = false }: { detailed?: boolean }) {
       </span>
     );
   }
-  const why = [WHAT[backend.badge] ?? '', ...backend.reasons].filter(Boolean).join(' ');
-  return (
-    <span className={detailed ? 'backend-detail' : undefined}>
-      <span className={`badge badge-${backend.badge.toLowerCase()}`} title={why} data-testid="backend-badge">
-        {backend.badge}
-      </span>
-      {detailed && <span className="muted"> {why} {backend.threads > 1 ? `Using ${backend.threads} threads.` : ''}</span>}
+  const sentence = backendSentence(backend);
+  const reasons = backendReasons(backend);
+  const threads = backend.threads > 1 ? `Using ${backend.threads} threads.` : '';
+  const hover = [sentence, ...reasons, threads].filter(Boolean).join('\n');
+  const badge = (
+    <span className={`badge badge-${backend.badge.toLowerCase()}`} title={hover} data-testid="backend-badge">
+      {backend.badge}
     </span>
+  );
+  if (!detailed) return badge;
+  return (
+    <div className="backend-detail">
+      {badge} <span data-testid="backend-sentence">{sentence}</span>
+      {(reasons.length > 0 || threads) && (
+        <details className="backend-why">
+          <summary>Why?</summary>
+          <ul className="plain muted small">
+            {reasons.map((r) => (
+              <li key={r}>{r}</li>
+            ))}
+            {threads && <li>{threads}</li>}
+          </ul>
+        </details>
+      )}
+    </div>
   );
 }

@@ -1,0 +1,29 @@
+// The engine's backend report in words a non-coder reads at a glance: one short sentence, and the
+// engine's own reasons (without repeats) for whoever wants to know why.
+import type { BackendInfo } from '../../shared/types';
+
+/** One short plain sentence: what does the work, and the gist of why nothing faster. */
+export function backendSentence(info: Pick<BackendInfo, 'name' | 'reasons'>): string {
+  const notInstalled = info.reasons.some((r) => /not installed/i.test(r));
+  switch (info.name) {
+    case 'tensorflow-gpu':
+      return 'Graphics card (GPU): the fastest way to train.';
+    case 'tensorflow':
+      return notInstalled ? 'CPU (TensorFlow): no GPU support installed.' : 'CPU (TensorFlow): the graphics card is not used.';
+    case 'wasm':
+      return notInstalled ? 'CPU (WebAssembly): no GPU support installed.' : 'CPU (WebAssembly): TensorFlow could not start here.';
+    case 'cpu':
+      return 'CPU (plain JavaScript, the slowest): WebAssembly could not start.';
+  }
+}
+
+/**
+ * The engine's reasons, each said once. Two parts of the engine can explain the same missing
+ * TensorFlow for Node (the backend choice, then the feature extractor's route): the extractor's
+ * "was not used" line adds nothing when the backend already said why, so it is left out.
+ */
+export function backendReasons(info: Pick<BackendInfo, 'reasons'>): string[] {
+  const unique = [...new Set(info.reasons.map((r) => r.trim()).filter(Boolean))];
+  const nodeExplained = unique.some((r) => /^TensorFlow for Node\b/.test(r));
+  return unique.filter((r) => !(nodeExplained && /\(tfjs-node\) was not used/.test(r)));
+}
