@@ -90,6 +90,10 @@ test('a person trains, reviews and exports an ants-vs-bees classifier', async ({
     // Ants vs bees from an ImageNet backbone: anything a person would accept is well above chance.
     expect(await train.statedAccuracy()).toBeGreaterThan(0.75);
     await wizard.screenshot('07-train-done');
+    // Review can be opened now, but it is not ticked as done before the user has looked at it.
+    await expect(app.getByTestId('step-train')).toContainText('✓');
+    await expect(app.getByTestId('step-review')).toBeEnabled();
+    await expect(app.getByTestId('step-review')).not.toContainText('✓');
     await wizard.next('Review');
   });
 
@@ -120,6 +124,7 @@ test('a person trains, reviews and exports an ants-vs-bees classifier', async ({
     await tile.scrollIntoViewIfNeeded();
     await wizard.screenshot('09-review-cell-heatmap');
     await wizard.next('Export');
+    await expect(app.getByTestId('step-review')).toContainText('✓');
   });
 
   await test.step('Export: TF.js and ONNX, each verified against the app on the validation photos', async () => {

@@ -6,6 +6,7 @@ import { formatPercent, formatRate, joinPath } from '../lib/format';
 import { niceTicks } from '../wizard/learning-rate/LrChart';
 import { canAdvance as foldersReady } from '../wizard/folders/rules';
 import { canAdvance as lrReady } from '../wizard/learning-rate/rules';
+import { canAdvance as reviewReady, isDone as reviewDone } from '../wizard/review/rules';
 import { canAdvance as trainReady } from '../wizard/train/rules';
 import { createAppStore } from './index';
 import { lrKey } from './lr';
@@ -222,6 +223,22 @@ describe('renderer projects', () => {
     // New runs go inside the project.
     void store.getState().startTraining();
     expect(calls.find((c) => c.name === 'train/run')?.args).toMatchObject({ out: expect.stringMatching(/^\/projects\/bugs\/runs\/\d{4}-/), lr: 0.002, edits: saved.edits });
+  });
+});
+
+describe('renderer step ticks', () => {
+  it('ticks Review only once the current model was reviewed there, and forgets it for a new model', async () => {
+    const interpretation = { classes: ['a', 'b'], accuracy: 0.9, predictions: [], perClass: [], mostConfused: [], topLosses: [], uncertain: [], confusion: [[1, 0], [0, 1]] };
+    const { api } = fakeApi({ 'review/evaluate': () => interpretation, 'project/save': ({ project }: { project: unknown }) => project });
+    const store = createAppStore({ api });
+    store.setState({ restoredRunDir: '/runs/r1' });
+    // A trained model makes Review reachable, but nobody has looked at it yet.
+    expect(reviewReady(store.getState())).toBe(true);
+    expect(reviewDone(store.getState())).toBe(false);
+    await store.getState().evaluateRun();
+    expect(reviewDone(store.getState())).toBe(true);
+    store.setState({ restoredRunDir: '/runs/r2' });
+    expect(reviewDone(store.getState())).toBe(false);
   });
 });
 

@@ -2,7 +2,7 @@
 import { useEffect, useRef } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { useApp, useAppStore } from '../store';
-import { STEPS, lastReachable, stepIndex } from './registry';
+import { STEPS, isStepDone, lastReachable, stepIndex } from './registry';
 
 export function Wizard() {
   const store = useAppStore();
@@ -10,6 +10,7 @@ export function Wizard() {
   const goTo = useApp((s) => s.goTo);
   // One entry per step: true, or why it cannot be left yet.
   const verdicts = useApp(useShallow((s) => STEPS.map((st) => st.canAdvance(s))));
+  const doneSteps = useApp(useShallow((s) => STEPS.map((st) => isStepDone(s, st))));
   const heading = useRef<HTMLHeadingElement>(null);
   const index = stepIndex(step);
   const current = STEPS[index]!;
@@ -49,7 +50,7 @@ export function Wizard() {
       <nav className="steps" aria-label="Steps">
         <ol>
           {STEPS.map((s, i) => {
-            const done = verdicts[i] === true && i < STEPS.length - 1;
+            const done = doneSteps[i] === true;
             return (
               <li key={s.id}>
                 <button

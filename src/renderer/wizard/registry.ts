@@ -3,13 +3,13 @@ import type { ComponentType } from 'react';
 import type { All } from '../store/types';
 import type { StepId } from '../store/wizard';
 import { ExportStep } from './export/ExportStep';
-import { canAdvance as exportReady } from './export/rules';
+import { canAdvance as exportReady, isDone as exportDone } from './export/rules';
 import { FoldersStep } from './folders/FoldersStep';
 import { canAdvance as foldersReady } from './folders/rules';
 import { LearningRateStep } from './learning-rate/LearningRateStep';
 import { canAdvance as lrReady } from './learning-rate/rules';
 import { ReviewStep } from './review/ReviewStep';
-import { canAdvance as reviewReady } from './review/rules';
+import { canAdvance as reviewReady, isDone as reviewDone } from './review/rules';
 import { TrainStep } from './train/TrainStep';
 import { canAdvance as trainReady } from './train/rules';
 
@@ -21,15 +21,22 @@ export interface WizardStep {
   Component: ComponentType;
   /** true, or the sentence shown next to the disabled Next button. */
   canAdvance(state: All): true | string;
+  /** Whether the sidebar ticks it; by default, when it can be left. Steps whose work is looking say otherwise. */
+  isDone?(state: All): boolean;
 }
 
 export const STEPS: readonly WizardStep[] = [
   { id: 'folders', title: 'Folders', blurb: 'Show Foldwise your photos: one sub-folder for each kind of thing.', Component: FoldersStep, canAdvance: foldersReady },
   { id: 'learning-rate', title: 'Learning rate', blurb: 'Find how big a step the model should take while it learns.', Component: LearningRateStep, canAdvance: lrReady },
   { id: 'train', title: 'Train', blurb: 'Teach the model with your photos and watch it improve.', Component: TrainStep, canAdvance: trainReady },
-  { id: 'review', title: 'Review', blurb: 'See what the model gets wrong, and why.', Component: ReviewStep, canAdvance: reviewReady },
-  { id: 'export', title: 'Export', blurb: 'Save the model so other programs and websites can use it.', Component: ExportStep, canAdvance: exportReady },
+  { id: 'review', title: 'Review', blurb: 'See what the model gets wrong, and why.', Component: ReviewStep, canAdvance: reviewReady, isDone: reviewDone },
+  { id: 'export', title: 'Export', blurb: 'Save the model so other programs and websites can use it.', Component: ExportStep, canAdvance: exportReady, isDone: exportDone },
 ];
+
+/** Whether a step's work is done (its tick in the step list). */
+export function isStepDone(state: All, step: WizardStep): boolean {
+  return step.isDone ? step.isDone(state) : step.canAdvance(state) === true;
+}
 
 export function stepIndex(id: StepId): number {
   return STEPS.findIndex((s) => s.id === id);
