@@ -50,7 +50,17 @@ test('a person trains, reviews and exports an ants-vs-bees classifier', async ({
     // A click far left on the log axis picks a much smaller rate; "Back to the suggestion" undoes it.
     await lrPage.clickCurveAt(0.15);
     await expect.poll(() => lrPage.chosenRate()).toBeLessThan(suggested / 5);
+    // Far left the curve is still flat: the app says gently what that rate will do.
+    await expect(lrPage.warning()).toContainText('This rate is very small');
     await wizard.screenshot('04-learning-rate-picked');
+    await app.getByRole('button', { name: 'Back to the suggestion' }).click();
+    await expect.poll(() => lrPage.chosenRate()).toBeCloseTo(suggested, 10);
+    await expect(lrPage.warning()).toHaveCount(0);
+
+    // Far right, past where the loss shoots up, the warning says the opposite.
+    await lrPage.clickCurveAt(0.99);
+    await expect.poll(() => lrPage.chosenRate()).toBeGreaterThan(suggested * 5);
+    await expect(lrPage.warning()).toContainText('This rate is very large');
     await app.getByRole('button', { name: 'Back to the suggestion' }).click();
     await expect.poll(() => lrPage.chosenRate()).toBeCloseTo(suggested, 10);
 

@@ -7,6 +7,8 @@ export class LearningRatePage {
   readonly chart = () => this.page.getByTestId('lr-chart');
   readonly suggestion = () => this.page.getByTestId('lr-suggestion');
   readonly chosen = () => this.page.getByTestId('lr-chosen');
+  /** The sentence shown when the chosen rate is far from what the curve supports. */
+  readonly warning = () => this.page.getByTestId('lr-warning');
 
   /** The finder starts by itself on entering the step; this waits for its curve. */
   async waitForCurve() {

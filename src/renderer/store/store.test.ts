@@ -5,7 +5,7 @@ import type { DatasetSummary, LrCurve, TrainResult } from '../../shared/types';
 import { formatPercent, formatRate, joinPath } from '../lib/format';
 import { niceTicks } from '../wizard/learning-rate/LrChart';
 import { canAdvance as foldersReady } from '../wizard/folders/rules';
-import { canAdvance as lrReady } from '../wizard/learning-rate/rules';
+import { canAdvance as lrReady, rateWarning } from '../wizard/learning-rate/rules';
 import { canAdvance as reviewReady, isDone as reviewDone } from '../wizard/review/rules';
 import { canAdvance as trainReady } from '../wizard/train/rules';
 import { createAppStore } from './index';
@@ -242,6 +242,19 @@ describe('renderer step ticks', () => {
   });
 });
 
+describe('learning-rate warning', () => {
+  it('warns gently about rates far below or past the curve, and stays quiet near the suggestion', () => {
+    expect(rateWarning(curve, 0.003)).toBeNull();
+    expect(rateWarning(curve, 0.005)).toBeNull();
+    expect(rateWarning(curve, null)).toBeNull();
+    // Where the curve is still flat (0.7 -> 0.69), 30x below the suggestion.
+    expect(rateWarning(curve, 1e-4)).toMatch(/^This rate is very small \(30 times below the suggestion\): .*training will barely move/);
+    expect(rateWarning(curve, 1e-5)).toContain('over 100 times below');
+    // Past the lowest point (0.01), where the loss shoots up.
+    expect(rateWarning(curve, 0.05)).toMatch(/^This rate is very large: .*training may jump around or fall apart/);
+  });
+});
+
 describe('renderer formatting', () => {
   it('never rounds an imperfect agreement up to 100%', () => {
     expect(formatPercent(1)).toBe('100%');
@@ -257,6 +270,13 @@ describe('renderer formatting', () => {
 
   it('writes rates and paths the way people read them', () => {
     expect(formatRate(0.0034)).toBe('0.0034');
+    expect(formatRate(0.003)).toBe('0.003');
+    expect(formatRate(0.00281)).toBe('0.0028');
+    expect(formatRate(0.00014)).toBe('0.00014');
+    expect(formatRate(0.1)).toBe('0.1');
+    expect(formatRate(3.2)).toBe('3.2');
+    // Very small rates stay scientific: 0.0000014 is hard to count.
+    expect(formatRate(1.4e-6)).toBe('1.4e-6');
     expect(formatRate(1e-7)).toBe('1e-7');
     expect(joinPath('/runs/r1/', 'export-tfjs')).toBe('/runs/r1/export-tfjs');
     expect(joinPath('C:\\runs\\r1', 'a/b')).toBe('C:\\runs\\r1\\a\\b');

@@ -5,6 +5,7 @@ import { formatRate } from '../../lib/format';
 import { useApp, useAppStore } from '../../store';
 import { lrKey } from '../../store/lr';
 import { LrChart } from './LrChart';
+import { rateWarning } from './rules';
 
 const SUGGESTION_WORDS = { valley: 'the middle of its longest fall', steep: 'its steepest point', minimum: 'a tenth of the rate at its lowest point' } as const;
 
@@ -46,6 +47,7 @@ export function LearningRateStep() {
   }, [key, store]);
 
   const curve = lr.curve;
+  const warning = curve ? rateWarning(curve, lr.chosen) : null;
   return (
     <div className="stack">
       <BackboneChoice />
@@ -91,6 +93,11 @@ export function LearningRateStep() {
               </button>
             )}
           </div>
+          {warning && (
+            <p className="rate-warning" data-testid="lr-warning" role="status">
+              {warning}
+            </p>
+          )}
           <details>
             <summary>Other choices</summary>
             <div className="row wrap">
