@@ -136,17 +136,17 @@ test('a person trains, reviews and exports an ants-vs-bees classifier', async ({
     await expect(app.getByTestId('step-review')).toContainText('✓');
   });
 
-  await test.step('Export: TF.js and ONNX, each verified against the app on the validation photos', async () => {
+  await test.step('Export: TF.js and ONNX, each verified against the app on the checking photos', async () => {
     const exporter = new ExportPage(app);
     const tfjsDir = path.join(sandbox.dir, 'out', 'ants-bees-tfjs');
     await exporter.exportTo('tfjs', tfjsDir);
-    await expect(exporter.result()).toContainText(/100% agreement on \d+ validation images/);
+    await expect(exporter.result()).toContainText(/100% agreement on \d+ checking photos/);
     expect(fs.existsSync(path.join(tfjsDir, 'model.json'))).toBe(true);
     await wizard.screenshot('10-export-tfjs');
 
     const onnxDir = path.join(sandbox.dir, 'out', 'ants-bees-onnx');
     await exporter.exportTo('onnx', onnxDir);
-    await expect(exporter.result()).toContainText(/100% agreement on \d+ validation images/);
+    await expect(exporter.result()).toContainText(/100% agreement on \d+ checking photos/);
     expect(fs.readdirSync(onnxDir).some((f) => f.endsWith('.onnx'))).toBe(true);
     await wizard.screenshot('11-export-onnx');
   });

@@ -78,7 +78,7 @@ export function ExportStep() {
       {result && (
         <div className={`message ${result.verified.agreement >= 1 ? 'message-good' : 'message-warning'}`} data-testid="export-result" role="status">
           <strong>
-            {formatPercent(result.verified.agreement)} agreement on {plural(result.verified.images, 'validation image')}
+            {formatPercent(result.verified.agreement)} agreement on {plural(result.verified.images, 'checking photo')}
           </strong>{' '}
           — the exported {FORMATS[result.format].name} model predicts {result.verified.agreement >= 1 ? 'exactly' : 'almost exactly'} what Foldwise predicts (largest difference in a
           probability: {result.verified.maxAbsDiff.toExponential(1)}).
