@@ -10,7 +10,7 @@ import { ReviewPage } from './pages/review';
 import { TrainPage } from './pages/train';
 import { waitForOutcome, WizardPage } from './pages/wizard';
 
-test('a person trains, reviews and exports an ants-vs-bees classifier', async ({ app, sandbox }, testInfo) => {
+test('a person trains, reviews and exports an ants-vs-bees classifier', async ({ app, sandbox, shell }, testInfo) => {
   test.skip(!fs.existsSync(HYMENOPTERA), `The shared photos are missing at ${HYMENOPTERA}; set FOLDWISE_SHARED.`);
   const wizard = new WizardPage(app, testInfo);
   const pageErrors: string[] = [];
@@ -142,6 +142,13 @@ test('a person trains, reviews and exports an ants-vs-bees classifier', async ({
     await exporter.exportTo('tfjs', tfjsDir);
     await expect(exporter.result()).toContainText(/100% agreement on \d+ checking photos/);
     expect(fs.existsSync(path.join(tfjsDir, 'model.json'))).toBe(true);
+    // Browser mode cannot open the file manager: the folder's path is there to copy instead.
+    if (shell === 'browser') {
+      await expect(exporter.result().getByRole('button', { name: 'Open the folder' })).toHaveCount(0);
+      await expect(exporter.result().getByTestId('copy-path')).toHaveAttribute('title', tfjsDir);
+    } else {
+      await expect(exporter.result().getByRole('button', { name: 'Open the folder' })).toBeVisible();
+    }
     await wizard.screenshot('10-export-tfjs');
 
     const onnxDir = path.join(sandbox.dir, 'out', 'ants-bees-onnx');

@@ -1,4 +1,5 @@
 import type { ExportFormat } from '../../../shared/types';
+import { CopyPathButton } from '../../components/CopyPath';
 import { Message } from '../../components/Message';
 import { ProgressBar } from '../../components/ProgressBar';
 import { getApi } from '../../ipc';
@@ -22,6 +23,7 @@ export function ExportStep() {
   const addNotice = useApp((s) => s.addNotice);
   const running = exporting.status === 'running';
   const result = exporting.result;
+  const canOpenFolders = getApi().shell === 'electron';
 
   const openFolder = async (dir: string) => {
     if (!(await getApi().showInFolder(dir))) addNotice({ level: 'info', message: `This window cannot open your file manager. The model is in ${dir}` });
@@ -82,7 +84,7 @@ export function ExportStep() {
           </strong>{' '}
           — the exported {FORMATS[result.format].name} model predicts {result.verified.agreement >= 1 ? 'exactly' : 'almost exactly'} what Foldwise predicts (largest difference in a
           probability: {result.verified.maxAbsDiff.toExponential(1)}).
-          <div className="mono small truncate" title={result.out}>
+          <div className="mono small truncate" title={result.out} data-testid="export-path">
             {result.out}
           </div>
           <ul className="plain mono small">
@@ -91,9 +93,14 @@ export function ExportStep() {
             ))}
           </ul>
           <div className="row">
-            <button type="button" className="small" onClick={() => void openFolder(result.out)}>
-              Open the folder
-            </button>
+            {/* A web page cannot open the file manager: there, the path above is the way to the model. */}
+            {canOpenFolders ? (
+              <button type="button" className="small" onClick={() => void openFolder(result.out)}>
+                Open the folder
+              </button>
+            ) : (
+              <CopyPathButton path={result.out} label="Copy the folder's path" />
+            )}
             {result.seconds != null && <span className="muted small">took {formatDuration(result.seconds)}</span>}
           </div>
         </div>

@@ -1,5 +1,6 @@
 // Files Foldwise could not use, each with what to do about it.
 import type { DatasetProblem } from '../../../shared/types';
+import { CopyPathButton } from '../../components/CopyPath';
 import { getApi } from '../../ipc';
 import { joinPath } from '../../lib/format';
 import { useApp } from '../../store';
@@ -13,8 +14,11 @@ export function ProblemsList({ root, problems }: { root: string; problems: Datas
   const addNotice = useApp((s) => s.addNotice);
   if (problems.length === 0) return null;
 
+  const fullPath = (file: string) => (isAbsolute(file) ? file : joinPath(root, file));
+  // A web page cannot open the file manager: browser mode offers the file's full path to copy instead.
+  const canOpenFolders = getApi().shell === 'electron';
   const show = async (file: string) => {
-    const full = isAbsolute(file) ? file : joinPath(root, file);
+    const full = fullPath(file);
     const opened = await getApi().showInFolder(full);
     if (!opened) addNotice({ level: 'info', message: `This window cannot open your file manager. The file is at ${full}` });
   };
@@ -24,7 +28,9 @@ export function ProblemsList({ root, problems }: { root: string; problems: Datas
       <h3 id="problems-title">
         {problems.length === 1 ? '1 file needs a look' : `${problems.length} files need a look`}
       </h3>
-      <p className="hint">Foldwise skips these files while training. Exclude them to stop seeing them here, or open their folder to fix or remove them.</p>
+      <p className="hint">
+        Foldwise skips these files while training. Exclude them to stop seeing them here, or {canOpenFolders ? 'open their folder' : 'copy their path'} to fix or remove them.
+      </p>
       <ul className="problem-list">
         {problems.map((p) => {
           const isExcluded = excluded.includes(p.file);
@@ -44,9 +50,13 @@ export function ProblemsList({ root, problems }: { root: string; problems: Datas
                   Exclude
                 </button>
               )}
-              <button type="button" className="small" onClick={() => void show(p.file)}>
-                Show in folder
-              </button>
+              {canOpenFolders ? (
+                <button type="button" className="small" onClick={() => void show(p.file)}>
+                  Show in folder
+                </button>
+              ) : (
+                <CopyPathButton path={fullPath(p.file)} />
+              )}
             </li>
           );
         })}
