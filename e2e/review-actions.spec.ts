@@ -29,8 +29,11 @@ test('relabel and exclude from the review, then retrain with the changes', async
   await expect(mistakes.first()).toBeVisible();
   const first = mistakes.nth(0);
   const said = (await first.locator('.bad-text').textContent())!.trim();
+  const was = (await first.locator('.tile-verdict strong').first().textContent())!.trim();
   await first.getByRole('combobox').selectOption(said);
-  await expect(first).toContainText(`Now labelled ${said}`);
+  // The tile says what the label was and what it is now, next to the menu showing the new one.
+  await expect(first.getByTestId('relabelled')).toContainText(`Was ${was} → now ${said}`);
+  await expect(first).not.toContainText(`Labelled ${was}`);
   const second = mistakes.nth(1);
   await second.getByRole('button', { name: 'Exclude' }).click();
   await expect(second.getByRole('button', { name: 'Include again' })).toBeVisible();

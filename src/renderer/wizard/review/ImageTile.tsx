@@ -21,6 +21,7 @@ function ImageTileView({ item, classes }: { item: ReviewItem; classes: string[] 
   const [move, setMove] = useState<FileMove | null>(null);
   const right = item.actual === item.predicted;
   const label = relabelled ?? item.actual;
+  const isRelabelled = relabelled !== undefined && relabelled !== item.actual;
 
   return (
     <figure className={`tile${right ? ' tile-right' : ' tile-wrong'}${excluded ? ' excluded' : ''}`} data-testid="mistake-tile">
@@ -39,7 +40,28 @@ function ImageTileView({ item, classes }: { item: ReviewItem; classes: string[] 
           </button>
         </div>
         <div className="small tile-verdict">
-          Labelled <strong>{item.actual}</strong>; the model says <strong className={right ? 'good-text' : 'bad-text'}>{item.predicted}</strong> ({formatPercent(item.probability, 0)} sure)
+          {isRelabelled ? (
+            // The user changed the label: say what it was and what it is now, not the old label alone.
+            <span data-testid="relabelled">
+              Was <strong>{item.actual}</strong> → now <strong>{relabelled}</strong>
+              {!move && (
+                <>
+                  {' '}
+                  (
+                  <button type="button" className="link" onClick={() => relabelFile(item.file, item.actual, item.actual)}>
+                    undo
+                  </button>
+                  )
+                </>
+              )}
+              .{' '}
+            </span>
+          ) : (
+            <>
+              Labelled <strong>{item.actual}</strong>;{' '}
+            </>
+          )}
+          {isRelabelled ? 'The model says' : 'the model says'} <strong className={right ? 'good-text' : 'bad-text'}>{item.predicted}</strong> ({formatPercent(item.probability, 0)} sure)
         </div>
         {shown && heatmap?.status === 'done' && <HeatmapLegend label={heatmap.explains ?? item.predicted} />}
         {shown && heatmap?.status === 'error' && <div className="small error-text" data-testid="heatmap-error">{heatmap.error}</div>}
@@ -63,7 +85,7 @@ function ImageTileView({ item, classes }: { item: ReviewItem; classes: string[] 
               Exclude
             </button>
           )}
-          {hasProject && relabelled && relabelled !== item.actual && !move && (
+          {hasProject && isRelabelled && !move && (
             <button type="button" className="small" onClick={() => void moveFile(item.file, relabelled).then(setMove)} title="Move the photo into the folder of its new label">
               Move file
             </button>
@@ -74,7 +96,7 @@ function ImageTileView({ item, classes }: { item: ReviewItem; classes: string[] 
             </button>
           )}
         </div>
-        {relabelled && relabelled !== item.actual && <div className="small muted">Now labelled {relabelled} for the next training.</div>}
+        {isRelabelled && <div className="small muted">The next training uses “{relabelled}”.</div>}
       </figcaption>
     </figure>
   );
