@@ -22,6 +22,7 @@ function ImageTileView({ item, classes }: { item: ReviewItem; classes: string[] 
   const right = item.actual === item.predicted;
   const label = relabelled ?? item.actual;
   const isRelabelled = relabelled !== undefined && relabelled !== item.actual;
+  // The answer is coloured against the label the user sees now (green once they agree with the model).
 
   return (
     <figure className={`tile${right ? ' tile-right' : ' tile-wrong'}${excluded ? ' excluded' : ''}`} data-testid="mistake-tile">
@@ -46,12 +47,11 @@ function ImageTileView({ item, classes }: { item: ReviewItem; classes: string[] 
               Was <strong>{item.actual}</strong> → now <strong>{relabelled}</strong>
               {!move && (
                 <>
-                  {' '}
-                  (
-                  <button type="button" className="link" onClick={() => relabelFile(item.file, item.actual, item.actual)}>
+                  {' ('}
+                  <button type="button" className="link inline" onClick={() => relabelFile(item.file, item.actual, item.actual)}>
                     undo
                   </button>
-                  )
+                  {')'}
                 </>
               )}
               .{' '}
@@ -61,7 +61,7 @@ function ImageTileView({ item, classes }: { item: ReviewItem; classes: string[] 
               Labelled <strong>{item.actual}</strong>;{' '}
             </>
           )}
-          {isRelabelled ? 'The model says' : 'the model says'} <strong className={right ? 'good-text' : 'bad-text'}>{item.predicted}</strong> ({formatPercent(item.probability, 0)} sure)
+          {isRelabelled ? 'The model says' : 'the model says'} <strong className={label === item.predicted ? 'good-text' : 'bad-text'}>{item.predicted}</strong> ({formatPercent(item.probability, 0)} sure)
         </div>
         {shown && heatmap?.status === 'done' && <HeatmapLegend label={heatmap.explains ?? item.predicted} />}
         {shown && heatmap?.status === 'error' && <div className="small error-text" data-testid="heatmap-error">{heatmap.error}</div>}
