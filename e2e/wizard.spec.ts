@@ -79,6 +79,14 @@ test('a person trains, reviews and exports an ants-vs-bees classifier', async ({
     await expect(train.badge()).toHaveText(/GPU|CPU|WASM/);
     // One short sentence beside the badge; the engine's reasons wait behind "Why?".
     await expect(app.getByTestId('backend-sentence')).toHaveText(/^(Graphics card|CPU)[^.]*\.$/);
+    const why = app.locator('.backend-why');
+    if ((await why.count()) > 0) {
+      await why.locator('summary').click();
+      const reasons = await why.locator('li').allTextContents();
+      const saysNodeMissing = reasons.filter((r) => /(TensorFlow for Node|tfjs-node)\b.*not installed/.test(r));
+      expect(saysNodeMissing.length, `the missing TensorFlow for Node, said at most once: ${saysNodeMissing.join(' | ')}`).toBeLessThanOrEqual(1);
+      await why.locator('summary').click();
+    }
     await wizard.screenshot('05-train-ready');
     // Long tasks on the page's main thread while training streams batches and epochs.
     await app.evaluate(() => {
