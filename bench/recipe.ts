@@ -4,7 +4,7 @@
 // dataset picks the recipe. The winner goes into src/engine/train/defaults.ts; bench/accuracy.ts then
 // reports its test accuracy against Teachable Machine's recipe.
 //
-//   npx tsx bench/recipe.ts            (env: BENCH_SEEDS default 2, BENCH_DATASETS, FOLDWISE_CACHE)
+//   npx tsx bench/recipe.ts [heads|linear]   (env: BENCH_SEEDS default 2, BENCH_DATASETS, FOLDWISE_CACHE)
 //
 // Prints one JSON object: every recipe with its mean validation accuracy and loss, best first.
 import os from 'node:os';
@@ -25,21 +25,40 @@ interface Recipe {
   head: Omit<HeadSpec, 'inputDim' | 'classes'>;
   lr: keyof LrSuggestions;
   epochs: number;
+  weightDecay: number;
+  labelSmoothing: number;
 }
 
-// 'steep' is left out: on hymenoptera's few batches the early noise made it pick ~1e-6 (accuracy 0.37-0.51).
-const grid: Recipe[] = [];
-for (const views of [0, AUGMENT_VIEWS])
-  for (const head of [{ hidden: 0, dropout: 0.2 }, { hidden: 0, dropout: 0.5 }, { hidden: 128, dropout: 0.3 }])
-    for (const lr of ['valley', 'minimum'] as const) for (const epochs of [12, 30]) grid.push({ views, head, lr, epochs });
-
 const batchSize = 64;
-const weightDecay = 0.01;
+const grids: Record<string, () => Recipe[]> = {
+  // Stage 1: head shape, augmented views, LR suggestion, length. 'steep' is left out: on
+  // hymenoptera's few batches the early noise made it pick ~1e-6 (accuracy 0.37-0.51).
+  heads: () => {
+    const grid: Recipe[] = [];
+    for (const views of [0, AUGMENT_VIEWS])
+      for (const head of [{ hidden: 0, dropout: 0.2 }, { hidden: 0, dropout: 0.5 }, { hidden: 128, dropout: 0.3 }])
+        for (const lr of ['valley', 'minimum'] as const) for (const epochs of [12, 30]) grid.push({ views, head, lr, epochs, weightDecay: 0.01, labelSmoothing: 0 });
+    return grid;
+  },
+  // Stage 2: the linear head (the only shape within the time budget), its length and regularisation.
+  linear: () => {
+    const grid: Recipe[] = [];
+    for (const lr of ['valley', 'minimum'] as const)
+      for (const epochs of [30, 60])
+        for (const weightDecay of [0.01, 0.1])
+          for (const labelSmoothing of [0, 0.1]) grid.push({ views: 0, head: { hidden: 0, dropout: 0.2 }, lr, epochs, weightDecay, labelSmoothing });
+    return grid;
+  },
+};
+const stage = process.argv[2] ?? 'heads';
+if (!grids[stage]) throw new Error(`Unknown stage ${stage}: use ${Object.keys(grids).join(' or ')}.`);
+const grid = grids[stage]();
 
 async function validation(features: DatasetFeatures, recipe: Recipe, seed: number) {
   const set = { ...trainingSet(features), trainViews: features.trainViews.slice(0, recipe.views) };
+  const { weightDecay, labelSmoothing } = recipe;
   const lr = await findLearningRate(set, { head: recipe.head, seed, batchSize, weightDecay, choose: recipe.lr });
-  const fit = await fitHead(set, { head: recipe.head, epochs: recipe.epochs, maxLr: lr.suggestion, seed, batchSize, weightDecay });
+  const fit = await fitHead(set, { head: recipe.head, epochs: recipe.epochs, maxLr: lr.suggestion, seed, batchSize, weightDecay, labelSmoothing });
   const valid = score(predictProbabilities(fit.head, features.valid, features.validFlip), features.valid.labels, features.classes.length);
   fit.head.dispose();
   return { ...valid, lr: lr.suggestion };
@@ -66,7 +85,7 @@ async function main() {
     .sort((a, b) => b.validAccuracy - a.validAccuracy || a.validLoss - b.validLoss);
   console.log(
     JSON.stringify(
-      { bench: 'recipe', datasets, seeds, cores: os.availableParallelism(), seconds: Math.round((performance.now() - started) / 1000), ranked },
+      { bench: 'recipe', stage, datasets, seeds, cores: os.availableParallelism(), seconds: Math.round((performance.now() - started) / 1000), ranked },
       null,
       2,
     ),

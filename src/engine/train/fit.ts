@@ -90,12 +90,11 @@ export async function fitHead(set: TrainingSet, options: FitOptions): Promise<Fi
         options.signal?.throwIfAborted();
         optimizer.setLearningRate(schedule(step++));
         const [loss, predicted] = tf.tidy(() => {
-          const input = tf.tensor2d(x, [y.length, set.dim]);
           let logits: tf.Tensor2D | null = null;
           const cost = optimizer.minimize(
             () => {
               // Kept past the gradient's own tidy to count training accuracy; disposed below.
-              logits = tf.keep(head.logits(input, random));
+              logits = tf.keep(head.trainingLogits(x, y.length, random));
               return headLoss(logits, y, { smoothing: labelSmoothing, weights });
             },
             true,

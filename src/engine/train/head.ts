@@ -19,6 +19,12 @@ export interface Head {
   variables: tf.Variable[];
   /** Logits [N, classes]; dropout only when `random` is given. Call inside tf.tidy. */
   logits(x: tf.Tensor2D, random?: Random): tf.Tensor2D;
+  /**
+   * Logits with dropout for a training batch of cached features (`rows` x inputDim, plain data
+   * that is not trained through). The same values as logits(x, random), with a faster gradient.
+   * Call inside tf.tidy.
+   */
+  trainingLogits(batch: Float32Array, rows: number, random: Random): tf.Tensor2D;
   /** Copies of the current weights, to keep the best epoch. */
   snapshot(): Float32Array[];
   restore(weights: Float32Array[]): void;
@@ -57,17 +63,39 @@ export function createHead(spec: HeadSpec, random: Random): Head {
     variables.push(tf.tidy(() => tf.variable(tf.zeros([fanOut]), true, `${id}/dense_${i}/bias`)));
   });
   const dropout = (x: tf.Tensor2D, random?: Random) => (random && spec.dropout > 0 ? tf.mul(x, dropoutMask(x.shape, spec.dropout, random)) : x);
+  /** Layers from `first` on, applied to h (the input of layer `first`). */
+  const layersFrom = (first: number, h: tf.Tensor2D, random?: Random) => {
+    for (let i = first * 2; i < variables.length; i += 2) {
+      if (i > 0) h = tf.relu(h);
+      h = tf.add(tf.matMul(dropout(h, random), variables[i] as tf.Tensor2D), variables[i + 1]!) as tf.Tensor2D;
+    }
+    return h;
+  };
   return {
     spec,
     variables,
-    logits(x, random) {
-      let h = x;
-      for (let i = 0; i < variables.length; i += 2) {
-        const last = i === variables.length - 2;
-        h = tf.add(tf.matMul(dropout(h, random), variables[i] as tf.Tensor2D), variables[i + 1]!) as tf.Tensor2D;
-        if (!last) h = tf.relu(h);
-      }
-      return h;
+    logits: (x, random) => layersFrom(0, x, random),
+    trainingLogits(batch, rows, random) {
+      // The stock gradient of x·W with respect to W is a matMul with x transposed, which tfjs-wasm
+      // runs ~20x slower than a plain one (34 ms against 1.8 ms for 64x1280 by 128 here). The batch
+      // is data, so its dropped-out copy and that copy's transpose are made once in JS and the
+      // kernel's gradient is a plain matMul of the transpose.
+      const dim = spec.inputDim;
+      const keep = 1 - spec.dropout;
+      const mask = spec.dropout > 0 ? random.mask(rows * dim, keep, 1 / keep) : null;
+      const x = new Float32Array(rows * dim);
+      for (let i = 0; i < x.length; i++) x[i] = mask ? batch[i]! * mask[i]! : batch[i]!;
+      // Writing in order and reading with a stride is about twice as fast here as the other way round.
+      const xT = new Float32Array(rows * dim);
+      for (let c = 0; c < dim; c++) for (let r = 0; r < rows; r++) xT[c * rows + r] = x[r * dim + c]!;
+      const input = tf.tensor2d(x, [rows, dim]);
+      const inputT = tf.tensor2d(xT, [dim, rows]);
+      const firstLayer = tf.customGrad((kernel, save) => {
+        save([inputT]); // kept for the gradient, which runs after the forward pass's tensors are freed
+        return { value: tf.matMul(input, kernel as tf.Tensor2D), gradFunc: (dy, [transposed]) => tf.matMul(transposed as tf.Tensor2D, dy as tf.Tensor2D) };
+      });
+      const h = tf.add(firstLayer(variables[0]!), variables[1]!) as tf.Tensor2D;
+      return layersFrom(1, h, random);
     },
     snapshot: () => variables.map((v) => v.dataSync() as Float32Array).map((d) => d.slice()),
     restore(weights) {

@@ -106,8 +106,7 @@ export async function findLearningRate(set: TrainingSet, options: LrFinderOption
         const lr = startLr * (endLr / startLr) ** (step / (steps - 1));
         optimizer.setLearningRate(lr);
         const loss = tf.tidy(() => {
-          const x = tf.tensor2d(batch.x, [batch.y.length, set.dim]);
-          const cost = optimizer.minimize(() => headLoss(head.logits(x, random), batch.y), true, head.variables);
+          const cost = optimizer.minimize(() => headLoss(head.trainingLogits(batch.x, batch.y.length, random), batch.y), true, head.variables);
           return cost!.dataSync()[0]!;
         });
         average = beta * average + (1 - beta) * loss;

@@ -1,0 +1,32 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useGradientBackend } from './backend';
+import { createHead } from './head';
+import { createRandom } from './random';
+
+beforeAll(async () => {
+  await useGradientBackend('head');
+});
+
+describe('training logits', () => {
+  for (const hidden of [0, 16]) {
+    it(`match the stock path in value and gradient (hidden ${hidden})`, () => {
+      const [rows, dim] = [7, 24];
+      const data = Float32Array.from({ length: rows * dim }, (_, i) => Math.sin(i * 0.37));
+      const head = createHead({ inputDim: dim, classes: 3, hidden, dropout: 0.3 }, createRandom(1));
+      // The same seed draws the same dropout masks on both paths.
+      const lossOf = (logits: tf.Tensor2D) => tf.sum(tf.mul(logits, tf.linspace(-1, 1, logits.size).reshape(logits.shape)));
+      const fast = tf.variableGrads(() => lossOf(head.trainingLogits(data, rows, createRandom(9))) as tf.Scalar, head.variables);
+      const stock = tf.variableGrads(() => lossOf(head.logits(tf.tensor2d(data, [rows, dim]), createRandom(9))) as tf.Scalar, head.variables);
+      expect(fast.value.dataSync()[0]).toBeCloseTo(stock.value.dataSync()[0]!, 4);
+      for (const v of head.variables) {
+        const a = fast.grads[v.name]!.dataSync();
+        const b = stock.grads[v.name]!.dataSync();
+        expect(Math.max(...b.map((x) => Math.abs(x)))).toBeGreaterThan(0);
+        expect(Math.max(...a.map((x, i) => Math.abs(x - b[i]!)))).toBeLessThan(1e-4);
+      }
+      tf.dispose([fast.value, stock.value, ...Object.values(fast.grads), ...Object.values(stock.grads)]);
+      head.dispose();
+    });
+  }
+});
