@@ -90,7 +90,7 @@ export function createHead(spec: HeadSpec, random: Random): Head {
       for (let c = 0; c < dim; c++) for (let r = 0; r < rows; r++) xT[c * rows + r] = x[r * dim + c]!;
       const input = tf.tensor2d(x, [rows, dim]);
       const inputT = tf.tensor2d(xT, [dim, rows]);
-      const firstLayer = tf.customGrad((kernel, save) => {
+      const firstLayer = tf.customGrad((kernel: tf.Tensor, save: tf.GradSaveFunc) => {
         save([inputT]); // kept for the gradient, which runs after the forward pass's tensors are freed
         return { value: tf.matMul(input, kernel as tf.Tensor2D), gradFunc: (dy, [transposed]) => tf.matMul(transposed as tf.Tensor2D, dy as tf.Tensor2D) };
       });
