@@ -90,7 +90,8 @@ export function createHead(spec: HeadSpec, random: Random): Head {
       for (let c = 0; c < dim; c++) for (let r = 0; r < rows; r++) xT[c * rows + r] = x[r * dim + c]!;
       const input = tf.tensor2d(x, [rows, dim]);
       const inputT = tf.tensor2d(xT, [dim, rows]);
-      const firstLayer = tf.customGrad((kernel: tf.Tensor, save: tf.GradSaveFunc) => {
+      const firstLayer = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+        const [kernel, save] = args as [tf.Tensor, tf.GradSaveFunc];
         save([inputT]); // kept for the gradient, which runs after the forward pass's tensors are freed
         return { value: tf.matMul(input, kernel as tf.Tensor2D), gradFunc: (dy, [transposed]) => tf.matMul(transposed as tf.Tensor2D, dy as tf.Tensor2D) };
       });
