@@ -4,9 +4,8 @@
 // was exported). Batches are cut into small pieces that whichever copy is free takes next, so a core
 // that other programs slow down gets less work. Starting tfjs in a worker takes about a second, so
 // the workers start first (startTfjsRunners) and are told which folder to load once it is written.
-import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { workerEntry } from '../features/worker-pool';
+import { startWorkerClient } from '../worker-client';
 import type { Loader } from './formats/types';
 import { dirLoader } from './tfjs-io';
 import type { TfjsWorkerData, TfjsWorkerReply, TfjsWorkerRequest } from './tfjs-worker';
@@ -132,67 +131,36 @@ export function startTfjsRunners(threads: number, opts: { waitForWorkers?: boole
 
 /** `count` worker threads booting tfjs on wasm; load(dir) gives one run function per thread. */
 function startWorkers(count: number): { load(dir: string): Promise<Run[]>; dispose(): void } {
-  const pending = new Map<number, { resolve(reply: TfjsWorkerReply): void; reject(error: Error): void }>();
   let nextId = 1;
-  let failure: Error | null = null;
-  const all: Worker[] = [];
-
-  const start = (): Promise<(request: TfjsWorkerRequest, transfer?: ArrayBuffer[]) => Promise<TfjsWorkerReply>> =>
-    new Promise((resolve, reject) => {
-      const entry = workerEntry();
-      const worker = new Worker(entry.script, { eval: entry.eval, workerData: { task: 'export-tfjs' } satisfies TfjsWorkerData, env: process.env });
-      all.push(worker);
-      worker.unref();
-      let ready = false;
-      const ask = (request: TfjsWorkerRequest, transfer: ArrayBuffer[] = []) =>
-        new Promise<TfjsWorkerReply>((res, rej) => {
-          if (failure) return rej(failure);
-          pending.set(request.id, { resolve: res, reject: rej });
-          worker.postMessage(request, transfer);
-        });
-      worker.on('message', (reply: TfjsWorkerReply) => {
-        if (reply.type === 'ready') {
-          ready = true;
-          resolve(ask);
-          return;
-        }
-        const job = pending.get(reply.id);
-        if (!job) return;
-        pending.delete(reply.id);
-        if (reply.type === 'error') job.reject(new Error(reply.message));
-        else job.resolve(reply);
-      });
-      const fail = (error: Error) => {
-        failure = error;
-        if (!ready) reject(error);
-        for (const job of pending.values()) job.reject(error);
-        pending.clear();
-      };
-      worker.on('error', fail);
-      worker.on('exit', (code) => {
-        if (code !== 0) fail(new Error(`a TF.js worker thread stopped unexpectedly (exit code ${code})`));
-      });
-    });
+  const clients = Array.from({ length: count }, () =>
+    startWorkerClient<TfjsWorkerRequest, TfjsWorkerReply>({
+      workerData: { task: 'export-tfjs' } satisfies TfjsWorkerData,
+      stopped: (code) => new Error(`a TF.js worker thread stopped unexpectedly (exit code ${code})`),
+    }),
+  );
+  // Once one thread has failed, the others refuse work too, with its error: the run fails saying why.
+  const failure = () => clients.find((c) => c.failure)?.failure ?? null;
 
   // A thread that cannot start (e.g. the built worker entry is missing) rejects this; load() reports it.
-  const threads = Promise.all(Array.from({ length: count }, start));
+  const threads = Promise.all(clients.map((c) => c.ready));
   threads.catch(() => undefined);
   return {
     async load(dir) {
-      const asks = await threads;
-      await Promise.all(asks.map((ask) => ask({ type: 'load', id: nextId++, dir })));
-      return asks.map(
-        (ask): Run =>
+      await threads;
+      await Promise.all(clients.map((c) => c.ask({ type: 'load', id: nextId++, dir })));
+      return clients.map(
+        (client): Run =>
           async (pixels, n) => {
-            const reply = await ask({ type: 'run', id: nextId++, pixels, n }, [pixels.buffer as ArrayBuffer]);
+            const failed = failure();
+            if (failed) throw failed;
+            const reply = await client.ask({ type: 'run', id: nextId++, pixels, n }, [pixels.buffer as ArrayBuffer]);
             return (reply as Extract<TfjsWorkerReply, { type: 'probabilities' }>).data;
           },
       );
     },
     dispose() {
-      for (const w of all) void w.terminate();
-      for (const job of pending.values()) job.reject(new Error('The TF.js worker threads were closed'));
-      pending.clear();
+      const closed = new Error('The TF.js worker threads were closed');
+      for (const c of clients) c.terminate(closed);
     },
   };
 }
