@@ -68,11 +68,10 @@ export interface ComputeFeaturesOptions {
 }
 
 /**
- * No augmented views unless asked for: the 60-second cold `foldwise train` on dogs_vs_cats (2 cores)
- * already needs 1600 train + 900 valid/test x (centre + flip) = 3400 vectors, and bench/extract.ts
- * measured ~60 vectors/s end to end with views and TTA on this shared machine (load 6-11): each view
- * adds a decode and an inference per training photo (+1600 vectors, ~27 s here), so views would break
- * the budget. AUGMENT_VIEWS is the number to use when a person switches augmentation on.
+ * No augmented views unless asked for. bench/recipe.ts found two views per photo worth ~0.1 points
+ * of validation accuracy (noise) for ~15 s more of a cold `foldwise train` on dogs_vs_cats (38 s
+ * without them, 60 s budget, 2 cores): each view is one more decode and inference per training photo.
+ * AUGMENT_VIEWS is the number to use when a person switches augmentation on.
  */
 export const DEFAULT_VIEWS = 0;
 /** Augmented views per training photo when augmentation is switched on (TrainConfig.augment). */
