@@ -8,9 +8,6 @@ import type { Extractor } from './extractor';
 import { checkPixels } from './tfjs-extractor';
 import type { EmbedWorkerData, WorkerReply, WorkerRequest } from './worker-protocol';
 
-// Moved to worker-client.ts (shared with the export pool); still exported here for existing imports.
-export { workerEntry } from '../worker-client';
-
 export interface WorkerPoolOptions {
   /** Worker threads; each gets a share of every batch. */
   workers: number;
