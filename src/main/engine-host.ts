@@ -147,10 +147,7 @@ export class EngineHost<Channel> {
       const timer = setTimeout(() => {
         if (generation !== this.generation) return;
         client.close('handshake timed out');
-        this.engine = null;
-        this.generation++; // its exit, when it comes, is no longer news
-        engine.kill();
-        settle(this.crashed(this.generation, `The engine did not answer within ${Math.round(this.opts.handshakeMs / 1000)} s.`));
+        settle(this.abandon(engine, `The engine did not answer within ${Math.round(this.opts.handshakeMs / 1000)} s.`));
       }, this.opts.handshakeMs);
       client.call('engine/info', {}).then(
         (info) => {
@@ -170,10 +167,7 @@ export class EngineHost<Channel> {
           if (generation !== this.generation) return;
           // Connection lost before an answer: the exit handler reports it. Anything else is a broken engine.
           if (error.name === 'engine/died') return;
-          this.engine = null;
-          this.generation++;
-          engine.kill();
-          settle(this.crashed(this.generation, `The engine failed to start: ${error.message}`));
+          settle(this.abandon(engine, `The engine failed to start: ${error.message}`));
         },
       );
     });
@@ -188,10 +182,7 @@ export class EngineHost<Channel> {
       const deadline = setTimeout(() => {
         if (generation !== this.generation) return;
         client.close('the engine stopped answering');
-        this.engine = null;
-        this.generation++; // its exit, when the kill lands, is no longer news
-        engine.kill();
-        this.crashed(this.generation, `The engine stopped answering for ${Math.round(hangAfterMs / 1000)} s (it may be stuck in a calculation), so Foldwise stopped it.`);
+        this.abandon(engine, `The engine stopped answering for ${Math.round(hangAfterMs / 1000)} s (it may be stuck in a calculation), so Foldwise stopped it.`);
       }, hangAfterMs);
       this.watchdogTimer = deadline;
       client.call('engine/info', {}).then(
@@ -211,6 +202,14 @@ export class EngineHost<Channel> {
   private stopWatchdog(): void {
     if (this.watchdogTimer) clearTimeout(this.watchdogTimer);
     this.watchdogTimer = null;
+  }
+
+  /** Kills a live engine that misbehaves (no handshake, a broken one, a hang) and counts it as a crash. */
+  private abandon(engine: ForkedEngine<Channel>, reason: string): EngineStatus {
+    this.engine = null;
+    this.generation++; // its exit, when the kill lands, is no longer news
+    engine.kill();
+    return this.crashed(this.generation, reason);
   }
 
   /** Records a crash and schedules a restart, or gives up on a crash loop. */
