@@ -13,7 +13,7 @@ export const APP_ENTRY = `${APP_ORIGIN}/index.html`;
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
   "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
+  "style-src 'self'",
   `img-src 'self' data: blob: ${SCHEME}:`,
   "connect-src 'self'",
   "font-src 'self'",
