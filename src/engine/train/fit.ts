@@ -76,7 +76,7 @@ export async function fitHead(set: TrainingSet, options: FitOptions): Promise<Fi
   const schedule = oneCycle({ maxLr, totalSteps: epochs * batches });
   const optimizer = new AdamW(schedule(0), weightDecay);
   const history: EpochMetrics[] = [];
-  const snapshots = new Map<number, Float32Array[]>();
+  let bestWeights: Float32Array[] | null = null;
   let step = 0;
   try {
     for (let epoch = 1; epoch <= epochs; epoch++) {
@@ -125,10 +125,9 @@ export async function fitHead(set: TrainingSet, options: FitOptions): Promise<Fi
         stage: 'head',
       };
       history.push(metrics);
-      // Keep weights of every epoch that could still be chosen (within 1% of the lowest loss so far).
-      snapshots.set(epoch, head.snapshot());
-      const lowest = Math.min(...history.map((e) => e.validLoss));
-      for (const e of history) if (e.validLoss > lowest * 1.01) snapshots.delete(e.epoch);
+      // The epoch bestEpochOf keeps only ever changes to the newest one (an epoch that does not
+      // qualify leaves the lowest loss, and so the choice, as it was): one copy of weights is enough.
+      if (bestEpochOf(history) === epoch) bestWeights = head.snapshot();
       options.onEpoch?.(metrics);
       await yieldToEventLoop();
     }
@@ -139,7 +138,7 @@ export async function fitHead(set: TrainingSet, options: FitOptions): Promise<Fi
     optimizer.dispose();
   }
   const bestEpoch = bestEpochOf(history);
-  head.restore(snapshots.get(bestEpoch)!);
+  head.restore(bestWeights!);
   const warnings: string[] = [];
   const overfit = overfittingEpochs(history);
   if (overfit.length > 0) {
