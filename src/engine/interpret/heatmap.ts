@@ -8,7 +8,7 @@ import type { Heatmap } from '../../shared/types';
 import { getBackbone, type BackboneSpec } from '../backbones/catalog';
 import { loadFeatureModel, splitAtHeatmapLayer } from '../backbones/load';
 import { loadLayersModelFromFolder } from '../backbones/model-io';
-import { decodeForModel, ImageProblem } from '../dataset/decode';
+import { decodeForModel, ImageProblem, type ResizeRecipe } from '../dataset/decode';
 import { useGradientBackend } from '../train/backend';
 import { gradCam, type CamModel } from './gradcam';
 import { overlayPng } from './overlay';
@@ -97,9 +97,9 @@ async function loadRun(runDir: string): Promise<LoadedRun> {
   };
 }
 
-async function decode(file: string, size: number): Promise<Uint8Array> {
+async function decode(file: string, recipe: ResizeRecipe): Promise<Uint8Array> {
   try {
-    return await decodeForModel(file, { size, resize: 'shorter-side', crop: 'center', interpolation: 'bilinear' });
+    return await decodeForModel(file, recipe);
   } catch (error) {
     if (error instanceof ImageProblem) {
       throw new EngineError('image/unreadable', `${file} cannot be used as a photo (${error.kind}): ${error.message}. Choose another photo.`, { file, kind: error.kind });
@@ -146,7 +146,7 @@ export function createHeatmapper(): Heatmapper {
       throw new EngineError('review/unknown-class', `Class ${options.classIndex} does not exist: this model knows ${run.classes.map((c, i) => `${i} = ${c}`).join(', ')}.`, { classIndex: options.classIndex });
     }
     const image = await locateImage(run, file);
-    const pixels = await decode(image, spec.recipe.size);
+    const pixels = await decode(image, spec.recipe);
     signal?.throwIfAborted();
     const input = tf.tensor4d(pixels, [1, spec.recipe.size, spec.recipe.size, 3], 'float32');
     let result;
@@ -156,7 +156,7 @@ export function createHeatmapper(): Heatmapper {
       input.dispose();
     }
     const size = options.size ?? DEFAULT_OVERLAY_SIZE;
-    const photo = size === spec.recipe.size ? pixels : await decode(image, size);
+    const photo = size === spec.recipe.size ? pixels : await decode(image, { ...spec.recipe, size }); // the model's own recipe, sharper
     const png = await overlayPng(photo, size, result.cam, result.height, result.width);
     const top = result.probabilities.indexOf(Math.max(...result.probabilities));
     return {
