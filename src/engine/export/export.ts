@@ -141,8 +141,8 @@ export async function exportModel(runDir: string, opts: ExportOptions): Promise<
     const usage = usageFiles(meta);
     const extra: string[] = [];
     let picture: string | null = null;
-    if (stats.valid) {
-      const svg = confusionSvg(run.classes, stats.valid.confusion);
+    const svg = stats.valid ? confusionSvg(run.classes, stats.valid.confusion) : null;
+    if (svg !== null) {
       await fs.promises.writeFile(path.join(tmp, 'confusion-matrix.svg'), svg);
       picture = 'confusion-matrix.svg';
       extra.push(picture);
@@ -152,7 +152,7 @@ export async function exportModel(runDir: string, opts: ExportOptions): Promise<
     const cardFiles = ['metadata.json', 'MODEL_CARD.md', 'MODEL_CARD.html'];
     const cardInput = { meta, stats, verified: { ...checked, accuracy: verified.accuracy }, files: [...modelFiles, ...cardFiles, ...extra], usage, confusionPicture: picture };
     await fs.promises.writeFile(path.join(tmp, 'MODEL_CARD.md'), renderMarkdown(cardInput));
-    await fs.promises.writeFile(path.join(tmp, 'MODEL_CARD.html'), renderHtml(cardInput, stats.valid ? confusionSvg(run.classes, stats.valid.confusion) : null));
+    await fs.promises.writeFile(path.join(tmp, 'MODEL_CARD.html'), renderHtml(cardInput, svg));
     const usageWritten = await writeUsageFiles(tmp, usage);
     opts.signal?.throwIfAborted();
     endStage('document');
