@@ -1,6 +1,7 @@
 // MODEL_CARD.md and its HTML twin, written from the run's own predictions: what the model knows,
 // how well, where it goes wrong, and what it cannot do. One list of blocks renders to both formats.
 import type { Split } from '../../shared/types';
+import { mostConfusedPairs } from '../interpret/review';
 import type { ExportMetadata } from './metadata';
 import type { PredictionItem } from './run';
 
@@ -39,11 +40,7 @@ export function scoreSplit(classes: string[], items: PredictionItem[]): SplitSco
     const predicted = confusion.reduce((s, row) => s + row[i]!, 0);
     return { name, precision: predicted ? confusion[i]![i]! / predicted : null, recall: support ? confusion[i]![i]! / support : null, support };
   });
-  const mostConfused = classes
-    .flatMap((actual, i) => classes.map((predicted, j) => ({ actual, predicted, count: i === j ? 0 : confusion[i]![j]! })))
-    .filter((c) => c.count > 0)
-    .sort((a, b) => b.count - a.count)
-    .slice(0, 5);
+  const mostConfused = mostConfusedPairs(confusion, classes).slice(0, 5);
   return { images: total, accuracy: total ? correct / total : 0, confusion, perClass, mostConfused };
 }
 
