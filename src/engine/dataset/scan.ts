@@ -16,7 +16,7 @@ import { contentId, pictureHash } from './hash';
 import { emptyClassProblem, fileProblem, MIN_SIDE } from './problems';
 import { assignValidation, splitOfFolder } from './split';
 import { summarise, type Dataset, type ScannedImage } from './summary';
-import { ioProblem, isIgnoredName, walk, type FoundFile } from './walk';
+import { holdsFolder, ioProblem, isIgnoredName, linkLoopProblem, walk, type FoundFile } from './walk';
 
 export interface ScanOptions {
   /** Share of each class held out for validation when the folders give no split (default 0.2). */
@@ -82,10 +82,8 @@ async function subfolders(root: string, dir: string): Promise<{ dirs: string[]; 
       const target = await fs.promises.realpath(full).catch(() => null);
       const isDir = target !== null && (await fs.promises.stat(target).then((s) => s.isDirectory(), () => false));
       if (!isDir) out.files++;
-      else if (target === realRoot || realRoot.startsWith(target + path.sep)) {
-        const file = path.relative(root, full).split(path.sep).join('/');
-        out.problems.push({ file, kind: 'symlink-loop', message: `${file} is a link to a folder that contains it, so it loops forever; delete the link.` });
-      } else out.dirs.push(entry.name);
+      else if (holdsFolder(target, realRoot)) out.problems.push(linkLoopProblem(root, full));
+      else out.dirs.push(entry.name);
     }
   }
   out.dirs.sort();

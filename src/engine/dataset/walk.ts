@@ -50,6 +50,17 @@ export function ioProblem(root: string, p: string, error: unknown): DatasetProbl
   };
 }
 
+/** True when the real folder `target` is `real` or holds it: a link there would be walked forever. */
+export function holdsFolder(target: string, real: string): boolean {
+  return real === target || real.startsWith(target.endsWith(path.sep) ? target : target + path.sep);
+}
+
+/** The problem for a link at `full` that leads back to a folder holding it. */
+export function linkLoopProblem(root: string, full: string): DatasetProblem {
+  const file = toRel(root, full);
+  return { file, kind: 'symlink-loop', message: `${file} is a link to a folder that contains it, so it loops forever; delete the link.` };
+}
+
 /** Walks `dir` (inside `root`) depth-first; `ancestors` holds the real paths above it, to spot loops. */
 export async function walk(root: string, dir: string = root, signal?: AbortSignal, ancestors: ReadonlySet<string> = new Set()): Promise<WalkResult> {
   const result: WalkResult = { files: [], ignored: 0, problems: [] };
@@ -82,9 +93,8 @@ export async function walk(root: string, dir: string = root, signal?: AbortSigna
       if (entry.isSymbolicLink()) {
         const target = await fs.promises.realpath(full).catch(() => full);
         // A link to any folder that holds it (up to the scan root and beyond) would be walked forever.
-        if (inside.has(target) || real === target || real.startsWith(target.endsWith(path.sep) ? target : target + path.sep)) {
-          const file = toRel(root, full);
-          result.problems.push({ file, kind: 'symlink-loop', message: `${file} is a link to a folder that contains it, so it loops forever; delete the link.` });
+        if (inside.has(target) || holdsFolder(target, real)) {
+          result.problems.push(linkLoopProblem(root, full));
           continue;
         }
       }
