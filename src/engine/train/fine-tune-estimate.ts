@@ -16,6 +16,7 @@ import { useGradientBackend } from './backend';
 import { useFastCpuGradients } from './cpu-gradients';
 import { TRAIN_DEFAULTS } from './defaults';
 import { atInputSize, parameterGroups } from './fine-tune';
+import { yieldToEventLoop } from './fit';
 import { createHead } from './head';
 import { createRandom } from './random';
 import type { JobContext } from './run';
@@ -78,9 +79,6 @@ const BACKEND_WORDS: Record<string, string> = {
   wasm: 'WebAssembly',
 };
 
-/** Lets queued messages (a cancel) in before the next piece of synchronous tensor work. */
-const yieldToEvents = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 /** Multiples of 32 (MobileNets halve the size five times) at about 2/7 and 3/7 of the full size. */
 export function timedSizes(inputSize: number): [number, number] {
   const round = (x: number) => Math.max(32, Math.round(x / 32) * 32);
@@ -121,7 +119,7 @@ export async function estimateFineTune(config: TrainConfig, ctx: Pick<JobContext
     // small, large, small, large: the first of each pays one-off allocations; the faster of two counts.
     for (const round of [0, 1]) {
       for (let i = 0; i < sizes.length; i++) {
-        await yieldToEvents();
+        await yieldToEventLoop();
         signal.throwIfAborted();
         const begin = performance.now();
         tf.tidy(() => {
@@ -138,7 +136,7 @@ export async function estimateFineTune(config: TrainConfig, ctx: Pick<JobContext
     const inference = await useGradientBackend('head');
     let forward = Infinity;
     for (const _ of [0, 1]) {
-      await yieldToEvents();
+      await yieldToEventLoop();
       signal.throwIfAborted();
       const begin = performance.now();
       tf.tidy(() => (tunables[1]!.predict(inputs[1]!) as tf.Tensor).dataSync());

@@ -16,6 +16,7 @@ import { flipHorizontal } from '../features';
 import { AdamW } from './adamw';
 import { headLoss } from './batches';
 import { TRAIN_DEFAULTS } from './defaults';
+import { yieldToEventLoop } from './fit';
 import type { Head } from './head';
 import { createRandom, type Random } from './random';
 import { oneCycle } from './schedule';
@@ -112,9 +113,6 @@ export async function embedImages(backbone: tf.LayersModel, spec: BackboneSpec, 
   return out;
 }
 
-/** Lets queued messages (a cancel, a pause) in before the next piece of synchronous tensor work. */
-const yieldToEvents = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 /**
  * Loss and gradients of photos `from`..`to` of a batch, each scaled by that slice's share of the
  * batch, so the slices add up to exactly the batch's mean loss and gradient (BatchNorm uses fixed
@@ -167,7 +165,7 @@ async function step({ x, labels, backbone, head, groups, optimizers, random, smo
   try {
     for (let from = 0; from < labels.length; from += sliceSize) {
       if (from > 0) {
-        await yieldToEvents();
+        await yieldToEventLoop();
         await waitIfPaused?.();
         signal?.throwIfAborted();
       }

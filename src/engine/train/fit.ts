@@ -38,7 +38,8 @@ export interface FitResult {
   classWeights: number[] | null;
 }
 
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** Lets queued messages (a cancel, a pause) in before the next piece of synchronous tensor work. */
+export const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * Epochs where validation loss rose (by more than 2% over two epochs) while training loss fell in
