@@ -32,10 +32,14 @@ export const initialDataset = {
 
 let cancelRunning: (() => void) | null = null;
 
+/** Whether the folders themselves say which photos are for checking (a val/valid folder). */
+export function foldersHaveSplit(summary: DatasetSummary | null): boolean {
+  return summary?.splitFromFolders ?? summary?.layout === 'splits';
+}
+
 /** The validation share the engine should use, or undefined to keep the folders' own split. */
 export function validFraction(s: Pick<DatasetSlice, 'split' | 'summary'>): number | undefined {
-  const foldersHaveSplit = s.summary?.splitFromFolders ?? s.summary?.layout === 'splits';
-  if (s.split.mode === 'folders' && foldersHaveSplit) return undefined;
+  if (s.split.mode === 'folders' && foldersHaveSplit(s.summary)) return undefined;
   return s.split.validPercent / 100;
 }
 
@@ -65,8 +69,7 @@ export const createDatasetSlice =
       try {
         const summary = await call;
         if (get().scan.job !== call.job) return; // a newer scan replaced this one
-        const foldersHaveSplit = summary.splitFromFolders ?? summary.layout === 'splits';
-        const keepSplit: DatasetSlice['split'] = sameFolder ? get().split : { ...initialDataset.split, mode: foldersHaveSplit ? 'folders' : 'auto' };
+        const keepSplit: DatasetSlice['split'] = sameFolder ? get().split : { ...initialDataset.split, mode: foldersHaveSplit(summary) ? 'folders' : 'auto' };
         set({ summary, split: keepSplit, scan: { status: 'done', job: null, error: null } });
         if (!sameFolder) {
           set({ edits: { exclude: [], relabel: {} } });

@@ -3,19 +3,19 @@
 import { useState } from 'react';
 import type { DatasetSummary } from '../../../shared/types';
 import { useApp } from '../../store';
+import { foldersHaveSplit } from '../../store/dataset';
 
 export function SplitChoice({ summary }: { summary: DatasetSummary }) {
   const split = useApp((s) => s.split);
   const setSplit = useApp((s) => s.setSplit);
   const [percent, setPercent] = useState(split.validPercent);
-  const foldersHaveSplit = summary.splitFromFolders ?? summary.layout === 'splits';
   const commit = () => percent !== split.validPercent && setSplit({ mode: 'auto', validPercent: percent });
 
   return (
     <fieldset className="split-choice" data-testid="split-choice">
       <legend>Photos to check the model with</legend>
       <p className="hint">Foldwise learns from most photos and keeps some aside to check itself honestly on photos it has never seen.</p>
-      {foldersHaveSplit ? (
+      {foldersHaveSplit(summary) ? (
         <p>
           Your folders already say which photos are for checking (a <span className="mono">val</span> or <span className="mono">valid</span> folder), so Foldwise uses that
           split. To let Foldwise choose instead, put all photos of each kind in one folder.
