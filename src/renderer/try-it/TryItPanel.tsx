@@ -1,7 +1,8 @@
 // Drop any photo and see what the trained model says about it, with its heatmap.
-import { useRef, useState, type DragEvent } from 'react';
+import { useRef, useState } from 'react';
 import { HeatmapLegend } from '../components/HeatmapLegend';
 import { Message } from '../components/Message';
+import { useFileDrop } from '../lib/file-drop';
 import { formatPercent } from '../lib/format';
 import { useApp } from '../store';
 import { currentRunDir } from '../store/review';
@@ -12,19 +13,14 @@ export function TryItPanel() {
   const setOpen = useApp((s) => s.setTryItOpen);
   const tryPhoto = useApp((s) => s.tryPhoto);
   const input = useRef<HTMLInputElement>(null);
-  const [over, setOver] = useState(false);
   const [showHeatmap, setShowHeatmap] = useState(true);
-  if (!tryIt.open) return null;
-
   const take = (file: File | undefined) => {
     if (!file) return;
     void tryPhoto(file, URL.createObjectURL(file));
   };
-  const onDrop = (e: DragEvent) => {
-    e.preventDefault();
-    setOver(false);
-    take(e.dataTransfer.files[0]);
-  };
+  const { over, dropProps } = useFileDrop(take);
+  if (!tryIt.open) return null;
+
   const ranked = Object.entries(tryIt.prediction?.probabilities ?? {}).sort((a, b) => b[1] - a[1]);
 
   return (
@@ -39,15 +35,7 @@ export function TryItPanel() {
         <p className="hint">Train a model first; then drop any photo here to see what it says.</p>
       ) : (
         <>
-          <div
-            className={`drop-target${over ? ' drop-over' : ''}`}
-            onDragOver={(e) => {
-              e.preventDefault();
-              setOver(true);
-            }}
-            onDragLeave={() => setOver(false)}
-            onDrop={onDrop}
-          >
+          <div className={`drop-target${over ? ' drop-over' : ''}`} {...dropProps}>
             <p>Drop a photo here, or</p>
             <button type="button" onClick={() => input.current?.click()}>
               Choose a photo…

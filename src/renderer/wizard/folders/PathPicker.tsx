@@ -1,7 +1,8 @@
 // Where the photos are: a path field (Enter scans), the native dialog in the app, a server-side
 // folder browser in browser mode, and dropping a folder onto the window.
-import { useState, type DragEvent } from 'react';
+import { useState } from 'react';
 import { getApi } from '../../ipc';
+import { useFileDrop } from '../../lib/file-drop';
 import { useApp } from '../../store';
 import { FolderBrowser } from './FolderBrowser';
 
@@ -12,7 +13,6 @@ export function PathPicker() {
   const scanning = useApp((s) => s.scan.status === 'running');
   const [browsing, setBrowsing] = useState(false);
   const [dropHint, setDropHint] = useState<string | null>(null);
-  const [over, setOver] = useState(false);
   const api = getApi();
 
   const pick = async () => {
@@ -20,11 +20,7 @@ export function PathPicker() {
     if (chosen) void scanFolder(chosen);
   };
 
-  const onDrop = (event: DragEvent) => {
-    event.preventDefault();
-    setOver(false);
-    const file = event.dataTransfer.files[0];
-    if (!file) return;
+  const { over, dropProps } = useFileDrop((file) => {
     const path = api.pathForFile(file);
     if (path) {
       setDropHint(null);
@@ -32,18 +28,10 @@ export function PathPicker() {
     } else {
       setDropHint('Browsers do not tell Foldwise where a dropped folder lives. Type its path above, or use "Browse…".');
     }
-  };
+  });
 
   return (
-    <div
-      className={`drop-zone${over ? ' drop-over' : ''}`}
-      onDragOver={(e) => {
-        e.preventDefault();
-        setOver(true);
-      }}
-      onDragLeave={() => setOver(false)}
-      onDrop={onDrop}
-    >
+    <div className={`drop-zone${over ? ' drop-over' : ''}`} {...dropProps}>
       <label className="field-label" htmlFor="folder-path">
         Folder of photos
       </label>
