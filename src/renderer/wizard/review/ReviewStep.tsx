@@ -1,7 +1,7 @@
 import { useEffect, useMemo } from 'react';
 import { Message } from '../../components/Message';
 import { ProgressBar } from '../../components/ProgressBar';
-import { formatPercent } from '../../lib/format';
+import { formatPercent, plural } from '../../lib/format';
 import { useApp, useAppStore } from '../../store';
 import { cellItems, currentRunDir } from '../../store/review';
 import { ConfusionMatrix } from './ConfusionMatrix';
@@ -64,7 +64,7 @@ export function ReviewStep() {
       {editsCount > 0 && (
         <div className="row wrap retrain-bar">
           <span className="grow">
-            You changed {editsCount} {editsCount === 1 ? 'photo' : 'photos'}. Your files stay as they are; the next training uses your changes.
+            You changed {plural(editsCount, 'photo')}. Your files stay as they are; the next training uses your changes.
           </span>
           <button
             type="button"
