@@ -6,8 +6,6 @@ import { cacheDir, packageRoot, sharedDir } from '../paths';
 import { type BackboneSpec, getBackbone } from './catalog';
 import { downloadBackbone, isComplete, type DownloadOptions } from './download';
 
-export { isComplete };
-
 export type BackboneSource = 'bundled' | 'cache' | 'shared';
 
 export interface ResolvedBackbone {
