@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_WINDOW, loadWindowState, placeOnScreen, saveWindowState, saveWindowStateSync } from './window-state';
+import { DEFAULT_WINDOW, loadWindowState, placeOnScreen, saveWindowStateSync } from './window-state';
 
 let tmp: string;
 beforeEach(() => (tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'foldwise-window-'))));
@@ -12,7 +12,7 @@ describe('remembered window size', () => {
   it('remembers size, place and maximised state', async () => {
     const file = path.join(tmp, 'userData', 'window-state.json');
     expect(await loadWindowState(file)).toEqual(DEFAULT_WINDOW);
-    await saveWindowState(file, { width: 1440, height: 900, x: 20, y: 30, maximized: true });
+    saveWindowStateSync(file, { width: 1440, height: 900, x: 20, y: 30, maximized: true });
     expect(await loadWindowState(file)).toEqual({ width: 1440, height: 900, x: 20, y: 30, maximized: true });
     expect(fs.readdirSync(path.dirname(file))).toEqual(['window-state.json']);
   });

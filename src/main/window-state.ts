@@ -3,7 +3,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { writeFileAtomic } from '../engine/paths';
 
 const WindowState = z.object({
   width: z.number().int().min(400).max(20_000),
@@ -32,10 +31,6 @@ export async function loadWindowState(file: string): Promise<WindowState> {
   }
 }
 
-export async function saveWindowState(file: string, state: WindowState): Promise<void> {
-  await writeFileAtomic(file, `${JSON.stringify(WindowState.parse(state), null, 2)}\n`);
-}
-
 /**
  * Keeps the remembered place only if enough of the window (its top strip, where the title bar is)
  * shows on one of today's screens: a monitor unplugged since must not leave the window invisible.
@@ -54,7 +49,7 @@ export function placeOnScreen(state: WindowState, workAreas: Rect[]): WindowStat
   return rest; // the window manager centres it
 }
 
-/** The same, synchronously: used while the app closes, when an async write might be cut short. */
+/** Saved synchronously, while the app closes, when an async write might be cut short. Temp file, then rename. */
 export function saveWindowStateSync(file: string, state: WindowState): void {
   const tmp = `${file}.${process.pid}.tmp`;
   fs.mkdirSync(path.dirname(file), { recursive: true });
