@@ -18,10 +18,10 @@ import path from 'node:path';
 import { DEFAULT_BACKBONE } from '../src/engine/backbones/catalog';
 import { exportModel, type ExportReport } from '../src/engine/export/export';
 import { makeRunFixture } from '../src/engine/export/run-fixture.test-helpers';
+import { median } from './common';
 
 const repeats = Number(process.env.BENCH_REPEATS ?? 3);
 const ttaModes = process.env.BENCH_TTA === '0' ? [false] : [false, true];
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
   const loadAverageBefore = os.loadavg().map((l) => Number(l.toFixed(2)));

@@ -20,6 +20,7 @@ import { getBackbone } from '../src/engine/backbones/catalog';
 import { createExtractor } from '../src/engine/features/extractor';
 import { computeFeatures, type ScannedImage } from '../src/engine/features/pipeline';
 import { sharedDir } from '../src/engine/paths';
+import { median } from './common';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => {
@@ -54,8 +55,6 @@ function listPhotos(): ScannedImage[] {
   }
   return images;
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** One cold run in this (fresh) process: what the parent runs with --child. */
 async function child(): Promise<void> {
