@@ -1,11 +1,9 @@
 // Which file answers a foldwise:// request. Only two places are ever reachable: the built UI and
 // Foldwise's cache; every path is resolved (symlinks included) and checked to stay inside.
 import path from 'node:path';
-import { isInside, realFileInside } from '../engine/serve/contained-files';
+import { IMAGE_ID, isInside, realFileInside } from '../engine/serve/contained-files';
 
 export { contentType } from '../engine/serve/contained-files';
-
-const IMAGE_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 /** foldwise://app/<pathname> -> a file of the built UI, or null. */
 export async function appFile(rendererDir: string, pathname: string): Promise<string | null> {

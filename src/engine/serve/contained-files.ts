@@ -22,6 +22,9 @@ const CONTENT_TYPES: Record<string, string> = {
   '.wasm': 'application/wasm',
 };
 
+/** What an image id (a content id) may look like in a URL: nothing that could name a path. */
+export const IMAGE_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
 /** The Content-Type for a file, by its extension; `fallback` when the extension is not known. */
 export function contentType(file: string, fallback = 'application/octet-stream'): string {
   return CONTENT_TYPES[path.extname(file).toLowerCase()] ?? fallback;

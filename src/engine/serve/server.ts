@@ -7,7 +7,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { WebSocketServer } from 'ws';
 import { writeFileAtomic } from '../paths';
-import { contentType, isInside, realFileInside } from './contained-files';
+import { contentType, IMAGE_ID, isInside, realFileInside } from './contained-files';
 import type { EngineHost } from './engine-process';
 import { wsServerPort } from './ws-port';
 
@@ -37,7 +37,6 @@ export interface ServeHandle {
 
 const HOST = '127.0.0.1';
 const MAX_UPLOAD = 25 * 1024 * 1024;
-const IMAGE_ID = /^[A-Za-z0-9_-]{1,128}$/;
 const UPLOAD_TYPES = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.bmp', '.tif', '.tiff', '.avif', '.heic', '.heif']);
 
 /** The same policy as the meta tag in index.html, also sent as a header. */
