@@ -1,4 +1,5 @@
 import { useApp } from '../store';
+import { Message } from './Message';
 
 /** Engine notices and app messages, newest last; each can be dismissed. */
 export function Notices() {
@@ -8,17 +9,17 @@ export function Notices() {
   return (
     <div className="notices" aria-live="polite">
       {lost && (
-        <div className="message message-error" role="alert">
+        <Message kind="error">
           The connection to Foldwise's engine was lost (was <span className="mono">foldwise serve</span> stopped?). Start it again and reload this page.
-        </div>
+        </Message>
       )}
       {notices.map((n) => (
-        <div key={n.id} className={`message message-${n.level === 'error' ? 'error' : n.level === 'warning' ? 'warning' : 'info'}`} role={n.level === 'error' ? 'alert' : 'status'}>
+        <Message key={n.id} kind={n.level}>
           <span className="grow">{n.message}</span>
           <button type="button" className="small" onClick={() => dismiss(n.id)} aria-label="Dismiss">
             ✕
           </button>
-        </div>
+        </Message>
       ))}
     </div>
   );
