@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { decode as decodeBmp } from 'bmp-ts';
 import type { ProblemKind } from '../../shared/types';
 import { cacheDir } from '../paths';
-import { lacksEndMarker, looksLikeText, sniffFormat, type ImageFormat } from './formats';
+import { lacksEndMarker, looksLikeText, SNIFF_BYTES, sniffFormat, type ImageFormat } from './formats';
 
 /** Decompression-bomb cap: a 100-megapixel photo is already far beyond any camera people train on. */
 export const MAX_PIXELS = 100_000_000;
@@ -130,7 +130,7 @@ async function openHeic(bytes: Buffer, maxPixels: number): Promise<sharp.Sharp> 
 export async function openImage(bytes: Buffer, options: OpenOptions = {}): Promise<OpenedImage> {
   const maxPixels = options.maxPixels ?? MAX_PIXELS;
   if (bytes.length === 0) throw new ImageProblem('empty', 'the file is empty (0 bytes)');
-  const format = sniffFormat(bytes.subarray(0, 64));
+  const format = sniffFormat(bytes.subarray(0, SNIFF_BYTES));
   if (!format) {
     if (looksLikeText(bytes.subarray(0, 512))) throw new ImageProblem('not-an-image', 'the file holds text, not a picture');
     throw new ImageProblem('corrupt', 'the file is not in any image format Foldwise knows');
