@@ -3,7 +3,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getBackbone } from '../backbones/catalog';
@@ -11,6 +10,7 @@ import { scanDataset, type ScannedImage } from '../dataset';
 import { useGradientBackend } from './backend';
 import { fineTune, loadTunableBackbone } from './fine-tune';
 import { createHead } from './head';
+import { makePhotos } from './photos.test-helpers';
 import { createRandom } from './random';
 
 let tmp: string;
@@ -21,14 +21,7 @@ beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'foldwise-fine-tune-'));
   process.env.FOLDWISE_CACHE = path.join(tmp, 'cache');
   const root = path.join(tmp, 'photos');
-  for (const [label, channel] of [['red', 0], ['blue', 2]] as const) {
-    fs.mkdirSync(path.join(root, label), { recursive: true });
-    for (let i = 0; i < 8; i++) {
-      const pixels = Buffer.alloc(32 * 32 * 3);
-      for (let p = 0; p < pixels.length; p++) pixels[p] = p % 3 === channel ? 120 + ((p * 7 + i * 29) % 130) : (p * 13 + i * 5) % 100;
-      await sharp(pixels, { raw: { width: 32, height: 32, channels: 3 } }).png().toFile(path.join(root, label, `${label}_${i}.png`));
-    }
-  }
+  await makePhotos(root, 8);
   const dataset = await scanDataset(root, { validFraction: 0.05 });
   const images = dataset.images;
   train = { images, labels: Int32Array.from(images, (i) => (i.label === 'blue' ? 0 : 1)) };

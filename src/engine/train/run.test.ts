@@ -3,7 +3,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallContext } from '../../shared/rpc';
 import { TrainConfig } from '../../shared/schemas';
@@ -11,26 +10,13 @@ import type { EngineEvents, EventName } from '../../shared/contract';
 import { loadLayersModelFromDir } from '../export/tfjs-io';
 import { estimateFineTune } from './fine-tune-estimate';
 import { trainHandlers } from './handlers';
+import { makePhotos } from './photos.test-helpers';
 import { trainFolder } from './run';
 import * as tf from '@tensorflow/tfjs';
 
 let tmp: string;
 let root: string;
 const backbone = 'mobilenet_v1_025';
-
-/** Noisy squares: "red" photos are mostly red, "blue" ones mostly blue. */
-async function makePhotos(dir: string, perClass: number) {
-  for (const [label, channel] of [['red', 0], ['blue', 2]] as const) {
-    fs.mkdirSync(path.join(dir, label), { recursive: true });
-    for (let i = 0; i < perClass; i++) {
-      const pixels = Buffer.alloc(32 * 32 * 3);
-      for (let p = 0; p < 32 * 32; p++) {
-        for (let c = 0; c < 3; c++) pixels[p * 3 + c] = c === channel ? 150 + ((p * 7 + i * 13) % 100) : (p * 31 + i * 17 + c * 5) % 90;
-      }
-      await sharp(pixels, { raw: { width: 32, height: 32, channels: 3 } }).png().toFile(path.join(dir, label, `${label}_${i}.png`));
-    }
-  }
-}
 
 function recorder(job = 'test-job') {
   const events: { name: EventName; payload: unknown }[] = [];
