@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir, writeFakeRun } from '../../engine/interpret/fixtures.test-helpers';
+import { readRun } from '../../engine/interpret/run';
 import { classIndexOf } from './heatmap';
 
 describe('classIndexOf', () => {
@@ -9,14 +10,17 @@ describe('classIndexOf', () => {
     items: [{ file: 'a.jpg', id: 'a', split: 'valid', label: 'daisy', probabilities: [1, 0, 0] }],
   });
 
+  const classes = async () => (await readRun(dir)).classes;
+
   it('finds a class by name, ignoring case, or by number', async () => {
-    expect(await classIndexOf(dir, 'tulip')).toBe(2);
-    expect(await classIndexOf(dir, 'rose')).toBe(1);
-    expect(await classIndexOf(dir, '0')).toBe(0);
+    expect(classIndexOf(await classes(), 'tulip')).toBe(2);
+    expect(classIndexOf(await classes(), 'rose')).toBe(1);
+    expect(classIndexOf(await classes(), '0')).toBe(0);
   });
 
   it('lists the classes when the name is not one of them', async () => {
-    await expect(classIndexOf(dir, 'sunflower')).rejects.toMatchObject({ name: 'review/unknown-class', message: expect.stringContaining('daisy, Rose, tulip') });
-    await expect(classIndexOf(dir, '3')).rejects.toMatchObject({ name: 'review/unknown-class' });
+    const names = await classes();
+    expect(() => classIndexOf(names, 'sunflower')).toThrow(expect.objectContaining({ name: 'review/unknown-class', message: expect.stringContaining('daisy, Rose, tulip') }));
+    expect(() => classIndexOf(names, '3')).toThrow(expect.objectContaining({ name: 'review/unknown-class' }));
   });
 });

@@ -9,8 +9,7 @@ import { startLocalEngine } from '../engine';
 import { printJson, reportFailure, showProgress } from '../output';
 
 /** The index of `name` (or a number) among the run's classes, with a helpful error otherwise. */
-export async function classIndexOf(runDir: string, name: string): Promise<number> {
-  const { classes } = await readRun(runDir);
+export function classIndexOf(classes: readonly string[], name: string): number {
   const exact = classes.indexOf(name);
   if (exact >= 0) return exact;
   const folded = classes.findIndex((c) => c.toLowerCase() === name.toLowerCase());
@@ -33,14 +32,15 @@ export function register(program: Command): void {
       const client = startLocalEngine();
       let stop = () => undefined as void;
       try {
-        const classIndex = opts.class === undefined ? undefined : await classIndexOf(runDir, opts.class);
+        // Read once: the class names serve both --class and the sentence about the answer.
+        const { classes } = await readRun(runDir);
+        const classIndex = opts.class === undefined ? undefined : classIndexOf(classes, opts.class);
         const handle = client.call('review/heatmap', { runDir, file: path.resolve(image), classIndex });
         stop = showProgress(client, handle.job, json);
         const heatmap = await handle;
         stop();
         const out = path.resolve(opts.out);
         await writeFileAtomic(out, Buffer.from(heatmap.png, 'base64'));
-        const { classes } = await readRun(runDir);
         const explained = classes[heatmap.classIndex]!;
         if (json) {
           printJson({ file: heatmap.file, predicted: heatmap.predicted, probability: heatmap.probability, class: explained, classIndex: heatmap.classIndex, out });
