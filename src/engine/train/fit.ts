@@ -60,9 +60,11 @@ export function overfittingEpochs(epochs: Pick<EpochMetrics, 'epoch' | 'trainLos
  * because one-cycle's last epochs (lowest learning rate) are the settled ones and the difference
  * is within noise.
  */
-export function bestEpochOf(epochs: Pick<EpochMetrics, 'epoch' | 'validLoss'>[]): number {
-  const lowest = Math.min(...epochs.map((e) => e.validLoss));
-  return epochs.filter((e) => e.validLoss <= lowest * 1.01).at(-1)!.epoch;
+export function bestEpochOf(epochs: Pick<EpochMetrics, 'epoch' | 'validLoss'>[]): number | null {
+  // An epoch whose loss is not a number (training blew up) can never be the one kept.
+  const scored = epochs.filter((e) => Number.isFinite(e.validLoss));
+  const lowest = Math.min(...scored.map((e) => e.validLoss));
+  return scored.filter((e) => e.validLoss <= lowest * 1.01).at(-1)?.epoch ?? null;
 }
 
 export async function fitHead(set: TrainingSet, options: FitOptions): Promise<FitResult> {
@@ -139,7 +141,11 @@ export async function fitHead(set: TrainingSet, options: FitOptions): Promise<Fi
     optimizer.dispose();
   }
   const bestEpoch = bestEpochOf(history);
-  head.restore(bestWeights!);
+  if (bestEpoch === null || !bestWeights) {
+    head.dispose();
+    throw new Error(`Training blew up: the loss on the checking photos was not a number in every epoch. Choose a smaller learning rate (this run used ${maxLr.toPrecision(2)}).`);
+  }
+  head.restore(bestWeights);
   const warnings: string[] = [];
   const overfit = overfittingEpochs(history);
   if (overfit.length > 0) {

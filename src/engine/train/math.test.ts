@@ -91,6 +91,12 @@ describe('overfitting warning', () => {
     expect(bestEpochOf([e(1, 0.9), e(2, 0.5), e(3, 0.6)])).toBe(2);
     expect(bestEpochOf([e(1, 0.9), e(2, 0.5), e(3, 0.504), e(4, 0.52)])).toBe(3);
   });
+
+  it('never keeps an epoch whose loss is not a number, and keeps none when every loss is', () => {
+    const e = (epoch: number, validLoss: number) => ({ epoch, validLoss });
+    expect(bestEpochOf([e(1, 0.9), e(2, 0.5), e(3, NaN)])).toBe(2);
+    expect(bestEpochOf([e(1, NaN), e(2, Infinity)])).toBeNull();
+  });
 });
 
 describe('seeded random', () => {
