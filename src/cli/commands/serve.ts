@@ -35,17 +35,23 @@ export function register(program: Command): void {
         imageFile: cachedImageFile,
         uploadDir: path.join(cache, 'try-it'),
       };
+      const start = async (): Promise<ServeHandle> => {
+        try {
+          return await startServer({ ...options, port });
+        } catch (error) {
+          // The default port may be taken by another copy; an explicit one is the user's choice to fix.
+          const code = (error as NodeJS.ErrnoException).code;
+          if (explicit || code !== 'EADDRINUSE') throw new Error(code === 'EADDRINUSE' ? `port ${port} is in use; pick another with --port.` : (error as Error).message);
+          return startServer({ ...options, port: 0 });
+        }
+      };
       let server: ServeHandle;
       try {
-        server = await startServer({ ...options, port });
+        server = await start();
       } catch (error) {
-        // The default port may be taken by another copy; an explicit one is the user's choice to fix.
-        const code = (error as NodeJS.ErrnoException).code;
-        if (explicit || code !== 'EADDRINUSE') {
-          await engine.close();
-          throw new Error(code === 'EADDRINUSE' ? `port ${port} is in use; pick another with --port.` : (error as Error).message);
-        }
-        server = await startServer({ ...options, port: 0 });
+        // Also when the fallback port fails: a forked engine left running would keep this process alive.
+        await engine.close();
+        throw error;
       }
       process.stdout.write(`Foldwise is running. Open this link in your browser:\n${server.url}\n`);
       process.stderr.write('Press Ctrl+C to stop.\n');
