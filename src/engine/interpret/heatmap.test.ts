@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, createPortPair, serveRpc } from '../../shared/rpc';
 import { loadFeatureModel } from '../backbones/load';
+import { buildClassifier } from '../export/classifier';
 import { saveLayersModelToDir } from '../export/tfjs-io';
 import { sharedDir } from '../paths';
 import { useGradientBackend } from '../train/backend';
@@ -97,7 +98,7 @@ async function trainPhotoVsCanvasRun(backbone: string, runDir: string): Promise<
   writeFakeRun(runDir, {
     classes: ['photo', 'empty'],
     backbone,
-    items: [{ file: 'x.png', id: 'x', split: 'valid', label: 'photo', probabilities: [0.9, 0.1] }],
+    items: [{ file: 'x.png', path: '/photos/x.png', id: 'x', split: 'valid', label: 'photo', probabilities: [0.9, 0.1] }],
   });
   await saveLayersModelToDir(head, path.join(runDir, 'head'));
   tf.dispose([features, targets]);
@@ -197,6 +198,36 @@ describe.skipIf(!haveData)('Grad-CAM on mobilenet_v1_025', () => {
     expect(tf.memory().numTensors).toBeGreaterThan(before + 50); // backbone and head weights held for the next call
     own.dispose();
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it("reports the app's answer: the photo and its mirror averaged when the run predicts that way (TTA)", async () => {
+    const withTta = path.join(path.dirname(runDir), 'tta-run');
+    fs.cpSync(runDir, withTta, { recursive: true });
+    const metadataFile = path.join(withTta, 'metadata.json');
+    fs.writeFileSync(metadataFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(metadataFile, 'utf8')), tta: true }));
+    // A small photo in the top left corner: an unsure answer, different for the photo and its mirror image.
+    const [unseen] = pick('bees', 11, 1);
+    const patch = await sharp(unseen!).resize(28, 28, { fit: 'cover' }).toBuffer();
+    const file = path.join(testDir, 'small-in-corner.png');
+    await sharp({ create: { width: SIZE, height: SIZE, channels: 3, background: { r: 128, g: 128, b: 128 } } })
+      .composite([{ input: patch, left: 4, top: 4 }])
+      .png()
+      .toFile(file);
+    const pixels = await sharp(file).removeAlpha().raw().toBuffer();
+    /** "photo"'s probability from the model that export writes, which predicts as the app does. */
+    const photoProbability = async (tta: boolean) => {
+      const run = { dir: runDir, backbone: BACKBONE, classes: ['photo', 'empty'], headDir: path.join(runDir, 'head'), backboneDir: null, predictions: [], result: null, metadata: null, tta };
+      const classifier = await buildClassifier(run);
+      const probabilities = tf.tidy(() => (classifier.model.predict(tf.tensor4d(pixels, [1, SIZE, SIZE, 3], 'float32')) as tf.Tensor).dataSync());
+      classifier.model.dispose();
+      return probabilities[0]!;
+    };
+    const [centre, averaged] = [await photoProbability(false), await photoProbability(true)];
+    expect(Math.abs(centre - averaged)).toBeGreaterThan(1e-3);
+    const [plain, tta] = [await heatmapper.heatmap(runDir, file), await heatmapper.heatmap(withTta, file)];
+    expect([plain.predicted, tta.predicted]).toEqual(['photo', 'photo']);
+    expect(plain.probability).toBeCloseTo(centre, 4);
+    expect(tta.probability).toBeCloseTo(averaged, 4);
   });
 
   it('uses the fine-tuned backbone saved in the run when there is one', async () => {

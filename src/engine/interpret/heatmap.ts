@@ -108,6 +108,21 @@ async function decode(file: string, recipe: ResizeRecipe): Promise<Uint8Array> {
   }
 }
 
+const argmax = (xs: number[]) => xs.indexOf(Math.max(...xs));
+
+/**
+ * The photo's class probabilities as review and predictions.json have them: the centre crop, averaged
+ * with its mirror image when the run used test-time augmentation, so the heatmap's answer and
+ * percentage match the rest of the app.
+ */
+function probabilitiesAsReviewed(model: CamModel, input: tf.Tensor4D, tta: boolean): number[] {
+  return tf.tidy(() => {
+    const batch = tta ? tf.concat([input, tf.reverse(input, 2)]) : input;
+    const probabilities = model.head.apply(model.fromConv(model.toConv.apply(batch) as tf.Tensor4D)) as tf.Tensor2D;
+    return Array.from(tf.mean(probabilities, 0).dataSync());
+  });
+}
+
 export interface Heatmapper {
   heatmap(runDir: string, file: string, options?: HeatmapOptions): Promise<HeatmapResult>;
   /** Frees the models kept for the last run. */
@@ -150,19 +165,22 @@ export function createHeatmapper(): Heatmapper {
     signal?.throwIfAborted();
     const input = tf.tensor4d(pixels, [1, spec.recipe.size, spec.recipe.size, 3], 'float32');
     let result;
+    let probabilities: number[];
     try {
-      result = gradCam(model, input, options.classIndex);
+      probabilities = probabilitiesAsReviewed(model, input, run.tta);
+      // Without a chosen class, explain the answer the rest of the app shows for this photo.
+      result = gradCam(model, input, options.classIndex ?? argmax(probabilities));
     } finally {
       input.dispose();
     }
     const size = options.size ?? DEFAULT_OVERLAY_SIZE;
     const photo = size === spec.recipe.size ? pixels : await decode(image, { ...spec.recipe, size }); // the model's own recipe, sharper
     const png = await overlayPng(photo, size, result.cam, result.height, result.width);
-    const top = result.probabilities.indexOf(Math.max(...result.probabilities));
+    const top = argmax(probabilities);
     return {
       file,
       predicted: run.classes[top]!,
-      probability: result.probabilities[top]!,
+      probability: probabilities[top]!,
       classIndex: result.classIndex,
       png: png.toString('base64'),
       cam: result.cam,

@@ -23,7 +23,7 @@ const PredictionsFile = z.object({
 
 /** What review needs from metadata.json and config.json; the rest is ignored so both may grow. */
 const BackboneRef = z.union([z.string(), z.object({ id: z.string() }).transform((b) => b.id)]).optional();
-const RunMetadata = z.object({ backbone: BackboneRef, backboneId: z.string().optional() });
+const RunMetadata = z.object({ backbone: BackboneRef, backboneId: z.string().optional(), tta: z.boolean().optional() });
 const RunConfig = z.object({ backbone: BackboneRef });
 
 export interface SavedRun {
@@ -35,6 +35,8 @@ export interface SavedRun {
   /** Folder of the fine-tuned feature model, when the run fine-tuned the backbone. */
   fineTunedBackbone: string | null;
   headDir: string;
+  /** Whether the run's predictions average each photo with its mirror image (test-time augmentation). */
+  tta: boolean;
 }
 
 const howToTrain = (dir: string) => `Train a model with \`foldwise train <photo folder> --out ${dir}\`, or choose a run folder that has a result.json.`;
@@ -113,5 +115,6 @@ export async function readRun(dir: string): Promise<SavedRun> {
     backbone,
     fineTunedBackbone: fs.existsSync(path.join(fineTuned, 'model.json')) ? fineTuned : null,
     headDir: path.join(resolved, 'head'),
+    tta: metadata?.tta ?? false,
   };
 }
