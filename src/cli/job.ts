@@ -4,11 +4,13 @@ import type { CallHandle } from '../shared/contract';
 import type { EngineClient } from '../shared/rpc';
 import { printJson, reportFailure, showProgress } from './output';
 
-export interface JobOutput<T> {
+export interface JobOutput<T, Shown = T> {
   /** --json: no progress bars, and the result as one JSON object on stdout. */
   json: boolean;
-  /** The result as text for people (used without --json). */
-  format(result: T): string;
+  /** Work on the result before it is shown (writing a file, say); what it returns is what is printed. */
+  finish?(result: T): Promise<Shown>;
+  /** What is shown, as text for people (used without --json). */
+  format(shown: Shown): string;
   /** Ctrl-C cancels the call (default). False for calls that ignore cancelling, so Ctrl-C quits at once. */
   cancelOnInterrupt?: boolean;
 }
@@ -18,16 +20,17 @@ export interface JobOutput<T> {
  * one quits at once, as Node does by default). Prints the result, or the failure as one sentence with
  * exit code 1. Resolves to the result, or undefined when the call failed or was cancelled.
  */
-export async function runJob<T>(client: EngineClient, handle: CallHandle<T>, { json, format, cancelOnInterrupt = true }: JobOutput<T>): Promise<T | undefined> {
+export async function runJob<T, Shown = T>(client: EngineClient, handle: CallHandle<T>, { json, finish, format, cancelOnInterrupt = true }: JobOutput<T, Shown>): Promise<Shown | undefined> {
   const stop = showProgress(client, handle.job, json);
   const cancel = () => handle.cancel();
   if (cancelOnInterrupt) process.once('SIGINT', cancel);
   try {
     const result = await handle;
     stop();
-    if (json) printJson(result);
-    else process.stdout.write(format(result));
-    return result;
+    const shown = finish ? await finish(result) : (result as unknown as Shown);
+    if (json) printJson(shown);
+    else process.stdout.write(format(shown));
+    return shown;
   } catch (error) {
     stop();
     reportFailure(error, json);

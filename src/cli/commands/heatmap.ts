@@ -6,7 +6,8 @@ import { EngineError } from '../../shared/rpc';
 import { readRun } from '../../engine/interpret/run';
 import { writeFileAtomic } from '../../engine/paths';
 import { startLocalEngine } from '../engine';
-import { printJson, reportFailure, showProgress } from '../output';
+import { runJob } from '../job';
+import { reportFailure } from '../output';
 
 /** The index of `name` (or a number) among the run's classes, with a helpful error otherwise. */
 export function classIndexOf(classes: readonly string[], name: string): number {
@@ -29,30 +30,27 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object instead of a sentence')
     .action(async (runDir: string, image: string, opts: { out: string; class?: string; json?: boolean }) => {
       const json = Boolean(opts.json);
-      const client = startLocalEngine();
-      let stop = () => undefined as void;
+      const out = path.resolve(opts.out);
+      let classes: string[];
+      let classIndex: number | undefined;
       try {
         // Read once: the class names serve both --class and the sentence about the answer.
-        const { classes } = await readRun(runDir);
-        const classIndex = opts.class === undefined ? undefined : classIndexOf(classes, opts.class);
-        const handle = client.call('review/heatmap', { runDir, file: path.resolve(image), classIndex });
-        stop = showProgress(client, handle.job, json);
-        const heatmap = await handle;
-        stop();
-        const out = path.resolve(opts.out);
-        await writeFileAtomic(out, Buffer.from(heatmap.png, 'base64'));
-        const explained = classes[heatmap.classIndex]!;
-        if (json) {
-          printJson({ file: heatmap.file, predicted: heatmap.predicted, probability: heatmap.probability, class: explained, classIndex: heatmap.classIndex, out });
-        } else {
-          process.stdout.write(
-            `The model says ${heatmap.predicted} (${(100 * heatmap.probability).toFixed(1)}% sure).\n` +
-              `Heatmap of what points to ${explained} written to ${out}\n`,
-          );
-        }
+        ({ classes } = await readRun(runDir));
+        classIndex = opts.class === undefined ? undefined : classIndexOf(classes, opts.class);
       } catch (error) {
-        stop();
         reportFailure(error, json);
+        return;
       }
+      const client = startLocalEngine();
+      await runJob(client, client.call('review/heatmap', { runDir, file: path.resolve(image), classIndex }), {
+        json,
+        finish: async (heatmap) => {
+          await writeFileAtomic(out, Buffer.from(heatmap.png, 'base64'));
+          const { file, predicted, probability } = heatmap;
+          return { file, predicted, probability, class: classes[heatmap.classIndex]!, classIndex: heatmap.classIndex, out };
+        },
+        format: (shown) =>
+          `The model says ${shown.predicted} (${(100 * shown.probability).toFixed(1)}% sure).\n` + `Heatmap of what points to ${shown.class} written to ${out}\n`,
+      });
     });
 }
