@@ -4,31 +4,25 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { EngineError, type CallContext, type ServerHandlers } from '../../shared/rpc';
+import { progressThrottle } from '../progress';
 import { scanDataset } from './scan';
 import { isIgnoredName } from './walk';
 
-/** Progress is sent at most this often while photos finish, and at least once a second regardless. */
-const PROGRESS_MS = 250;
+/** While a scan runs, progress is re-sent at least this often, so a slow folder never looks stuck. */
 const HEARTBEAT_MS = 1000;
 
-function progressReporter(ctx: CallContext) {
+function scanProgress(ctx: CallContext) {
+  const send = progressThrottle(ctx);
   let done = 0;
   let total = 0;
-  let sentAt = 0;
-  const started = Date.now();
-  const send = () => {
-    sentAt = Date.now();
-    const elapsed = (sentAt - started) / 1000;
-    const etaSeconds = done > 0 && total > done ? Math.round((elapsed / done) * (total - done)) : null;
-    ctx.emit('job/progress', { job: ctx.job, stage: 'scan', done, total, etaSeconds, message: total ? `${done} of ${total} files` : 'Looking for photos' });
-  };
-  const heartbeat = setInterval(send, HEARTBEAT_MS);
-  send();
+  const report = (force: boolean) => send({ stage: 'scan', done, total, message: total ? `${done} of ${total} files` : 'Looking for photos' }, force);
+  const heartbeat = setInterval(() => report(true), HEARTBEAT_MS);
+  report(true);
   return {
     update(d: number, t: number) {
       done = d;
       total = t;
-      if (Date.now() - sentAt >= PROGRESS_MS || d === t) send();
+      report(false);
     },
     stop: () => clearInterval(heartbeat),
   };
@@ -60,7 +54,7 @@ export async function browse(dirInput?: string): Promise<{ dir: string; parent: 
 export function datasetHandlers(): Pick<Partial<ServerHandlers>, 'dataset/scan' | 'dataset/browse'> {
   return {
     'dataset/scan': async ({ root, validFraction }, ctx) => {
-      const progress = progressReporter(ctx);
+      const progress = scanProgress(ctx);
       try {
         const { summary } = await scanDataset(root, { validFraction, signal: ctx.signal, onProgress: progress.update });
         return summary;
