@@ -1,0 +1,87 @@
+// How much one test set can say: Foldwise's recipe against Teachable Machine's on many random
+// re-splits of each dataset's labelled, non-test photos. Each split holds out 20% (stratified) for
+// scoring only; of the rest, 20% is Foldwise's validation (LR finder, kept epoch) and both recipes
+// train on the remaining photos. The dataset's own test photos are not used at all.
+//
+//   FOLDWISE_CACHE=<reused> npx tsx bench/holdout.ts   (env: BENCH_SPLITS default 5, BENCH_DATASETS)
+//
+// Prints one JSON object: per dataset, both recipes' mean holdout accuracy, the paired difference
+// (Foldwise minus Teachable Machine) with its standard error, and how many splits each won.
+// The held-out photos are scored without TTA for both (mirrored features exist only for the
+// validation and test photos), which handicaps Foldwise slightly.
+import os from 'node:os';
+import type { FeatureMatrix } from '../src/engine/features';
+import type { TrainingSet } from '../src/engine/train/batches';
+import { useGradientBackend } from '../src/engine/train/backend';
+import { score } from '../src/engine/train/evaluate';
+import { createRandom } from '../src/engine/train/random';
+import { benchFeatures, log, mean, round } from './common';
+import { foldwise, teachableMachine } from './recipes';
+
+const splits = Number(process.env.BENCH_SPLITS ?? 5);
+const datasets = (process.env.BENCH_DATASETS ?? 'dogs_vs_cats,hymenoptera,flowers5').split(',');
+
+function rowsOf(matrices: FeatureMatrix[], picked: number[]): FeatureMatrix {
+  const all = matrices.flatMap((m) => m.images.map((_, row) => ({ m, row })));
+  const dim = matrices[0]!.dim;
+  const data = new Float32Array(picked.length * dim);
+  picked.forEach((i, k) => data.set(all[i]!.m.data.subarray(all[i]!.row * dim, (all[i]!.row + 1) * dim), k * dim));
+  return { dim, data, labels: Int32Array.from(picked, (i) => all[i]!.m.labels[all[i]!.row]!), images: picked.map((i) => all[i]!.m.images[all[i]!.row]!) };
+}
+
+/** Row numbers for [holdout, validation, training], stratified by class. */
+function resplit(labels: number[], seed: number): [number[], number[], number[]] {
+  const random = createRandom(seed);
+  const byClass = new Map<number, number[]>();
+  labels.forEach((label, i) => byClass.set(label, [...(byClass.get(label) ?? []), i]));
+  const parts: [number[], number[], number[]] = [[], [], []];
+  for (const rows of byClass.values()) {
+    const shuffled = random.shuffle([...rows]);
+    const held = Math.round(shuffled.length * 0.2);
+    const valid = Math.round((shuffled.length - held) * 0.2);
+    shuffled.forEach((row, i) => parts[i < held ? 0 : i < held + valid ? 1 : 2].push(row));
+  }
+  return parts;
+}
+
+async function main() {
+  const started = performance.now();
+  const report: Record<string, unknown> = {};
+  for (const name of datasets) {
+    const features = await benchFeatures(name);
+    await useGradientBackend('head');
+    const pool = [features.train, features.valid];
+    const labels = pool.flatMap((m) => Array.from(m.labels));
+    const accuracy = { foldwise: [] as number[], teachableMachine: [] as number[] };
+    for (let split = 1; split <= splits; split++) {
+      const [held, valid, train] = resplit(labels, 7000 + split);
+      const set: TrainingSet = { classes: features.classes, dim: features.dim, train: rowsOf(pool, train), trainViews: [], valid: rowsOf(pool, valid), validFlip: null };
+      const holdout = rowsOf(pool, held);
+      for (const [recipe, train] of [['foldwise', foldwise], ['teachableMachine', teachableMachine]] as const) {
+        const trained = await train(set, split);
+        const { accuracy: a } = score(trained.predict(holdout, null), holdout.labels, features.classes.length);
+        trained.dispose();
+        accuracy[recipe].push(a);
+        log(`${name}: split ${split}: ${recipe} holdout accuracy ${a.toFixed(4)}`);
+      }
+    }
+    const diffs = accuracy.foldwise.map((a, i) => a - accuracy.teachableMachine[i]!);
+    const sd = Math.sqrt(diffs.reduce((s, d) => s + (d - mean(diffs)) ** 2, 0) / Math.max(1, diffs.length - 1));
+    report[name] = {
+      images: { pool: labels.length, holdoutPerSplit: Math.round(labels.length * 0.2) },
+      foldwise: round(mean(accuracy.foldwise)),
+      teachableMachine: round(mean(accuracy.teachableMachine)),
+      difference: round(mean(diffs)),
+      standardError: round(sd / Math.sqrt(diffs.length)),
+      splitsWon: { foldwise: diffs.filter((d) => d > 0).length, tied: diffs.filter((d) => d === 0).length, teachableMachine: diffs.filter((d) => d < 0).length },
+      perSplit: { foldwise: accuracy.foldwise.map(round), teachableMachine: accuracy.teachableMachine.map(round) },
+    };
+    log(`${name}: ${JSON.stringify(report[name])}`);
+  }
+  console.log(JSON.stringify({ bench: 'holdout', backbone: 'mobilenet_v2_035', splits, cores: os.availableParallelism(), datasets: report, seconds: Math.round((performance.now() - started) / 1000) }, null, 2));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench/holdout failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exitCode = 1;
+});
