@@ -4,6 +4,7 @@ import type { Split } from '../../shared/types';
 import { mostConfusedPairs } from '../interpret/review';
 import type { ExportMetadata } from './metadata';
 import type { PredictionItem } from './run';
+import { argmax } from '../../shared/argmax';
 
 export interface SplitScores {
   images: number;
@@ -22,7 +23,6 @@ export interface CardStats {
   test: SplitScores | null;
 }
 
-const argmax = (p: number[]) => p.reduce((best, v, i) => (v > p[best]! ? i : best), 0);
 
 export function scoreSplit(classes: string[], items: PredictionItem[]): SplitScores | null {
   if (items.length === 0) return null;

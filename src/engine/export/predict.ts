@@ -7,6 +7,7 @@ import { decodeForModel, ImageProblem } from '../dataset/decode';
 import { IMAGE_EXTENSIONS } from '../dataset/formats';
 import { isIgnoredName } from '../dataset/walk';
 import type { Predictor } from './predictor';
+import { argmax } from '../../shared/argmax';
 
 /** Files named directly, and the photos inside folders (recursively, by extension, hidden files skipped), in order. */
 export async function expandInputs(inputs: string[]): Promise<{ files: string[]; missing: Map<string, string> }> {
@@ -80,7 +81,7 @@ export async function predictFiles(
         continue;
       }
       const p = Array.from(probs.subarray(row * k, (row + 1) * k));
-      const best = p.indexOf(Math.max(...p));
+      const best = argmax(p);
       results.push({ file: d.file, label: predictor.labels[best], probabilities: Object.fromEntries(predictor.labels.map((l, i) => [l, p[i]!])) });
     }
     opts.onProgress?.(Math.min(start + batchSize, files.length), files.length);

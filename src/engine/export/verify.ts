@@ -5,6 +5,7 @@ import { decodeForModel, type ResizeRecipe } from '../dataset/decode';
 import { contentId } from '../dataset/hash';
 import type { Runner } from './formats';
 import type { Predictor } from './predictor';
+import { argmax } from '../../shared/argmax';
 
 export interface VerifyImage {
   path: string;
@@ -30,12 +31,6 @@ export interface Verification {
 
 export const AGREEMENT_REQUIRED = 1;
 export const MAX_ABS_DIFF_ALLOWED = 1e-4;
-
-const argmax = (row: ArrayLike<number>, start: number, n: number) => {
-  let best = 0;
-  for (let c = 1; c < n; c++) if (row[start + c]! > row[start + best]!) best = c;
-  return best;
-};
 
 export async function verifyExport(args: {
   /** The reloaded export, or its load still under way (photos are decoded meanwhile). */

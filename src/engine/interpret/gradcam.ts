@@ -2,6 +2,7 @@
 // The gradient of the class score with respect to the last convolutional activations, averaged over
 // space, weighs each channel; the weighted sum of the channels, clipped at zero, is the heatmap.
 import * as tf from '@tensorflow/tfjs';
+import { argmax } from '../../shared/argmax';
 
 /** A classifier split at its last convolutional layer. */
 export interface CamModel {
@@ -66,7 +67,7 @@ export function gradCam(model: CamModel, input: tf.Tensor4D, classIndex?: number
     const conv = model.toConv.apply(input) as tf.Tensor4D;
     const [, height, width] = conv.shape;
     const probabilities = Array.from((model.head.apply(model.fromConv(conv)) as tf.Tensor2D).dataSync());
-    const explained = classIndex ?? probabilities.indexOf(Math.max(...probabilities));
+    const explained = classIndex ?? argmax(probabilities);
     if (!Number.isInteger(explained) || explained < 0 || explained >= probabilities.length) {
       throw new RangeError(`Class index ${classIndex} is out of range: the model has ${probabilities.length} classes.`);
     }

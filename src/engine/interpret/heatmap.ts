@@ -13,6 +13,7 @@ import { useGradientBackend } from '../train/backend';
 import { gradCam, type CamModel } from './gradcam';
 import { overlayPng } from './overlay';
 import { readRun, type SavedRun } from './run';
+import { argmax } from '../../shared/argmax';
 
 export interface HeatmapOptions {
   /** Class to explain; the predicted class when left out. */
@@ -107,8 +108,6 @@ async function decode(file: string, recipe: ResizeRecipe): Promise<Uint8Array> {
     throw error;
   }
 }
-
-const argmax = (xs: number[]) => xs.indexOf(Math.max(...xs));
 
 /**
  * The photo's class probabilities as review and predictions.json have them: the centre crop, averaged

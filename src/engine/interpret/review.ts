@@ -1,6 +1,7 @@
 // The numbers behind the review screen, from saved per-image probabilities: no model needed.
 // Everything here is pure so it can be checked by hand on tiny made-up predictions.
 import type { Interpretation, ReviewItem, Split } from '../../shared/types';
+import { argmax } from '../../shared/argmax';
 
 /** One saved prediction, as in predictions.json (see docs/ENGINE.md). */
 export interface SavedPrediction {
@@ -27,8 +28,7 @@ const MIN_PROBABILITY = 1e-7;
 /** The review row for one prediction: what it was, what the model said, how wrong and how sure. */
 export function toReviewItem(p: SavedPrediction, classes: string[]): ReviewItem {
   const actualIndex = classes.indexOf(p.label);
-  let top = 0;
-  for (let i = 1; i < p.probabilities.length; i++) if (p.probabilities[i]! > p.probabilities[top]!) top = i;
+  const top = argmax(p.probabilities);
   let second = -Infinity;
   for (let i = 0; i < p.probabilities.length; i++) if (i !== top && p.probabilities[i]! > second) second = p.probabilities[i]!;
   const probability = p.probabilities[top]!;

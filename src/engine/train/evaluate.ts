@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Head } from './head';
 import { rowCount, type Rows } from './batches';
+import { argmax } from '../../shared/argmax';
 
 /** Softmax probabilities [N * classes], averaged over the centre and flipped features when given. */
 export function predictProbabilities(head: Head, rows: Rows, flip: Rows | null = null, batchSize = 1024): Float32Array {
@@ -30,9 +31,7 @@ export function score(probabilities: Float32Array, labels: Int32Array, classes: 
   let correct = 0;
   let loss = 0;
   for (let i = 0; i < n; i++) {
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (probabilities[i * classes + c]! > probabilities[i * classes + best]!) best = c;
-    if (best === labels[i]) correct++;
+    if (argmax(probabilities, i * classes, classes) === labels[i]) correct++;
     loss -= Math.log(Math.max(probabilities[i * classes + labels[i]!]!, 1e-7));
   }
   return { accuracy: correct / n, loss: loss / n };
