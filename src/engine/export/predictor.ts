@@ -16,6 +16,7 @@ import { loadOnnxRunner } from './formats/onnx';
 import { isRunDir, readRun, type RunInfo } from './run';
 import { loadRunFeatureModel } from './classifier';
 import { useInferenceBackend } from './tf-backend';
+import { predictArray, predictPixels } from '../predict-array';
 
 export interface Predictor {
   kind: 'run' | 'tfjs' | 'onnx';
@@ -104,14 +105,7 @@ async function runPredictor(run: RunInfo): Promise<Predictor> {
   if (run.backboneDir) {
     // Fine-tuned: the run's own feature model, in tfjs.
     const features = await loadRunFeatureModel(run);
-    embed = async (pixels, n) => {
-      const y = tf.tidy(() => features.predict(tf.tensor4d(Float32Array.from(pixels), [n, spec.inputSize, spec.inputSize, 3])) as tf.Tensor);
-      try {
-        return (await y.data()) as Float32Array;
-      } finally {
-        y.dispose();
-      }
-    };
+    embed = (pixels, n) => predictPixels(features, pixels, n);
     runtime = `tfjs-${tf.getBackend()} (fine-tuned backbone)`;
     release = () => features.dispose();
   } else {
@@ -125,12 +119,7 @@ async function runPredictor(run: RunInfo): Promise<Predictor> {
   const size = spec.inputSize;
   const probabilities = async (pixels: Uint8Array, n: number) => {
     const features = await embed(pixels, n);
-    const y = tf.tidy(() => head.predict(tf.tensor2d(features, [n, featureSize])) as tf.Tensor);
-    try {
-      return (await y.data()) as Float32Array;
-    } finally {
-      y.dispose();
-    }
+    return predictArray(head, () => tf.tensor2d(features, [n, featureSize]));
   };
   return {
     kind: 'run',

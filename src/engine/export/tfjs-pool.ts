@@ -9,6 +9,7 @@ import { startWorkerClient } from '../worker-client';
 import type { Loader } from './formats/types';
 import { dirLoader } from './tfjs-io';
 import type { TfjsWorkerData, TfjsWorkerReply, TfjsWorkerRequest } from './tfjs-worker';
+import { predictPixels } from '../predict-array';
 
 /** Images per piece of work: small enough to share a batch of 16 fairly, big enough to keep per-call costs low. */
 const PIECE = 4;
@@ -57,14 +58,7 @@ export function startTfjsRunners(threads: number, opts: { waitForWorkers?: boole
       if (closed) throw new Error('The export was stopped');
       const local = model;
       const [, h, w, c] = local.inputs[0]!.shape as number[];
-      const inThisThread: Run = async (pixels, n) => {
-        const y = tf.tidy(() => local.predict(tf.tensor4d(pixels, [n, h!, w!, c!])) as tf.Tensor);
-        try {
-          return (await y.data()) as Float32Array;
-        } finally {
-          y.dispose();
-        }
-      };
+      const inThisThread: Run = (pixels, n) => predictPixels(local, pixels, n);
       const all: Copy[] = [{ run: inThisThread, capacity: 1, busy: 0, inThisThread: true }];
       const dispatch = () => {
         for (const copy of all) {

@@ -7,6 +7,7 @@ import type { MessagePort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { dirLoader } from './tfjs-io';
+import { predictPixels } from '../predict-array';
 
 export interface TfjsWorkerData {
   task: 'export-tfjs';
@@ -32,14 +33,7 @@ export async function serveTfjsWorker(port: MessagePort, _data: TfjsWorkerData):
         return;
       }
       if (!model) throw new Error('No model is loaded in this worker');
-      const [, h, w, c] = model.inputs[0]!.shape as number[];
-      const y = tf.tidy(() => model!.predict(tf.tensor4d(msg.pixels, [msg.n, h!, w!, c!])) as tf.Tensor);
-      let out: Float32Array;
-      try {
-        out = new Float32Array((await y.data()) as Float32Array); // owns its buffer, so it can move
-      } finally {
-        y.dispose();
-      }
+      const out = await predictPixels(model, msg.pixels, msg.n);
       reply({ type: 'probabilities', id: msg.id, data: out }, [out.buffer as ArrayBuffer]);
     } catch (error) {
       reply({ type: 'error', id: msg.id, message: (error as Error).message });

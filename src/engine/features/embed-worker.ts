@@ -7,6 +7,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import * as ort from 'onnxruntime-node';
 import { loadFeatureModel } from '../backbones/load';
 import type { EmbedWorkerData, WorkerReply, WorkerRequest } from './worker-protocol';
+import { predictPixels } from '../predict-array';
 
 type Embed = (pixels: Uint8Array, n: number) => Promise<Float32Array>;
 
@@ -27,15 +28,7 @@ async function wasmEmbed(data: EmbedWorkerData): Promise<Embed> {
   if (!(await tf.setBackend('wasm'))) throw new Error('The wasm backend did not start in the worker');
   await tf.ready();
   const model = await loadFeatureModel(data.backbone);
-  const [, height, width] = model.inputs[0]!.shape;
-  return async (pixels, n) => {
-    const out = tf.tidy(() => model.predict(tf.tensor4d(Float32Array.from(pixels), [n, height!, width!, 3])) as tf.Tensor);
-    try {
-      return new Float32Array((await out.data()) as Float32Array); // owns its buffer, so it can move
-    } finally {
-      out.dispose();
-    }
-  };
+  return (pixels, n) => predictPixels(model, pixels, n);
 }
 
 async function onnxEmbed(data: EmbedWorkerData): Promise<Embed> {

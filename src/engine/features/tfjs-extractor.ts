@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { getBackbone } from '../backbones/catalog';
 import { loadFeatureModel } from '../backbones/load';
 import type { Extractor } from './extractor';
+import { predictPixels } from '../predict-array';
 
 export async function createTfjsExtractor(backboneId: string): Promise<Extractor> {
   const spec = getBackbone(backboneId);
@@ -19,15 +20,7 @@ export async function createTfjsExtractor(backboneId: string): Promise<Extractor
     inputSize: size,
     async embed(pixels, n) {
       checkPixels(pixels, n, size);
-      const out = tf.tidy(() => {
-        const x = tf.tensor4d(Float32Array.from(pixels), [n, size, size, 3]);
-        return model.predict(x) as tf.Tensor;
-      });
-      try {
-        return (await out.data()) as Float32Array;
-      } finally {
-        out.dispose();
-      }
+      return predictPixels(model, pixels, n);
     },
     dispose() {
       model.dispose();

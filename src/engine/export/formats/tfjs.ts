@@ -5,6 +5,7 @@ import { startTfjsRunners } from '../tfjs-pool';
 import { optimizedArtifacts } from '../tfjs-optimize';
 import { dirLoader, writeArtifactsToDir } from '../tfjs-io';
 import type { Loader, LoadOptions, ModelFormat, Runner } from './types';
+import { predictPixels } from '../../predict-array';
 
 export const tfjsFormat: ModelFormat = {
   id: 'tfjs',
@@ -35,18 +36,10 @@ function prepareLoad(opts: LoadOptions): Loader {
 
 async function loadInThread(dir: string): Promise<Runner> {
   const model = await tf.loadLayersModel(dirLoader(dir));
-  const [, h, w, c] = model.inputs[0]!.shape as number[];
   return {
     runtime: `tfjs-${tf.getBackend()}`,
-    inputSize: h!,
-    async run(pixels, n) {
-      const y = tf.tidy(() => model.predict(tf.tensor4d(pixels, [n, h!, w!, c!])) as tf.Tensor);
-      try {
-        return (await y.data()) as Float32Array;
-      } finally {
-        y.dispose();
-      }
-    },
+    inputSize: model.inputs[0]!.shape[1]!,
+    run: (pixels, n) => predictPixels(model, pixels, n),
     dispose: () => model.dispose(),
   };
 }
