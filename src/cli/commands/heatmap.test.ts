@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir, writeFakeRun } from '../../engine/interpret/fixtures.test-helpers';
-import { readRun } from '../../engine/interpret/run';
+import { readRun } from '../../engine/run-folder';
 import { classIndexOf } from './heatmap';
 
 describe('classIndexOf', () => {

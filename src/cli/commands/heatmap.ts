@@ -3,7 +3,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { EngineError } from '../../shared/rpc';
-import { readRun } from '../../engine/interpret/run';
+import { readRun } from '../../engine/run-folder';
 import { writeFileAtomic } from '../../engine/paths';
 import { startLocalEngine } from '../engine';
 import { runJob } from '../job';

@@ -3,7 +3,7 @@
 import type { Split } from '../../shared/types';
 import { mostConfusedPairs } from '../interpret/review';
 import type { ExportMetadata } from './metadata';
-import type { PredictionItem } from './run';
+import type { SavedPrediction } from '../interpret/review';
 import { argmax } from '../../shared/argmax';
 
 export interface SplitScores {
@@ -24,7 +24,7 @@ export interface CardStats {
 }
 
 
-export function scoreSplit(classes: string[], items: PredictionItem[]): SplitScores | null {
+export function scoreSplit(classes: string[], items: SavedPrediction[]): SplitScores | null {
   if (items.length === 0) return null;
   const k = classes.length;
   const confusion = classes.map(() => new Array<number>(k).fill(0));
@@ -44,7 +44,7 @@ export function scoreSplit(classes: string[], items: PredictionItem[]): SplitSco
   return { images: total, accuracy: total ? correct / total : 0, confusion, perClass, mostConfused };
 }
 
-export function cardStats(classes: string[], items: PredictionItem[]): CardStats {
+export function cardStats(classes: string[], items: SavedPrediction[]): CardStats {
   const counts = { train: classes.map(() => 0), valid: classes.map(() => 0), test: classes.map(() => 0) };
   for (const item of items) {
     const i = classes.indexOf(item.label);

@@ -4,7 +4,8 @@ import * as tf from '@tensorflow/tfjs';
 import { getBackbone, type BackboneSpec } from '../backbones/catalog';
 import { loadFeatureModel } from '../backbones/load';
 import { loadLayersModelFromFolder } from '../backbones/model-io';
-import type { RunInfo } from './run';
+import { EngineError } from '../../shared/rpc';
+import type { RunInfo } from '../run-folder';
 
 export interface Classifier {
   model: tf.LayersModel;
@@ -17,21 +18,39 @@ export async function loadRunFeatureModel(run: RunInfo): Promise<tf.LayersModel>
   return run.backboneDir ? loadLayersModelFromFolder(run.backboneDir) : loadFeatureModel(run.backbone);
 }
 
+/** The run's feature model and head, checked to fit each other and the run's classes. The caller disposes both. */
+export async function loadRunModels(run: RunInfo): Promise<{ features: tf.LayersModel; head: tf.LayersModel }> {
+  const features = await loadRunFeatureModel(run);
+  let head: tf.LayersModel;
+  try {
+    head = await loadLayersModelFromFolder(run.headDir);
+  } catch (error) {
+    features.dispose();
+    throw error instanceof EngineError
+      ? new EngineError('run/damaged', `The model head in ${run.headDir} cannot be loaded: ${error.message} Train the model again to recreate it.`, { dir: run.headDir })
+      : error;
+  }
+  const inputs = head.inputs[0]!.shape[1];
+  const outputs = head.outputs[0]!.shape[1];
+  const featureSize = features.outputs[0]!.shape[1];
+  const problem =
+    outputs !== run.classes.length
+      ? `has ${outputs} outputs but the run has ${run.classes.length} classes`
+      : inputs !== featureSize
+        ? `takes ${inputs} features but the ${run.backbone} backbone gives ${featureSize}`
+        : null;
+  if (problem) {
+    features.dispose();
+    head.dispose();
+    throw new EngineError('run/damaged', `The model in ${run.headDir} ${problem}. Train the model again.`, { dir: run.headDir });
+  }
+  return { features, head };
+}
+
 /** Joins the run's feature model and head into one model. The caller disposes `model`. */
 export async function buildClassifier(run: RunInfo): Promise<Classifier> {
   const spec = getBackbone(run.backbone);
-  const features = await loadRunFeatureModel(run);
-  const head = await loadLayersModelFromFolder(run.headDir);
-  const [, featureSize] = head.inputs[0]!.shape;
-  const [, classes] = head.outputs[0]!.shape;
-  if (featureSize !== features.outputs[0]!.shape[1] || classes !== run.classes.length) {
-    features.dispose();
-    head.dispose();
-    throw new Error(
-      `The head in ${run.headDir} takes ${featureSize} features and gives ${classes} classes, but the backbone gives ` +
-        `${features.outputs[0]!.shape[1]} features and the run has ${run.classes.length} classes. The run is damaged; train it again.`,
-    );
-  }
+  const { features, head } = await loadRunModels(run);
   // A plain name inside the exported model.json, and no clash with the feature model's own layer names.
   (head as unknown as { name: string }).name = 'head';
   if (!run.tta) {

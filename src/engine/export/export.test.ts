@@ -172,7 +172,7 @@ describe('exportModel', () => {
     fs.writeFileSync(path.join(busy, 'notes.txt'), 'mine');
     await expect(exportModel(fixture.runDir, { format: 'onnx', out: busy })).rejects.toMatchObject({ name: 'export/target-not-empty' });
     expect(fs.readdirSync(busy)).toEqual(['notes.txt']);
-    await expect(exportModel(busy, { format: 'onnx', out: path.join(tmp, 'x') })).rejects.toMatchObject({ name: 'export/not-a-run' });
+    await expect(exportModel(busy, { format: 'onnx', out: path.join(tmp, 'x') })).rejects.toMatchObject({ name: 'run/incomplete' });
   });
 
   it('lets an outside app use the ONNX file with nothing but metadata.json and its own resizing code', async () => {

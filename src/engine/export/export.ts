@@ -12,7 +12,8 @@ import { buildClassifier } from './classifier';
 import { FORMATS, type Loader, type ModelFormat, type Runner } from './formats';
 import { buildMetadata } from './metadata';
 import { createPredictor, type Predictor } from './predictor';
-import { readRun, type PredictionItem } from './run';
+import type { SavedPrediction } from '../interpret/review';
+import { readRun } from '../run-folder';
 import { usageFiles, writeUsageFiles } from './snippets';
 import { useInferenceBackend } from './tf-backend';
 import { AGREEMENT_REQUIRED, MAX_ABS_DIFF_ALLOWED, verifyExport } from './verify';
@@ -45,9 +46,10 @@ export interface ExportReport extends ExportResult {
 }
 
 /** Images to verify on: the validation split, else test, else train (a run always has one). */
-function verificationImages(items: PredictionItem[], classes: string[], max: number): { path: string; label?: number }[] {
+function verificationImages(items: SavedPrediction[], classes: string[], max: number): { path: string; label?: number }[] {
   for (const split of ['valid', 'test', 'train'] as const) {
-    const chosen = items.filter((i) => i.split === split);
+    // Photos recorded without a path (an older run) cannot be decoded again, so cannot check anything.
+    const chosen = items.filter((i): i is SavedPrediction & { path: string } => i.split === split && i.path !== undefined);
     if (chosen.length > 0) {
       return chosen.slice(0, max).map((i) => ({
         path: i.path,
@@ -67,7 +69,7 @@ export async function exportModel(runDir: string, opts: ExportOptions): Promise<
   const target = path.resolve(opts.out);
   await checkTarget(target);
   const progress = (p: ExportProgress) => opts.onProgress?.(p);
-  const images = verificationImages(run.predictions, run.classes, opts.maxImages ?? 300);
+  const images = verificationImages(run.predictions ?? [], run.classes, opts.maxImages ?? 300);
   if (images.length === 0) {
     throw new EngineError('export/nothing-to-verify', `The run in ${run.dir} lists no images in predictions.json, so the export cannot be checked. Train the model again.`);
   }
@@ -137,7 +139,7 @@ export async function exportModel(runDir: string, opts: ExportOptions): Promise<
     const checked = { images: verified.images, agreement: verified.agreement, maxAbsDiff: verified.maxAbsDiff };
 
     // Documentation of what was proven: metadata, model card, usage files.
-    const stats = cardStats(run.classes, run.predictions);
+    const stats = cardStats(run.classes, run.predictions ?? []);
     const usage = usageFiles(meta);
     const extra: string[] = [];
     let picture: string | null = null;

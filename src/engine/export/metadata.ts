@@ -6,7 +6,7 @@ import type { ExportFormat } from '../../shared/types';
 import type { BackboneSpec } from '../backbones/catalog';
 import type { ResizeRecipe } from '../dataset/decode';
 import { packageRoot } from '../paths';
-import type { RunInfo } from './run';
+import type { RunInfo } from '../run-folder';
 
 export interface ExportMetadata {
   format: ExportFormat;

@@ -13,7 +13,7 @@ import { flipHorizontal } from '../features/augment';
 import { createExtractor } from '../features/extractor';
 import { FORMATS, type Runner } from './formats';
 import { loadOnnxRunner } from './formats/onnx';
-import { isRunDir, readRun, type RunInfo } from './run';
+import { isRunDir, readRun, type RunInfo } from '../run-folder';
 import { loadRunFeatureModel } from './classifier';
 import { useInferenceBackend } from './tf-backend';
 import { predictArray, predictPixels } from '../predict-array';

@@ -216,7 +216,7 @@ describe.skipIf(!haveData)('Grad-CAM on mobilenet_v1_025', () => {
     const pixels = await sharp(file).removeAlpha().raw().toBuffer();
     /** "photo"'s probability from the model that export writes, which predicts as the app does. */
     const photoProbability = async (tta: boolean) => {
-      const run = { dir: runDir, backbone: BACKBONE, classes: ['photo', 'empty'], headDir: path.join(runDir, 'head'), backboneDir: null, predictions: [], result: null, metadata: null, tta };
+      const run = { dir: runDir, backbone: BACKBONE, classes: ['photo', 'empty'], root: null, headDir: path.join(runDir, 'head'), backboneDir: null, predictions: [], result: null, metadata: null, tta };
       const classifier = await buildClassifier(run);
       const probabilities = tf.tidy(() => (classifier.model.predict(tf.tensor4d(pixels, [1, SIZE, SIZE, 3], 'float32')) as tf.Tensor).dataSync());
       classifier.model.dispose();

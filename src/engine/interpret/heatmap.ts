@@ -6,13 +6,13 @@ import * as tf from '@tensorflow/tfjs';
 import { EngineError } from '../../shared/rpc';
 import type { Heatmap } from '../../shared/types';
 import { getBackbone, type BackboneSpec } from '../backbones/catalog';
-import { loadFeatureModel, splitAtHeatmapLayer } from '../backbones/load';
-import { loadLayersModelFromFolder } from '../backbones/model-io';
+import { splitAtHeatmapLayer } from '../backbones/load';
 import { decodeForModel, ImageProblem, type ResizeRecipe } from '../dataset/decode';
 import { useGradientBackend } from '../train/backend';
 import { gradCam, type CamModel } from './gradcam';
 import { overlayPng } from './overlay';
-import { readRun, type SavedRun } from './run';
+import { loadRunModels } from '../export/classifier';
+import { readRun, type RunInfo } from '../run-folder';
 import { argmax } from '../../shared/argmax';
 
 export interface HeatmapOptions {
@@ -33,7 +33,7 @@ export interface HeatmapResult extends Heatmap {
 }
 
 interface LoadedRun {
-  run: SavedRun;
+  run: RunInfo;
   spec: BackboneSpec;
   model: CamModel;
   dispose(): void;
@@ -45,16 +45,11 @@ export const DEFAULT_OVERLAY_SIZE = 448;
 const GRAD_CAM_BACKENDS = ['tensorflow', 'wasm', 'cpu'];
 
 /** Finds the photo: an existing path, a file named in predictions.json, or a path under the run's photo folder. */
-async function locateImage(run: SavedRun, file: string): Promise<string> {
+async function locateImage(run: RunInfo, file: string): Promise<string> {
   if (path.isAbsolute(file) && fs.existsSync(file)) return file;
-  const saved = run.predictions.find((p) => p.file === file || p.id === file);
+  const saved = run.predictions?.find((p) => p.file === file || p.id === file);
   if (saved?.path && fs.existsSync(saved.path)) return saved.path;
-  try {
-    const config = JSON.parse(await fs.promises.readFile(path.join(run.dir, 'config.json'), 'utf8')) as { root?: string };
-    if (config.root && fs.existsSync(path.join(config.root, file))) return path.join(config.root, file);
-  } catch {
-    // no config: only absolute paths and saved paths work
-  }
+  if (run.root && fs.existsSync(path.join(run.root, file))) return path.join(run.root, file);
   if (fs.existsSync(file)) return path.resolve(file);
   throw new EngineError('image/missing', `Cannot find the photo ${file}. Give its full path, or check that the photo folder this model was trained on is still there.`, { file });
 }
@@ -62,30 +57,7 @@ async function locateImage(run: SavedRun, file: string): Promise<string> {
 async function loadRun(runDir: string): Promise<LoadedRun> {
   const run = await readRun(runDir);
   const spec = getBackbone(run.backbone);
-  const features = run.fineTunedBackbone ? await loadLayersModelFromFolder(run.fineTunedBackbone) : await loadFeatureModel(spec.id);
-  let head: tf.LayersModel;
-  try {
-    head = await loadLayersModelFromFolder(run.headDir);
-  } catch (error) {
-    features.dispose();
-    throw error instanceof EngineError
-      ? new EngineError('run/damaged', `The model head in ${run.headDir} cannot be loaded: ${error.message} Train the model again to recreate it.`, { dir: run.headDir })
-      : error;
-  }
-  const outputs = head.outputs[0]!.shape[1];
-  const inputs = head.inputs[0]!.shape[1];
-  const featureSize = features.outputs[0]!.shape[1];
-  const problem =
-    outputs !== run.classes.length
-      ? `has ${outputs} outputs but the run has ${run.classes.length} classes`
-      : inputs !== featureSize
-        ? `takes ${inputs} features but the ${spec.id} backbone gives ${featureSize}`
-        : null;
-  if (problem) {
-    features.dispose();
-    head.dispose();
-    throw new EngineError('run/damaged', `The model in ${run.headDir} ${problem}. Train the model again.`, { dir: run.headDir });
-  }
+  const { features, head } = await loadRunModels(run);
   const { toConv, fromConv } = splitAtHeatmapLayer(features);
   return {
     run,
