@@ -30,8 +30,6 @@ export const initialDataset = {
   split: { mode: 'folders' as SplitMode, validPercent: 20 },
 };
 
-let cancelRunning: (() => void) | null = null;
-
 /** Whether the folders themselves say which photos are for checking (a val/valid folder). */
 export function foldersHaveSplit(summary: DatasetSummary | null): boolean {
   return summary?.splitFromFolders ?? summary?.layout === 'splits';
@@ -50,62 +48,66 @@ export function classesWithImages(summary: DatasetSummary | null): number {
 
 export const createDatasetSlice =
   ({ api }: StoreDeps): Slice<DatasetSlice> =>
-  (set, get) => ({
-    ...initialDataset,
-    setFolder(folder) {
-      set({ folder });
-    },
-    async scanFolder(folder) {
-      const root = (folder ?? get().folder).trim();
-      if (!root) {
-        set({ scan: { status: 'error', job: null, error: 'Type the path of a folder first, or pick one.' } });
-        return;
-      }
-      cancelRunning?.();
-      const sameFolder = get().summary?.root === root;
-      const call = api.call('dataset/scan', { root, validFraction: sameFolder ? validFraction(get()) : undefined });
-      cancelRunning = () => call.cancel();
-      set({ folder: root, scan: { status: 'running', job: call.job, error: null } });
-      try {
-        const summary = await call;
-        if (get().scan.job !== call.job) return; // a newer scan replaced this one
-        const keepSplit: DatasetSlice['split'] = sameFolder ? get().split : { ...initialDataset.split, mode: foldersHaveSplit(summary) ? 'folders' : 'auto' };
-        set({ summary, split: keepSplit, scan: { status: 'done', job: null, error: null } });
-        if (!sameFolder) {
-          set({ edits: { exclude: [], relabel: {} } });
-          get().invalidateFrom('lr');
+  (set, get) => {
+    // Per store, so two stores (tests, or two windows) never cancel each other's jobs.
+    let cancelRunning: (() => void) | null = null;
+    return {
+      ...initialDataset,
+      setFolder(folder) {
+        set({ folder });
+      },
+      async scanFolder(folder) {
+        const root = (folder ?? get().folder).trim();
+        if (!root) {
+          set({ scan: { status: 'error', job: null, error: 'Type the path of a folder first, or pick one.' } });
+          return;
         }
+        cancelRunning?.();
+        const sameFolder = get().summary?.root === root;
+        const call = api.call('dataset/scan', { root, validFraction: sameFolder ? validFraction(get()) : undefined });
+        cancelRunning = () => call.cancel();
+        set({ folder: root, scan: { status: 'running', job: call.job, error: null } });
+        try {
+          const summary = await call;
+          if (get().scan.job !== call.job) return; // a newer scan replaced this one
+          const keepSplit: DatasetSlice['split'] = sameFolder ? get().split : { ...initialDataset.split, mode: foldersHaveSplit(summary) ? 'folders' : 'auto' };
+          set({ summary, split: keepSplit, scan: { status: 'done', job: null, error: null } });
+          if (!sameFolder) {
+            set({ edits: { exclude: [], relabel: {} } });
+            get().invalidateFrom('lr');
+          }
+          get().saveProject();
+        } catch (error) {
+          if (get().scan.job !== call.job) return;
+          set({ scan: { status: isCancelled(error) ? 'cancelled' : 'error', job: null, error: isCancelled(error) ? null : messageOf(error) } });
+        } finally {
+          if (get().scan.job === null) cancelRunning = null;
+        }
+      },
+      cancelScan() {
+        cancelRunning?.();
+      },
+      excludeFiles(files) {
+        set((s) => ({ edits: { ...s.edits, exclude: [...new Set([...s.edits.exclude, ...files])] } }));
         get().saveProject();
-      } catch (error) {
-        if (get().scan.job !== call.job) return;
-        set({ scan: { status: isCancelled(error) ? 'cancelled' : 'error', job: null, error: isCancelled(error) ? null : messageOf(error) } });
-      } finally {
-        if (get().scan.job === null) cancelRunning = null;
-      }
-    },
-    cancelScan() {
-      cancelRunning?.();
-    },
-    excludeFiles(files) {
-      set((s) => ({ edits: { ...s.edits, exclude: [...new Set([...s.edits.exclude, ...files])] } }));
-      get().saveProject();
-    },
-    includeFile(file) {
-      set((s) => ({ edits: { ...s.edits, exclude: s.edits.exclude.filter((f) => f !== file) } }));
-      get().saveProject();
-    },
-    relabelFile(file, label, original) {
-      set((s) => {
-        const { [file]: _previous, ...rest } = s.edits.relabel;
-        return { edits: { ...s.edits, relabel: label === original ? rest : { ...rest, [file]: label } } };
-      });
-      get().saveProject();
-    },
-    setSplit(split) {
-      set((s) => ({ split: { ...s.split, ...split } }));
-      if (get().summary) {
-        get().invalidateFrom('lr');
-        void get().scanFolder(get().summary!.root);
-      }
-    },
-  });
+      },
+      includeFile(file) {
+        set((s) => ({ edits: { ...s.edits, exclude: s.edits.exclude.filter((f) => f !== file) } }));
+        get().saveProject();
+      },
+      relabelFile(file, label, original) {
+        set((s) => {
+          const { [file]: _previous, ...rest } = s.edits.relabel;
+          return { edits: { ...s.edits, relabel: label === original ? rest : { ...rest, [file]: label } } };
+        });
+        get().saveProject();
+      },
+      setSplit(split) {
+        set((s) => ({ split: { ...s.split, ...split } }));
+        if (get().summary) {
+          get().invalidateFrom('lr');
+          void get().scanFolder(get().summary!.root);
+        }
+      },
+    };
+  };

@@ -26,37 +26,39 @@ export function defaultExportDir(s: All, format: ExportFormat): string {
   return runDir ? joinPath(runDir, `export-${format}`) : '';
 }
 
-let cancelRunning: (() => void) | null = null;
-
 export const createExportSlice =
   ({ api }: StoreDeps): Slice<ExportSlice> =>
-  (set, get) => ({
-    ...initialExport,
-    setExportFormat(format) {
-      set((s) => ({ exporting: { ...s.exporting, format } }));
-    },
-    setExportOut(out) {
-      set((s) => ({ exporting: { ...s.exporting, out } }));
-    },
-    async exportModel() {
-      const runDir = currentRunDir(get());
-      if (!runDir || get().exporting.status === 'running') return;
-      const { format } = get().exporting;
-      const out = get().exporting.out.trim() || defaultExportDir(get(), format);
-      const call = api.call('model/export', { runDir, format, out });
-      cancelRunning = () => call.cancel();
-      set((s) => ({ exporting: { ...s.exporting, status: 'running', job: call.job, error: null, result: null } }));
-      try {
-        const result = await call;
-        set((s) => ({ exporting: { ...s.exporting, status: 'done', job: null, result }, exports: [...s.exports, result] }));
-      } catch (error) {
-        const cancelled = isCancelled(error);
-        set((s) => ({ exporting: { ...s.exporting, status: cancelled ? 'cancelled' : 'error', job: null, error: cancelled ? null : messageOf(error) } }));
-      } finally {
-        cancelRunning = null;
-      }
-    },
-    cancelExport() {
-      cancelRunning?.();
-    },
-  });
+  (set, get) => {
+    // Per store, so two stores (tests, or two windows) never cancel each other's jobs.
+    let cancelRunning: (() => void) | null = null;
+    return {
+      ...initialExport,
+      setExportFormat(format) {
+        set((s) => ({ exporting: { ...s.exporting, format } }));
+      },
+      setExportOut(out) {
+        set((s) => ({ exporting: { ...s.exporting, out } }));
+      },
+      async exportModel() {
+        const runDir = currentRunDir(get());
+        if (!runDir || get().exporting.status === 'running') return;
+        const { format } = get().exporting;
+        const out = get().exporting.out.trim() || defaultExportDir(get(), format);
+        const call = api.call('model/export', { runDir, format, out });
+        cancelRunning = () => call.cancel();
+        set((s) => ({ exporting: { ...s.exporting, status: 'running', job: call.job, error: null, result: null } }));
+        try {
+          const result = await call;
+          set((s) => ({ exporting: { ...s.exporting, status: 'done', job: null, result }, exports: [...s.exports, result] }));
+        } catch (error) {
+          const cancelled = isCancelled(error);
+          set((s) => ({ exporting: { ...s.exporting, status: cancelled ? 'cancelled' : 'error', job: null, error: cancelled ? null : messageOf(error) } }));
+        } finally {
+          cancelRunning = null;
+        }
+      },
+      cancelExport() {
+        cancelRunning?.();
+      },
+    };
+  };

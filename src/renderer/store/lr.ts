@@ -39,45 +39,47 @@ export function lrKey(s: All): string {
   return JSON.stringify(dataConfig(s));
 }
 
-let cancelRunning: (() => void) | null = null;
-
 export const createLrSlice =
   ({ api }: StoreDeps): Slice<LrSlice> =>
-  (set, get) => ({
-    ...initialLr,
-    backbone: DEFAULT_BACKBONE,
-    async findLearningRate() {
-      cancelRunning?.();
-      const key = lrKey(get());
-      // A rate restored from a project (no curve yet) is the user's choice: the new curve must not replace it.
-      const restored = get().lr.forKey === null ? get().lr.chosen : null;
-      const call = api.call('train/find-lr', dataConfig(get()));
-      cancelRunning = () => call.cancel();
-      set({ lr: { status: 'running', job: call.job, error: null, curve: null, chosen: null, auto: false, forKey: key } });
-      try {
-        const curve = await call;
-        if (get().lr.job !== call.job) return;
-        set({ lr: { status: 'done', job: null, error: null, curve, chosen: restored ?? curve.suggestion, auto: false, forKey: key } });
+  (set, get) => {
+    // Per store, so two stores (tests, or two windows) never cancel each other's jobs.
+    let cancelRunning: (() => void) | null = null;
+    return {
+      ...initialLr,
+      backbone: DEFAULT_BACKBONE,
+      async findLearningRate() {
+        cancelRunning?.();
+        const key = lrKey(get());
+        // A rate restored from a project (no curve yet) is the user's choice: the new curve must not replace it.
+        const restored = get().lr.forKey === null ? get().lr.chosen : null;
+        const call = api.call('train/find-lr', dataConfig(get()));
+        cancelRunning = () => call.cancel();
+        set({ lr: { status: 'running', job: call.job, error: null, curve: null, chosen: null, auto: false, forKey: key } });
+        try {
+          const curve = await call;
+          if (get().lr.job !== call.job) return;
+          set({ lr: { status: 'done', job: null, error: null, curve, chosen: restored ?? curve.suggestion, auto: false, forKey: key } });
+          get().saveProject();
+        } catch (error) {
+          if (get().lr.job !== call.job) return;
+          set((s) => ({ lr: { ...s.lr, status: isCancelled(error) ? 'cancelled' : 'error', job: null, error: isCancelled(error) ? null : messageOf(error) } }));
+        }
+      },
+      chooseLearningRate(lr) {
+        if (!(lr > 0)) return;
+        set((s) => ({ lr: { ...s.lr, chosen: lr, auto: false } }));
         get().saveProject();
-      } catch (error) {
-        if (get().lr.job !== call.job) return;
-        set((s) => ({ lr: { ...s.lr, status: isCancelled(error) ? 'cancelled' : 'error', job: null, error: isCancelled(error) ? null : messageOf(error) } }));
-      }
-    },
-    chooseLearningRate(lr) {
-      if (!(lr > 0)) return;
-      set((s) => ({ lr: { ...s.lr, chosen: lr, auto: false } }));
-      get().saveProject();
-    },
-    chooseAutomaticRate() {
-      set((s) => ({ lr: { ...s.lr, chosen: null, auto: true } }));
-    },
-    cancelLearningRate() {
-      cancelRunning?.();
-    },
-    setBackbone(id) {
-      if (id === get().backbone) return;
-      set({ backbone: id });
-      get().invalidateFrom('lr');
-    },
-  });
+      },
+      chooseAutomaticRate() {
+        set((s) => ({ lr: { ...s.lr, chosen: null, auto: true } }));
+      },
+      cancelLearningRate() {
+        cancelRunning?.();
+      },
+      setBackbone(id) {
+        if (id === get().backbone) return;
+        set({ backbone: id });
+        get().invalidateFrom('lr');
+      },
+    };
+  };

@@ -282,3 +282,18 @@ describe('renderer formatting', () => {
     expect(joinPath('C:\\runs\\r1', 'a/b')).toBe('C:\\runs\\r1\\a\\b');
   });
 });
+
+describe('two stores', () => {
+  it('cancel only their own jobs (each store keeps its own cancel handles)', async () => {
+    const never = () => new Promise(() => undefined);
+    const a = fakeApi({ 'dataset/scan': never });
+    const b = fakeApi({ 'dataset/scan': never });
+    const first = createAppStore({ api: a.api });
+    const second = createAppStore({ api: b.api });
+    void first.getState().scanFolder('/photos/a');
+    void second.getState().scanFolder('/photos/b');
+    second.getState().cancelScan();
+    expect(b.cancelled).toEqual([b.calls[0]!.job]);
+    expect(a.cancelled).toEqual([]);
+  });
+});

@@ -57,12 +57,12 @@ export function trainConfig(s: All): TrainConfigInput {
   };
 }
 
-let cancelRunning: (() => void) | null = null;
-let cancelEstimate: (() => void) | null = null;
-
 export const createTrainSlice =
   ({ api, frame, now = Date.now }: StoreDeps): Slice<TrainSlice> =>
   (set, get) => {
+    // Per store, so two stores (tests, or two windows) never cancel each other's jobs.
+    let cancelRunning: (() => void) | null = null;
+    let cancelEstimate: (() => void) | null = null;
     const pushBatches = createFrameBatcher<BatchMetrics>((items) => {
       const job = get().training.job;
       const fresh = items
