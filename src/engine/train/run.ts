@@ -215,6 +215,8 @@ export async function trainFolder(config: TrainConfig, ctx: JobContext, override
       const headOnly = { weights: head.snapshot(), loss: fit.epochs.find((e) => e.epoch === fit.bestEpoch)!.validLoss };
       const fineTuneEpochs = TRAIN_DEFAULTS.fineTuneEpochs;
       let fineTuneEpoch = 1;
+      // The last check's embeddings of the validation photos, made with the final weights.
+      const lastCheck: { current: { valid: FeatureMatrix; flip: FeatureMatrix | null } | null } = { current: null };
       const tuning = await fineTune({
         backbone: loaded.tunable,
         spec: loaded.spec,
@@ -225,6 +227,7 @@ export async function trainFolder(config: TrainConfig, ctx: JobContext, override
           await useGradientBackend('head');
           const valid = await embedTuning(features.valid);
           const flip = tta ? await embedTuning(features.valid, true) : null;
+          lastCheck.current = { valid, flip };
           const scored = score(predictProbabilities(tunedHead, valid, flip), valid.labels, set.classes.length);
           await useGradientBackend('convolutions');
           return scored;
@@ -252,9 +255,11 @@ export async function trainFolder(config: TrainConfig, ctx: JobContext, override
       const last = tuning.at(-1)!;
       if (last.validLoss < headOnly.loss) {
         bestEpoch = last.epoch;
+        // Tuned at full size, the last check already embedded the validation photos as the app will.
+        const checked = loaded.tunable === tuned ? lastCheck.current : null;
         matrices = {
-          valid: await embed(features.valid),
-          validFlip: tta ? await embed(features.valid, true) : null,
+          valid: checked?.valid ?? (await embed(features.valid)),
+          validFlip: tta ? (checked?.flip ?? (await embed(features.valid, true))) : null,
           test: await embed(features.test),
           testFlip: tta && features.test.images.length > 0 ? await embed(features.test, true) : null,
           train: await embed(features.train),
