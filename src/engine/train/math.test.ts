@@ -119,4 +119,13 @@ describe('seeded random', () => {
     expect(createRandom(3).mask(1000, 0.5, 2)).toEqual(createRandom(3).mask(1000, 0.5, 2));
     expect(createRandom(3).mask(1000, 0.5, 2)).not.toEqual(createRandom(4).mask(1000, 0.5, 2));
   });
+
+  it('applies dropout in place with the same draws as the mask, as a float32 multiply would', () => {
+    const values = Float32Array.from({ length: 1001 }, (_, i) => Math.sin(i) + 2);
+    const mask = createRandom(5).mask(1001, 0.7, 1 / 0.7);
+    const masked = Float32Array.from(values, (v, i) => Math.fround(v * mask[i]!));
+    const copy = values.slice();
+    expect(createRandom(5).dropout(copy, 0.7, 1 / 0.7)).toBe(copy);
+    expect(copy).toEqual(masked);
+  });
 });
