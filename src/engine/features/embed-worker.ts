@@ -1,10 +1,11 @@
 // Runs inside a worker thread: the backbone on tfjs-wasm or onnxruntime, one batch at a time.
 // Inference off the main thread keeps the main thread free to decode the next photos meanwhile.
 import type { MessagePort } from 'node:worker_threads';
-// Static imports: the TypeScript worker runs through tsx's require hook, which dynamic import() bypasses.
+// Static imports for our own modules: the TypeScript worker runs through tsx's require hook, which
+// dynamic import() bypasses. onnxruntime (a plain package) is imported only by the worker that uses
+// it, so the wasm workers, the fallback when onnxruntime cannot start, never load its native library.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import * as ort from 'onnxruntime-node';
 import { loadFeatureModel } from '../backbones/load';
 import type { EmbedWorkerData, WorkerReply, WorkerRequest } from './worker-protocol';
 import { predictPixels } from '../predict-array';
@@ -33,6 +34,7 @@ async function wasmEmbed(data: EmbedWorkerData): Promise<Embed> {
 
 async function onnxEmbed(data: EmbedWorkerData): Promise<Embed> {
   if (!data.onnxFile) throw new Error('No ONNX file given to the inference worker');
+  const ort = await import('onnxruntime-node');
   const session = await ort.InferenceSession.create(data.onnxFile, {
     intraOpNumThreads: data.threads ?? 1,
     interOpNumThreads: 1,
