@@ -43,7 +43,7 @@ function Settings({ disabled }: { disabled: boolean }) {
       </label>
       <label className="checkbox">
         <input type="checkbox" data-testid="fine-tune" checked={settings.fineTune} onChange={(e) => setSettings({ fineTune: e.target.checked })} />
-        Then fine-tune the whole network (slower; often a few points more accurate)
+        Then fine-tune the whole network (slower; kept only if it does better on the checking photos)
       </label>
       {settings.fineTune && (
         <p className="hint" data-testid="fine-tune-estimate" aria-live="polite">
