@@ -194,6 +194,7 @@ export const Interpretation = z.object({
 
 export const Heatmap = z.object({
   file: z.string(),
+  /** The app's answer for the photo (its mirror image averaged in when the run uses TTA), and how sure. */
   predicted: z.string(),
   probability: z.number(),
   classIndex: z.number().int(),
