@@ -59,17 +59,18 @@ export interface CamResult {
 
 /**
  * Grad-CAM for one image. `input` is what `toConv` takes, shape [1, ...]. Explains `classIndex`, or the
- * predicted class when it is left out. Leaves no tensors behind.
+ * class `classIndex` picks from this image's probabilities (found on the way, so no second forward
+ * pass), or the predicted class when it is left out. Leaves no tensors behind.
  */
-export function gradCam(model: CamModel, input: tf.Tensor4D, classIndex?: number): CamResult {
+export function gradCam(model: CamModel, input: tf.Tensor4D, classIndex?: number | ((probabilities: number[]) => number)): CamResult {
   const { scores, kind } = classScores(model.head);
   return tf.tidy(() => {
     const conv = model.toConv.apply(input) as tf.Tensor4D;
     const [, height, width] = conv.shape;
     const probabilities = Array.from((model.head.apply(model.fromConv(conv)) as tf.Tensor2D).dataSync());
-    const explained = classIndex ?? argmax(probabilities);
+    const explained = typeof classIndex === 'function' ? classIndex(probabilities) : (classIndex ?? argmax(probabilities));
     if (!Number.isInteger(explained) || explained < 0 || explained >= probabilities.length) {
-      throw new RangeError(`Class index ${classIndex} is out of range: the model has ${probabilities.length} classes.`);
+      throw new RangeError(`Class index ${explained} is out of range: the model has ${probabilities.length} classes.`);
     }
     // A one-hot mask rather than gather: gather's gradient needs UnsortedSegmentSum, which wasm lacks.
     const mask = tf.oneHot([explained], probabilities.length).toFloat();

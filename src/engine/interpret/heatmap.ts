@@ -81,18 +81,13 @@ async function decode(file: string, recipe: ResizeRecipe): Promise<Uint8Array> {
   }
 }
 
-/**
- * The photo's class probabilities as review and predictions.json have them: the centre crop, averaged
- * with its mirror image when the run used test-time augmentation, so the heatmap's answer and
- * percentage match the rest of the app.
- */
-function probabilitiesAsReviewed(model: CamModel, input: tf.Tensor4D, tta: boolean): number[] {
-  return tf.tidy(() => {
-    const batch = tta ? tf.concat([input, tf.reverse(input, 2)]) : input;
-    const probabilities = model.head.apply(model.fromConv(model.toConv.apply(batch) as tf.Tensor4D)) as tf.Tensor2D;
-    return Array.from(tf.mean(probabilities, 0).dataSync());
-  });
+/** Class probabilities of the photo's mirror image, for runs whose answers average the photo and its mirror (TTA). */
+function mirroredProbabilities(model: CamModel, input: tf.Tensor4D): number[] {
+  return tf.tidy(() => Array.from((model.head.apply(model.fromConv(model.toConv.apply(tf.reverse(input, 2)) as tf.Tensor4D)) as tf.Tensor2D).dataSync()));
 }
+
+/** The centre crop's probabilities, averaged with the mirror image's when the run uses TTA. */
+const asReviewed = (centre: number[], mirror: number[] | null) => (mirror ? centre.map((p, i) => (p + mirror[i]!) / 2) : centre);
 
 export interface Heatmapper {
   heatmap(runDir: string, file: string, options?: HeatmapOptions): Promise<HeatmapResult>;
@@ -136,14 +131,15 @@ export function createHeatmapper(): Heatmapper {
     signal?.throwIfAborted();
     const input = tf.tensor4d(pixels, [1, spec.recipe.size, spec.recipe.size, 3], 'float32');
     let result;
-    let probabilities: number[];
+    let mirror: number[] | null = null;
     try {
-      probabilities = probabilitiesAsReviewed(model, input, run.tta);
-      // Without a chosen class, explain the answer the rest of the app shows for this photo.
-      result = gradCam(model, input, options.classIndex ?? argmax(probabilities));
+      mirror = run.tta ? mirroredProbabilities(model, input) : null;
+      result = gradCam(model, input, options.classIndex ?? ((centre) => argmax(asReviewed(centre, mirror))));
     } finally {
       input.dispose();
     }
+    // The answer and percentage as review and predictions.json have them, so the heatmap agrees with the rest of the app.
+    const probabilities = asReviewed(result.probabilities, mirror);
     const size = options.size ?? DEFAULT_OVERLAY_SIZE;
     const photo = size === spec.recipe.size ? pixels : await decode(image, { ...spec.recipe, size }); // the model's own recipe, sharper
     const png = await overlayPng(photo, size, result.cam, result.height, result.width);
