@@ -214,7 +214,6 @@ export async function trainFolder(config: TrainConfig, ctx: JobContext, override
       const embed = embedWith(tuned, spec);
       const headOnly = { weights: head.snapshot(), loss: fit.epochs.find((e) => e.epoch === fit.bestEpoch)!.validLoss };
       const fineTuneEpochs = TRAIN_DEFAULTS.fineTuneEpochs;
-      let fineTuneEpoch = 1;
       // The last check's embeddings of the validation photos, made with the final weights.
       const lastCheck: { current: { valid: FeatureMatrix; flip: FeatureMatrix | null } | null } = { current: null };
       const tuning = await fineTune({
@@ -239,12 +238,12 @@ export async function trainFolder(config: TrainConfig, ctx: JobContext, override
         firstEpoch: epochs + 1,
         signal: ctx.signal,
         waitIfPaused: ctx.waitIfPaused,
-        onBatch: (b) => {
-          ctx.emit('train/batch', { job: ctx.job, ...b, stage: 'fine-tune' });
-          fineTuneEpoch = b.epoch - epochs;
-        },
-        // Per photo: a batch takes over a minute on the CPU, too long for the bar to sit still.
-        onProgress: (p) => progress(ctx, 'fine-tune', p.done, p.total, { etaSeconds: p.etaSeconds, message: `epoch ${fineTuneEpoch}/${fineTuneEpochs}` }),
+        onBatch: (b) => ctx.emit('train/batch', { job: ctx.job, ...b, stage: 'fine-tune' }),
+        // Per photo: a batch takes over a minute on the CPU, too long for the bar to sit still. The
+        // epoch comes from the photos done (each epoch is total / epochs of them), not from the last
+        // finished batch, which still named the previous epoch during an epoch's first batch.
+        onProgress: (p) =>
+          progress(ctx, 'fine-tune', p.done, p.total, { etaSeconds: p.etaSeconds, message: `epoch ${Math.max(1, Math.ceil((p.done * fineTuneEpochs) / p.total))}/${fineTuneEpochs}` }),
         onEpoch: (metrics) => {
           ctx.emit('train/epoch', { job: ctx.job, metrics });
           metricsWritten = metricsWritten.then(() => run.appendLine('metrics.jsonl', metrics));
