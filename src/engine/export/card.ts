@@ -1,10 +1,9 @@
 // MODEL_CARD.md and its HTML twin, written from the run's own predictions: what the model knows,
 // how well, where it goes wrong, and what it cannot do. One list of blocks renders to both formats.
-import type { Split } from '../../shared/types';
-import { mostConfusedPairs } from '../interpret/review';
-import type { ExportMetadata } from './metadata';
-import type { SavedPrediction } from '../interpret/review';
 import { argmax } from '../../shared/argmax';
+import type { Split } from '../../shared/types';
+import { mostConfusedPairs, type SavedPrediction } from '../interpret/review';
+import type { ExportMetadata } from './metadata';
 
 export interface SplitScores {
   images: number;
@@ -22,7 +21,6 @@ export interface CardStats {
   valid: SplitScores | null;
   test: SplitScores | null;
 }
-
 
 export function scoreSplit(classes: string[], items: SavedPrediction[]): SplitScores | null {
   if (items.length === 0) return null;
