@@ -8,8 +8,7 @@ import { createPredictor } from './predictor';
 export function exportHandlers(): Pick<Partial<ServerHandlers>, 'model/export' | 'model/predict'> {
   return {
     'model/export': async ({ runDir, format, out }, ctx) => {
-      const send = progressThrottle(ctx);
-      const report = await exportModel(runDir, { format, out, signal: ctx.signal, onProgress: (p) => send({ stage: p.stage, done: p.done, total: p.total, message: p.message }) });
+      const report = await exportModel(runDir, { format, out, signal: ctx.signal, onProgress: progressThrottle(ctx) });
       return { format: report.format, out: report.out, files: report.files, seconds: report.seconds, verified: report.verified };
     },
     'model/predict': async ({ model, files }, ctx) => {
