@@ -10,12 +10,12 @@
 import os from 'node:os';
 import { AUGMENT_VIEWS, type DatasetFeatures } from '../src/engine/features';
 import { useGradientBackend } from '../src/engine/train/backend';
-import { predictProbabilities, score } from '../src/engine/train/evaluate';
-import { fitHead } from '../src/engine/train/fit';
+import { score } from '../src/engine/train/evaluate';
 import type { HeadSpec } from '../src/engine/train/head';
-import { findLearningRate, type LrSuggestions } from '../src/engine/train/lr-finder';
+import type { LrSuggestions } from '../src/engine/train/lr-finder';
 import { trainingSet } from '../src/engine/train/run';
 import { benchFeatures, log, mean, round } from './common';
+import { foldwise } from './recipes';
 
 const seeds = Array.from({ length: Number(process.env.BENCH_SEEDS ?? 2) }, (_, i) => i + 1);
 const datasets = (process.env.BENCH_DATASETS ?? 'dogs_vs_cats,hymenoptera,flowers5').split(',');
@@ -67,13 +67,12 @@ const grid = grids[stage]();
 
 async function validation(features: DatasetFeatures, recipe: Recipe, seed: number) {
   const set = { ...trainingSet(features), trainViews: features.trainViews.slice(0, recipe.views) };
-  const { weightDecay, labelSmoothing } = recipe;
   const batchSize = recipe.batch === 'adaptive' ? batchSizeFor(set.train.labels.length) : recipe.batch;
-  const lr = await findLearningRate(set, { head: recipe.head, seed, batchSize, weightDecay, choose: recipe.lr });
-  const fit = await fitHead(set, { head: recipe.head, epochs: recipe.epochs, maxLr: lr.suggestion, seed, batchSize, weightDecay, labelSmoothing });
-  const valid = score(predictProbabilities(fit.head, features.valid, features.validFlip), features.valid.labels, features.classes.length);
-  fit.head.dispose();
-  return { ...valid, lr: lr.suggestion };
+  const { head, epochs, weightDecay, labelSmoothing } = recipe;
+  const trained = await foldwise(set, seed, { head, epochs, batchSize, weightDecay, labelSmoothing, lrSuggestion: recipe.lr });
+  const valid = score(trained.predict(features.valid, features.validFlip), features.valid.labels, features.classes.length);
+  trained.dispose();
+  return { ...valid, lr: trained.lr! };
 }
 
 async function main() {

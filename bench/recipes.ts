@@ -48,12 +48,15 @@ export async function teachableMachine(set: TrainingSet, seed: number): Promise<
   };
 }
 
-/** Foldwise's defaults (src/engine/train/defaults.ts): LR finder, one-cycle AdamW head, best epoch by validation loss, TTA. */
-export async function foldwise(set: TrainingSet, seed: number): Promise<Trained> {
-  const { head, batchSize, weightDecay, epochs } = TRAIN_DEFAULTS;
+/** A Foldwise training recipe: the engine's defaults, or a candidate bench/recipe.ts tries. */
+export type FoldwiseRecipe = Pick<typeof TRAIN_DEFAULTS, 'head' | 'epochs' | 'batchSize' | 'weightDecay' | 'labelSmoothing' | 'lrSuggestion'>;
+
+/** Foldwise's recipe (by default src/engine/train/defaults.ts): LR finder, one-cycle AdamW head, best epoch by validation loss, TTA. */
+export async function foldwise(set: TrainingSet, seed: number, recipe: FoldwiseRecipe = TRAIN_DEFAULTS): Promise<Trained> {
+  const { head, batchSize, weightDecay, epochs, labelSmoothing } = recipe;
   const started = performance.now();
-  const lr = await findLearningRate(set, { head, seed, batchSize, weightDecay, choose: TRAIN_DEFAULTS.lrSuggestion });
-  const fit = await fitHead(set, { head, epochs, maxLr: lr.suggestion, seed, batchSize, weightDecay });
+  const lr = await findLearningRate(set, { head, seed, batchSize, weightDecay, choose: recipe.lrSuggestion });
+  const fit = await fitHead(set, { head, epochs, maxLr: lr.suggestion, seed, batchSize, weightDecay, labelSmoothing });
   return {
     predict: (rows, flip) => predictProbabilities(fit.head, rows, flip),
     seconds: (performance.now() - started) / 1000,
