@@ -119,7 +119,19 @@ async function defaultActivate(name: string): Promise<boolean> {
   if (!tf.findBackendFactory(name)) return false;
   const ok = await tf.setBackend(name);
   if (ok) await tf.ready();
+  if (ok && name === 'cpu') quietCpuBanner();
   return ok;
+}
+
+/**
+ * tfjs's plain-JS backend prints an "install our node backend" banner on stderr the first time it
+ * holds a tensor. Foldwise already says which backend runs and why (engine/info, the CLI's
+ * "backend"), and the banner would land in the middle of progress bars. Its only switch short of
+ * tfjs's production mode (which would hide tfjs's other warnings too) is this field of the backend.
+ */
+export function quietCpuBanner(): void {
+  const cpu = tf.findBackend('cpu') as { firstUse?: unknown } | null;
+  if (cpu && typeof cpu.firstUse === 'boolean') cpu.firstUse = false;
 }
 
 function messageOf(error: unknown): string {

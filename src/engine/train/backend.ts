@@ -4,7 +4,7 @@
 // tfjs-node where installed and on 'cpu' otherwise.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { describeBackend } from '../backend';
+import { describeBackend, quietCpuBanner } from '../backend';
 
 export type GradientWork = 'head' | 'convolutions';
 
@@ -19,7 +19,10 @@ export async function useGradientBackend(work: GradientWork = 'head'): Promise<s
     if (!tf.findBackendFactory(name)) continue;
     if (tf.getBackend() === name) return name;
     // setBackend resolves false when a backend fails to start (e.g. wasm binary missing): try the next.
-    if (await tf.setBackend(name).catch(() => false)) return name;
+    if (await tf.setBackend(name).catch(() => false)) {
+      if (name === 'cpu') quietCpuBanner();
+      return name;
+    }
   }
   throw new Error('No tfjs backend that can compute gradients could start.');
 }
