@@ -10,39 +10,15 @@
 // The held-out photos are scored without TTA for both (mirrored features exist only for the
 // validation and test photos), which handicaps Foldwise slightly.
 import os from 'node:os';
-import type { FeatureMatrix } from '../src/engine/features';
 import type { TrainingSet } from '../src/engine/train/batches';
 import { useGradientBackend } from '../src/engine/train/backend';
 import { score } from '../src/engine/train/evaluate';
-import { createRandom } from '../src/engine/train/random';
 import { benchFeatures, log, mean, round } from './common';
 import { foldwise, teachableMachine } from './recipes';
+import { pairedDifference, resplit, rowsOf } from './resplit';
 
 const splits = Number(process.env.BENCH_SPLITS ?? 5);
 const datasets = (process.env.BENCH_DATASETS ?? 'dogs_vs_cats,hymenoptera,flowers5').split(',');
-
-function rowsOf(matrices: FeatureMatrix[], picked: number[]): FeatureMatrix {
-  const all = matrices.flatMap((m) => m.images.map((_, row) => ({ m, row })));
-  const dim = matrices[0]!.dim;
-  const data = new Float32Array(picked.length * dim);
-  picked.forEach((i, k) => data.set(all[i]!.m.data.subarray(all[i]!.row * dim, (all[i]!.row + 1) * dim), k * dim));
-  return { dim, data, labels: Int32Array.from(picked, (i) => all[i]!.m.labels[all[i]!.row]!), images: picked.map((i) => all[i]!.m.images[all[i]!.row]!) };
-}
-
-/** Row numbers for [holdout, validation, training], stratified by class. */
-function resplit(labels: number[], seed: number): [number[], number[], number[]] {
-  const random = createRandom(seed);
-  const byClass = new Map<number, number[]>();
-  labels.forEach((label, i) => byClass.set(label, [...(byClass.get(label) ?? []), i]));
-  const parts: [number[], number[], number[]] = [[], [], []];
-  for (const rows of byClass.values()) {
-    const shuffled = random.shuffle([...rows]);
-    const held = Math.round(shuffled.length * 0.2);
-    const valid = Math.round((shuffled.length - held) * 0.2);
-    shuffled.forEach((row, i) => parts[i < held ? 0 : i < held + valid ? 1 : 2].push(row));
-  }
-  return parts;
-}
 
 async function main() {
   const started = performance.now();
@@ -66,13 +42,13 @@ async function main() {
       }
     }
     const diffs = accuracy.foldwise.map((a, i) => a - accuracy.teachableMachine[i]!);
-    const sd = Math.sqrt(diffs.reduce((s, d) => s + (d - mean(diffs)) ** 2, 0) / Math.max(1, diffs.length - 1));
+    const difference = pairedDifference(accuracy.foldwise, accuracy.teachableMachine);
     report[name] = {
       images: { pool: labels.length, holdoutPerSplit: Math.round(labels.length * 0.2) },
       foldwise: round(mean(accuracy.foldwise)),
       teachableMachine: round(mean(accuracy.teachableMachine)),
-      difference: round(mean(diffs)),
-      standardError: round(sd / Math.sqrt(diffs.length)),
+      difference: round(difference.mean),
+      standardError: round(difference.standardError),
       splitsWon: { foldwise: diffs.filter((d) => d > 0).length, tied: diffs.filter((d) => d === 0).length, teachableMachine: diffs.filter((d) => d < 0).length },
       perSplit: { foldwise: accuracy.foldwise.map(round), teachableMachine: accuracy.teachableMachine.map(round) },
     };
