@@ -75,6 +75,28 @@ describe('fineTune', () => {
     });
   });
 
+  it('ends with the weights of the epoch with the lowest validation loss, and keeps tensor memory flat', async () => {
+    const s = await setup();
+    const weights = () => [...s.head.variables, ...s.tunable.trainableWeights.map((w) => w.read())].map((w) => w.dataSync().slice() as Float32Array);
+    const largestChange = (a: Float32Array[], b: Float32Array[]) => Math.max(...a.map((w, k) => Math.max(...w.map((x, i) => Math.abs(x - b[k]![i]!)))));
+    // The first epoch scores best; the two after it are worse.
+    const losses = [0.5, 0.9, 0.7];
+    const checked: Float32Array[][] = [];
+    const validate = async () => {
+      checked.push(weights());
+      return { loss: losses[checked.length - 1]!, accuracy: 0.5 };
+    };
+    const tensorsBefore = tf.memory().numTensors;
+    const history = await fineTune({ backbone: s.tunable, spec: s.spec, head: s.head, train, validate, epochs: 3, maxLr: 0.01, seed: 5, batchSize: 8, firstEpoch: 31 });
+    expect(history.map((h) => [h.epoch, h.validLoss])).toEqual([[31, 0.5], [32, 0.9], [33, 0.7]]);
+    // The later epochs moved the weights (so the comparison means something) ...
+    expect(largestChange(checked[2]!, checked[0]!)).toBeGreaterThan(1e-6);
+    // ... and the first epoch's weights are the ones left, exactly.
+    expect(largestChange(weights(), checked[0]!)).toBe(0);
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    s.dispose();
+  });
+
   it('stops within a batch when cancelled, between two photos, and keeps tensor memory flat', async () => {
     const s = await setup();
     const tensorsBefore = tf.memory().numTensors;

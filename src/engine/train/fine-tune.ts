@@ -27,7 +27,10 @@ export interface FineTuneOptions {
   spec: BackboneSpec;
   head: Head;
   train: { images: ScannedImage[]; labels: Int32Array };
-  /** Scores the current backbone + head on validation; lower loss is better. */
+  /**
+   * Scores the current backbone + head on validation; lower loss is better. Called once after each
+   * epoch. fineTune returns with the weights of the epoch that scored the lowest loss.
+   */
   validate(): Promise<{ loss: number; accuracy: number }>;
   epochs: number;
   /** The head's learning rate; the backbone's groups get lr/10 and lr/100. */
@@ -187,6 +190,11 @@ async function step({ x, labels, backbone, head, groups, optimizers, random, smo
 /** Weight decay on convolution and dense kernels only: decaying BatchNorm's scale and shift, or biases, only hurts. */
 const decaysKernels = (name: string) => /kernel/i.test(name);
 
+/**
+ * Trains backbone and head end to end for `epochs` epochs, then puts back the weights of the epoch
+ * with the lowest validation loss (like head training keeps its best epoch): a later epoch can undo
+ * an earlier gain. Returns every epoch's metrics; the kept one is the one with the lowest validLoss.
+ */
 export async function fineTune(options: FineTuneOptions): Promise<EpochMetrics[]> {
   const { backbone, spec, head, train, epochs, maxLr, seed, batchSize = TRAIN_DEFAULTS.fineTuneBatchSize, weightDecay = TRAIN_DEFAULTS.weightDecay, labelSmoothing = 0 } = options;
   useFastCpuGradients();
@@ -202,6 +210,10 @@ export async function fineTune(options: FineTuneOptions): Promise<EpochMetrics[]
   // Pace for the progress estimate: photos trained and the seconds they took (decoding included, validation not).
   let photosDone = 0;
   let trainingSeconds = 0;
+  const variables = groups.flatMap((g) => g.variables);
+  // The weights of the epoch with the lowest validation loss so far (clones share memory until the
+  // optimizer assigns new values to the variables).
+  let best: { loss: number; epoch: number; weights: tf.Tensor[] } | null = null;
   try {
     for (let e = 0; e < epochs; e++) {
       const epoch = options.firstEpoch + e;
@@ -249,9 +261,17 @@ export async function fineTune(options: FineTuneOptions): Promise<EpochMetrics[]
       const metrics: EpochMetrics = { epoch, trainLoss: lossSum / n, validLoss: valid.loss, accuracy: valid.accuracy, seconds: (performance.now() - started) / 1000, lr: optimizers.at(-1)!.getLearningRate(), stage: 'fine-tune' };
       history.push(metrics);
       options.onEpoch?.(metrics);
+      // A tie goes to the later epoch, which has trained longer.
+      if (!best || valid.loss <= best.loss) {
+        if (best) tf.dispose(best.weights);
+        best = { loss: valid.loss, epoch, weights: variables.map((v) => tf.clone(v)) };
+      }
     }
+    const kept = best;
+    if (kept && kept.epoch !== history.at(-1)?.epoch) variables.forEach((v, i) => v.assign(kept.weights[i]!));
   } finally {
     optimizers.forEach((o) => o.dispose());
+    if (best) tf.dispose(best.weights);
   }
   return history;
 }

@@ -214,8 +214,8 @@ export async function trainFolder(config: TrainConfig, ctx: JobContext, override
       const embed = embedWith(tuned, spec);
       const headOnly = { weights: head.snapshot(), loss: fit.epochs.find((e) => e.epoch === fit.bestEpoch)!.validLoss };
       const fineTuneEpochs = TRAIN_DEFAULTS.fineTuneEpochs;
-      // The last check's embeddings of the validation photos, made with the final weights.
-      const lastCheck: { current: { valid: FeatureMatrix; flip: FeatureMatrix | null } | null } = { current: null };
+      // Each epoch's check: its embeddings of the validation photos, in epoch order.
+      const checks: { valid: FeatureMatrix; flip: FeatureMatrix | null }[] = [];
       const tuning = await fineTune({
         backbone: loaded.tunable,
         spec: loaded.spec,
@@ -226,7 +226,7 @@ export async function trainFolder(config: TrainConfig, ctx: JobContext, override
           await useGradientBackend('head');
           const valid = await embedTuning(features.valid);
           const flip = tta ? await embedTuning(features.valid, true) : null;
-          lastCheck.current = { valid, flip };
+          checks.push({ valid, flip });
           const scored = score(predictProbabilities(tunedHead, valid, flip), valid.labels, set.classes.length);
           await useGradientBackend('convolutions');
           return scored;
@@ -251,11 +251,12 @@ export async function trainFolder(config: TrainConfig, ctx: JobContext, override
       });
       history.push(...tuning);
       await useGradientBackend('head');
-      const last = tuning.at(-1)!;
-      if (last.validLoss < headOnly.loss) {
-        bestEpoch = last.epoch;
-        // Tuned at full size, the last check already embedded the validation photos as the app will.
-        const checked = loaded.tunable === tuned ? lastCheck.current : null;
+      // fineTune left the weights of its epoch with the lowest validation loss (a tie: the later one).
+      const kept = tuning.reduce((a, b) => (b.validLoss <= a.validLoss ? b : a));
+      if (kept.validLoss < headOnly.loss) {
+        bestEpoch = kept.epoch;
+        // Tuned at full size, the kept epoch's check already embedded the validation photos as the app will.
+        const checked = loaded.tunable === tuned ? checks[tuning.indexOf(kept)] : null;
         matrices = {
           valid: checked?.valid ?? (await embed(features.valid)),
           validFlip: tta ? (checked?.flip ?? (await embed(features.valid, true))) : null,
@@ -267,7 +268,7 @@ export async function trainFolder(config: TrainConfig, ctx: JobContext, override
       } else {
         head.restore(headOnly.weights);
         warnings.push(
-          `Fine-tuning did not lower the validation loss (${headOnly.loss.toFixed(3)} before, ${last.validLoss.toFixed(3)} after), so Foldwise kept the model from epoch ${bestEpoch} with the backbone unchanged.`,
+          `Fine-tuning did not lower the validation loss (${headOnly.loss.toFixed(3)} before, ${kept.validLoss.toFixed(3)} at best after), so Foldwise kept the model from epoch ${bestEpoch} with the backbone unchanged.`,
         );
       }
     }
