@@ -115,7 +115,8 @@ export const defaultLoaders: BackendLoaders = {
   },
 };
 
-async function defaultActivate(name: string): Promise<boolean> {
+/** Makes a registered tfjs backend current (the default BackendSelectorOptions.activate); false when it will not start. */
+export async function activateBackend(name: string): Promise<boolean> {
   if (!tf.findBackendFactory(name)) return false;
   const ok = await tf.setBackend(name);
   if (ok) await tf.ready();
@@ -129,7 +130,7 @@ async function defaultActivate(name: string): Promise<boolean> {
  * "backend"), and the banner would land in the middle of progress bars. Its only switch short of
  * tfjs's production mode (which would hide tfjs's other warnings too) is this field of the backend.
  */
-export function quietCpuBanner(): void {
+function quietCpuBanner(): void {
   const cpu = tf.findBackend('cpu') as { firstUse?: unknown } | null;
   if (cpu && typeof cpu.firstUse === 'boolean') cpu.firstUse = false;
 }
@@ -180,7 +181,7 @@ const BADGES: Record<BackendName, BackendInfo['badge']> = { 'tensorflow-gpu': 'G
 /** Tries the candidates in order and activates the first that starts. */
 export async function selectBackend(options: BackendSelectorOptions = {}): Promise<BackendInfo> {
   const loaders = { ...defaultLoaders, ...options.loaders };
-  const activate = options.activate ?? defaultActivate;
+  const activate = options.activate ?? activateBackend;
   const reasons: string[] = [];
   const cores = os.availableParallelism();
 
@@ -221,7 +222,7 @@ export function createBackendSelector(options: BackendSelectorOptions = {}): Bac
     return choice;
   };
   const current = options.current ?? (() => (tf.engine() as unknown as { backendName: string | null }).backendName ?? null);
-  const activate = options.activate ?? defaultActivate;
+  const activate = options.activate ?? activateBackend;
   return {
     ensure,
     async describe() {

@@ -4,7 +4,7 @@
 // tfjs-node where installed and on 'cpu' otherwise.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { describeBackend, quietCpuBanner } from '../backend';
+import { activateBackend, describeBackend } from '../backend';
 
 export type GradientWork = 'head' | 'convolutions';
 
@@ -18,11 +18,8 @@ export async function useGradientBackend(work: GradientWork = 'head'): Promise<s
   for (const name of PREFERENCE[work]) {
     if (!tf.findBackendFactory(name)) continue;
     if (tf.getBackend() === name) return name;
-    // setBackend resolves false when a backend fails to start (e.g. wasm binary missing): try the next.
-    if (await tf.setBackend(name).catch(() => false)) {
-      if (name === 'cpu') quietCpuBanner();
-      return name;
-    }
+    // A backend that fails to start (e.g. wasm binary missing) gives false or throws: try the next.
+    if (await activateBackend(name).catch(() => false)) return name;
   }
   throw new Error('No tfjs backend that can compute gradients could start.');
 }
