@@ -87,8 +87,9 @@ describe('fineTune', () => {
       return { loss: losses[checked.length - 1]!, accuracy: 0.5 };
     };
     const tensorsBefore = tf.memory().numTensors;
-    const history = await fineTune({ backbone: s.tunable, spec: s.spec, head: s.head, train, validate, epochs: 3, maxLr: 0.01, seed: 5, batchSize: 8, firstEpoch: 31 });
-    expect(history.map((h) => [h.epoch, h.validLoss])).toEqual([[31, 0.5], [32, 0.9], [33, 0.7]]);
+    const result = await fineTune({ backbone: s.tunable, spec: s.spec, head: s.head, train, validate, epochs: 3, maxLr: 0.01, seed: 5, batchSize: 8, firstEpoch: 31 });
+    expect(result.epochs.map((h) => [h.epoch, h.validLoss])).toEqual([[31, 0.5], [32, 0.9], [33, 0.7]]);
+    expect(result.kept.epoch).toBe(31);
     // The later epochs moved the weights (so the comparison means something) ...
     expect(largestChange(checked[2]!, checked[0]!)).toBeGreaterThan(1e-6);
     // ... and the first epoch's weights are the ones left, exactly.

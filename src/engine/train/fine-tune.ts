@@ -190,12 +190,19 @@ async function step({ x, labels, backbone, head, groups, optimizers, random, smo
 /** Weight decay on convolution and dense kernels only: decaying BatchNorm's scale and shift, or biases, only hurts. */
 const decaysKernels = (name: string) => /kernel/i.test(name);
 
+export interface FineTuneResult {
+  /** Every fine-tune epoch's metrics, in order. */
+  epochs: EpochMetrics[];
+  /** The epoch whose weights fineTune left in place: the lowest validation loss (a tie: the later). */
+  kept: EpochMetrics;
+}
+
 /**
  * Trains backbone and head end to end for `epochs` epochs, then puts back the weights of the epoch
  * with the lowest validation loss (like head training keeps its best epoch): a later epoch can undo
- * an earlier gain. Returns every epoch's metrics; the kept one is the one with the lowest validLoss.
+ * an earlier gain.
  */
-export async function fineTune(options: FineTuneOptions): Promise<EpochMetrics[]> {
+export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult> {
   const { backbone, spec, head, train, epochs, maxLr, seed, batchSize = TRAIN_DEFAULTS.fineTuneBatchSize, weightDecay = TRAIN_DEFAULTS.weightDecay, labelSmoothing = 0 } = options;
   useFastCpuGradients();
   const sliceSize = Math.max(1, Math.min(batchSize, options.sliceSize ?? (tf.getBackend() === 'cpu' ? 1 : batchSize)));
@@ -213,7 +220,7 @@ export async function fineTune(options: FineTuneOptions): Promise<EpochMetrics[]
   const variables = groups.flatMap((g) => g.variables);
   // The weights of the epoch with the lowest validation loss so far (clones share memory until the
   // optimizer assigns new values to the variables).
-  let best: { loss: number; epoch: number; weights: tf.Tensor[] } | null = null;
+  let best: { metrics: EpochMetrics; weights: tf.Tensor[] } | null = null;
   try {
     for (let e = 0; e < epochs; e++) {
       const epoch = options.firstEpoch + e;
@@ -262,16 +269,16 @@ export async function fineTune(options: FineTuneOptions): Promise<EpochMetrics[]
       history.push(metrics);
       options.onEpoch?.(metrics);
       // A tie goes to the later epoch, which has trained longer.
-      if (!best || valid.loss <= best.loss) {
+      if (!best || valid.loss <= best.metrics.validLoss) {
         if (best) tf.dispose(best.weights);
-        best = { loss: valid.loss, epoch, weights: variables.map((v) => tf.clone(v)) };
+        best = { metrics, weights: variables.map((v) => tf.clone(v)) };
       }
     }
-    const kept = best;
-    if (kept && kept.epoch !== history.at(-1)?.epoch) variables.forEach((v, i) => v.assign(kept.weights[i]!));
+    const kept = best!; // epochs >= 1, and every epoch was scored
+    if (kept.metrics !== history.at(-1)) variables.forEach((v, i) => v.assign(kept.weights[i]!));
+    return { epochs: history, kept: kept.metrics };
   } finally {
     optimizers.forEach((o) => o.dispose());
     if (best) tf.dispose(best.weights);
   }
-  return history;
 }

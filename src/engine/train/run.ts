@@ -249,14 +249,13 @@ export async function trainFolder(config: TrainConfig, ctx: JobContext, override
           metricsWritten = metricsWritten.then(() => run.appendLine('metrics.jsonl', metrics));
         },
       });
-      history.push(...tuning);
+      history.push(...tuning.epochs);
       await useGradientBackend('head');
-      // fineTune left the weights of its epoch with the lowest validation loss (a tie: the later one).
-      const kept = tuning.reduce((a, b) => (b.validLoss <= a.validLoss ? b : a));
+      const { kept } = tuning;
       if (kept.validLoss < headOnly.loss) {
         bestEpoch = kept.epoch;
         // Tuned at full size, the kept epoch's check already embedded the validation photos as the app will.
-        const checked = loaded.tunable === tuned ? checks[tuning.indexOf(kept)] : null;
+        const checked = loaded.tunable === tuned ? checks[tuning.epochs.indexOf(kept)] : null;
         matrices = {
           valid: checked?.valid ?? (await embed(features.valid)),
           validFlip: tta ? (checked?.flip ?? (await embed(features.valid, true))) : null,
