@@ -41,8 +41,8 @@ async function main() {
         log(`${name}: split ${split}: ${recipe} holdout accuracy ${a.toFixed(4)}`);
       }
     }
-    const diffs = accuracy.foldwise.map((a, i) => a - accuracy.teachableMachine[i]!);
     const difference = pairedDifference(accuracy.foldwise, accuracy.teachableMachine);
+    const diffs = difference.differences;
     report[name] = {
       images: { pool: labels.length, holdoutPerSplit: Math.round(labels.length * 0.2) },
       foldwise: round(mean(accuracy.foldwise)),

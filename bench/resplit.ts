@@ -2,6 +2,7 @@
 // scales.ts): each split holds out 20% per class for scoring only, and 20% of the rest is validation.
 import type { FeatureMatrix } from '../src/engine/features';
 import { createRandom } from '../src/engine/train/random';
+import { mean } from './common';
 
 /** The rows `picked` (numbered across `matrices`, in order) as one matrix. */
 export function rowsOf(matrices: FeatureMatrix[], picked: number[]): FeatureMatrix {
@@ -27,10 +28,10 @@ export function resplit(labels: number[], seed: number): [number[], number[], nu
   return parts;
 }
 
-/** Mean and standard error of paired differences a[i] - b[i]. */
-export function pairedDifference(a: number[], b: number[]): { mean: number; standardError: number } {
-  const d = a.map((x, i) => x - b[i]!);
-  const mean = d.reduce((s, x) => s + x, 0) / d.length;
-  const sd = Math.sqrt(d.reduce((s, x) => s + (x - mean) ** 2, 0) / Math.max(1, d.length - 1));
-  return { mean, standardError: sd / Math.sqrt(d.length) };
+/** The paired differences a[i] - b[i], their mean and its standard error. */
+export function pairedDifference(a: number[], b: number[]): { differences: number[]; mean: number; standardError: number } {
+  const differences = a.map((x, i) => x - b[i]!);
+  const m = mean(differences);
+  const sd = Math.sqrt(differences.reduce((s, x) => s + (x - m) ** 2, 0) / Math.max(1, differences.length - 1));
+  return { differences, mean: m, standardError: sd / Math.sqrt(differences.length) };
 }

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { getBackbone } from '../src/engine/backbones/catalog';
 import { ensureBackend } from '../src/engine/backend';
 import { scanDataset } from '../src/engine/dataset';
-import { computeFeatures, type FeatureMatrix } from '../src/engine/features';
+import { computeFeatures, type DatasetFeatures } from '../src/engine/features';
 import { createExtractor } from '../src/engine/features/extractor';
 import { sharedDir } from '../src/engine/paths';
 import type { TrainingSet } from '../src/engine/train/batches';
@@ -30,8 +30,8 @@ const splits = Number(process.env.BENCH_SPLITS ?? 10);
 const datasets = (process.env.BENCH_DATASETS ?? 'hymenoptera').split(',');
 const BACKBONE = 'mobilenet_v2_035';
 
-/** Centre-crop features of every labelled, non-test photo, fed to the backbone at `inputSize`. */
-async function poolFeatures(name: string, inputSize: number): Promise<FeatureMatrix> {
+/** Centre-crop features of every labelled, non-test photo (all in `train`), fed to the backbone at `inputSize`. */
+async function poolFeatures(name: string, inputSize: number): Promise<DatasetFeatures> {
   const dataset = benchSplit(await scanDataset(path.join(sharedDir(), 'datasets', name)));
   // Every pool photo as 'train', so all of them land in one matrix in the same order at both sizes.
   const pool = { ...dataset, images: dataset.images.filter((i) => i.split !== 'test').map((i) => ({ ...i, split: 'train' as const })) };
@@ -45,7 +45,7 @@ async function poolFeatures(name: string, inputSize: number): Promise<FeatureMat
     const extractor = await createExtractor(BACKBONE, { route: inputSize === saved.inputSize ? 'auto' : 'tfjs' });
     try {
       log(`${name}: features at ${inputSize} px`);
-      return (await computeFeatures(pool, { backbone: BACKBONE, extractor, tta: false, views: 0 })).train;
+      return await computeFeatures(pool, { backbone: BACKBONE, extractor, tta: false, views: 0 });
     } finally {
       extractor.dispose();
     }
@@ -59,16 +59,16 @@ async function main() {
   const report: Record<string, unknown> = {};
   for (const name of datasets) {
     const base = getBackbone(BACKBONE).inputSize;
-    const small = await poolFeatures(name, base);
-    const large = await poolFeatures(name, size);
+    const { train: small, classes: names } = await poolFeatures(name, base);
+    const { train: large } = await poolFeatures(name, size);
     await useGradientBackend('head');
-    const classes = Math.max(...small.labels) + 1;
+    const classes = names.length;
     const accuracy = { plain: [] as number[], twoSizes: [] as number[], teachableMachine: [] as number[] };
     for (let split = 1; split <= splits; split++) {
       const [held, valid, train] = resplit(Array.from(small.labels), 7000 + split);
       const heldSmall = rowsOf([small], held);
       const heldLarge = rowsOf([large], held);
-      const set: TrainingSet = { classes: Array.from({ length: classes }, (_, i) => String(i)), dim: small.dim, train: rowsOf([small], train), trainViews: [], valid: rowsOf([small], valid), validFlip: null };
+      const set: TrainingSet = { classes: names, dim: small.dim, train: rowsOf([small], train), trainViews: [], valid: rowsOf([small], valid), validFlip: null };
       const twoSizes: TrainingSet = { ...set, trainViews: [rowsOf([large], train)], validFlip: rowsOf([large], valid) };
       // predict()'s second argument is averaged with the first: here the larger size, not a mirror.
       const runs = [
