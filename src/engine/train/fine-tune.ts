@@ -33,7 +33,7 @@ export interface FineTuneOptions {
    */
   validate(): Promise<{ loss: number; accuracy: number }>;
   epochs: number;
-  /** The head's learning rate; the backbone's groups get lr/10 and lr/100. */
+  /** The head's learning rate; the backbone's three depth groups get lr/100, lr/30 and lr/10, earliest first (parameterGroups). */
   maxLr: number;
   seed: number;
   batchSize?: number;
