@@ -15,7 +15,7 @@
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import type { DatasetFeatures } from '../src/engine/features';
-import { useGradientBackend } from '../src/engine/train/backend';
+import { switchBackend } from '../src/engine/compute';
 import { score } from '../src/engine/train/evaluate';
 import { trainingSet } from '../src/engine/train/run';
 import { benchFeatures, log, median, round } from './common';
@@ -40,7 +40,7 @@ async function main() {
   for (const name of datasets) {
     const features = await benchFeatures(name);
     if (process.env.BENCH_FEATURES_ONLY) continue;
-    await useGradientBackend('head');
+    await switchBackend('head');
     const runs: { seed: number; teachableMachine: Awaited<ReturnType<typeof trainAndScore>>; foldwise: Awaited<ReturnType<typeof trainAndScore>> }[] = [];
     for (const seed of seeds) {
       log(`${name}: seed ${seed}: foldwise`);

@@ -11,9 +11,8 @@ import { getBackbone } from '../src/engine/backbones/catalog';
 import { loadFeatureModel } from '../src/engine/backbones/load';
 import { sharedDir } from '../src/engine/paths';
 import { TrainConfig } from '../src/shared/schemas';
-import { useGradientBackend } from '../src/engine/train/backend';
+import { switchBackend } from '../src/engine/compute';
 import { headLoss } from '../src/engine/train/batches';
-import { useFastCpuGradients } from '../src/engine/train/cpu-gradients';
 import { estimateFineTune } from '../src/engine/train/fine-tune-estimate';
 import { parameterGroups } from '../src/engine/train/fine-tune';
 import { createHead } from '../src/engine/train/head';
@@ -28,8 +27,7 @@ const batch = Number(process.env.BENCH_BATCH ?? 0);
 /** Seconds per photo of full-size forward+backward passes of `photos` photos at once. */
 async function measure(photos: number): Promise<number[]> {
   const spec = getBackbone(backboneId);
-  await useGradientBackend('convolutions');
-  useFastCpuGradients();
+  await switchBackend('convolutions'); // the compute owner puts the fast cpu filter gradients in place
   const model = await loadFeatureModel(spec.id);
   const head = createHead({ inputDim: spec.featureSize, classes: 2, hidden: 0, dropout: 0.2 }, createRandom(0));
   const variables = parameterGroups(model, head).flatMap((g) => g.variables);

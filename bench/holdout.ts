@@ -11,7 +11,7 @@
 // validation and test photos), which handicaps Foldwise slightly.
 import os from 'node:os';
 import type { TrainingSet } from '../src/engine/train/batches';
-import { useGradientBackend } from '../src/engine/train/backend';
+import { switchBackend } from '../src/engine/compute';
 import { score } from '../src/engine/train/evaluate';
 import { benchFeatures, log, mean, round } from './common';
 import { foldwise, teachableMachine } from './recipes';
@@ -25,7 +25,7 @@ async function main() {
   const report: Record<string, unknown> = {};
   for (const name of datasets) {
     const features = await benchFeatures(name);
-    await useGradientBackend('head');
+    await switchBackend('head');
     const pool = [features.train, features.valid];
     const labels = pool.flatMap((m) => Array.from(m.labels));
     const accuracy = { foldwise: [] as number[], teachableMachine: [] as number[] };

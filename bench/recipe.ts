@@ -9,7 +9,7 @@
 // Prints one JSON object: every recipe with its mean validation accuracy and loss, best first.
 import os from 'node:os';
 import { AUGMENT_VIEWS, type DatasetFeatures } from '../src/engine/features';
-import { useGradientBackend } from '../src/engine/train/backend';
+import { switchBackend } from '../src/engine/compute';
 import { score } from '../src/engine/train/evaluate';
 import type { HeadSpec } from '../src/engine/train/head';
 import type { LrSuggestions } from '../src/engine/train/lr-finder';
@@ -80,7 +80,7 @@ async function main() {
   const scores = grid.map(() => ({ accuracy: [] as number[], loss: [] as number[], perDataset: {} as Record<string, number> }));
   for (const name of datasets) {
     const features = await benchFeatures(name, AUGMENT_VIEWS);
-    await useGradientBackend('head');
+    await switchBackend('head');
     for (const [i, recipe] of grid.entries()) {
       const runs = [];
       for (const seed of seeds) runs.push(await validation(features, recipe, seed));

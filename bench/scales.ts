@@ -13,13 +13,13 @@
 import os from 'node:os';
 import path from 'node:path';
 import { getBackbone } from '../src/engine/backbones/catalog';
-import { ensureBackend } from '../src/engine/backend';
+import { ensureBackend } from '../src/engine/compute';
 import { scanDataset } from '../src/engine/dataset';
 import { computeFeatures, type DatasetFeatures } from '../src/engine/features';
 import { createExtractor } from '../src/engine/features/extractor';
 import { sharedDir } from '../src/engine/paths';
 import type { TrainingSet } from '../src/engine/train/batches';
-import { useGradientBackend } from '../src/engine/train/backend';
+import { switchBackend } from '../src/engine/compute';
 import { score } from '../src/engine/train/evaluate';
 import { benchSplit, log, mean, round } from './common';
 import { foldwise, teachableMachine } from './recipes';
@@ -61,7 +61,7 @@ async function main() {
     const base = getBackbone(BACKBONE).inputSize;
     const { train: small, classes: names } = await poolFeatures(name, base);
     const { train: large } = await poolFeatures(name, size);
-    await useGradientBackend('head');
+    await switchBackend('head');
     const classes = names.length;
     const accuracy = { plain: [] as number[], twoSizes: [] as number[], teachableMachine: [] as number[] };
     for (let split = 1; split <= splits; split++) {

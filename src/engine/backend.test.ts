@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it, vi } from 'vitest';
 import { checkGpuPrerequisites, createBackendSelector, explainFailure, selectBackend, type BackendLoaders, type GpuSystem } from './backend';
+import { ensureBackend } from './compute';
 
 // The errors the real requires throw in each situation (messages as Node and tfjs-node print them).
 const notInstalled = (pkg: string) =>
@@ -143,7 +144,7 @@ describe('describe does not disturb running work', () => {
   });
 });
 
-describe('selectBackend on this machine (real packages)', () => {
+describe('the engine\'s backend on this machine (real packages)', () => {
   it('reports what is really installed', async () => {
     const nodeRequire = createRequire(__filename);
     const hasTfjsNode = (() => {
@@ -154,7 +155,7 @@ describe('selectBackend on this machine (real packages)', () => {
         return false;
       }
     })();
-    const info = await selectBackend();
+    const info = await ensureBackend(); // the engine's selector, starting backends through compute.ts
     expect(info.reasons.length).toBeGreaterThanOrEqual(hasTfjsNode ? 0 : 2);
     if (hasTfjsNode) {
       expect(info.name).toMatch(/^tensorflow/);

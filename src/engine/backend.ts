@@ -1,6 +1,7 @@
 // Picks the fastest TensorFlow.js backend this computer can run: tfjs-node-gpu, then tfjs-node, then
 // WebAssembly (with the plain-JS 'cpu' backend for gradients), and says in plain words why the faster
-// ones were not taken, so a person knows what to install or fix.
+// ones were not taken, so a person knows what to install or fix. It starts backends only through the
+// `activate` it is given: compute.ts, the one owner of the current backend, holds the engine's selector.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -18,14 +19,14 @@ export type BackendName = BackendInfo['name'];
 export interface BackendLoaders {
   tensorflowGpu(): Promise<void>;
   tensorflow(): Promise<void>;
-  /** Registers the wasm backend; returns its thread count. */
-  wasm(): Promise<number>;
+  /** Registers the wasm backend and starts it with `activate`; returns its thread count. */
+  wasm(activate: (tfBackend: string) => Promise<boolean>): Promise<number>;
 }
 
 export interface BackendSelectorOptions {
   loaders?: Partial<BackendLoaders>;
-  /** Makes a registered tfjs backend current; false when it will not start. Default tf.setBackend + tf.ready. */
-  activate?(tfBackend: string): Promise<boolean>;
+  /** Makes a registered tfjs backend current; false when it will not start. The engine's is compute.ts's, the one place that switches. */
+  activate(tfBackend: string): Promise<boolean>;
   /** More lines for BackendInfo.reasons, asked at each describe (e.g. the feature extractor's route). */
   extraNotes?(): string[] | Promise<string[]>;
   /** The tfjs backend in use right now, or null before tfjs has started one. Default: tf.engine().backendName. */
@@ -99,7 +100,7 @@ export const defaultLoaders: BackendLoaders = {
   async tensorflow() {
     nodeRequire('@tensorflow/tfjs-node');
   },
-  async wasm() {
+  async wasm(activate) {
     const wasm = nodeRequire('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
     try {
       // Point it at the .wasm files in node_modules (or app.asar.unpacked); it refuses once initialised.
@@ -108,32 +109,11 @@ export const defaultLoaders: BackendLoaders = {
     } catch {
       // already initialised by someone else in this process: keep their settings
     }
-    if (!(await tf.setBackend('wasm'))) throw new Error('the WebAssembly backend did not initialise');
-    await tf.ready();
+    if (!(await activate('wasm'))) throw new Error('the WebAssembly backend did not initialise');
     // In Node the threaded build is unavailable (no cross-origin isolation), so this is usually 1.
     return wasm.getThreadsCount();
   },
 };
-
-/** Makes a registered tfjs backend current (the default BackendSelectorOptions.activate); false when it will not start. */
-export async function activateBackend(name: string): Promise<boolean> {
-  if (!tf.findBackendFactory(name)) return false;
-  const ok = await tf.setBackend(name);
-  if (ok) await tf.ready();
-  if (ok && name === 'cpu') quietCpuBanner();
-  return ok;
-}
-
-/**
- * tfjs's plain-JS backend prints an "install our node backend" banner on stderr the first time it
- * holds a tensor. Foldwise already says which backend runs and why (engine/info, the CLI's
- * "backend"), and the banner would land in the middle of progress bars. Its only switch short of
- * tfjs's production mode (which would hide tfjs's other warnings too) is this field of the backend.
- */
-function quietCpuBanner(): void {
-  const cpu = tf.findBackend('cpu') as { firstUse?: unknown } | null;
-  if (cpu && typeof cpu.firstUse === 'boolean') cpu.firstUse = false;
-}
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -179,9 +159,9 @@ export function explainFailure(candidate: 'tensorflow-gpu' | 'tensorflow' | 'was
 const BADGES: Record<BackendName, BackendInfo['badge']> = { 'tensorflow-gpu': 'GPU', tensorflow: 'CPU', wasm: 'WASM', cpu: 'CPU' };
 
 /** Tries the candidates in order and activates the first that starts. */
-export async function selectBackend(options: BackendSelectorOptions = {}): Promise<BackendInfo> {
+export async function selectBackend(options: BackendSelectorOptions): Promise<BackendInfo> {
   const loaders = { ...defaultLoaders, ...options.loaders };
-  const activate = options.activate ?? activateBackend;
+  const { activate } = options;
   const reasons: string[] = [];
   const cores = os.availableParallelism();
 
@@ -195,7 +175,7 @@ export async function selectBackend(options: BackendSelectorOptions = {}): Promi
     }
   }
   try {
-    const threads = await loaders.wasm();
+    const threads = await loaders.wasm(activate);
     return { name: 'wasm', gradients: 'cpu', badge: BADGES.wasm, reasons, threads };
   } catch (error) {
     reasons.push(explainFailure('wasm', error));
@@ -213,7 +193,7 @@ export interface BackendSelector {
   addNotes(source: () => string[] | Promise<string[]>): () => void;
 }
 
-export function createBackendSelector(options: BackendSelectorOptions = {}): BackendSelector {
+export function createBackendSelector(options: BackendSelectorOptions): BackendSelector {
   let choice: Promise<BackendInfo> | null = null;
   const sources = new Set<() => string[] | Promise<string[]>>();
   if (options.extraNotes) sources.add(options.extraNotes);
@@ -222,7 +202,7 @@ export function createBackendSelector(options: BackendSelectorOptions = {}): Bac
     return choice;
   };
   const current = options.current ?? (() => (tf.engine() as unknown as { backendName: string | null }).backendName ?? null);
-  const activate = options.activate ?? activateBackend;
+  const { activate } = options;
   return {
     ensure,
     async describe() {
@@ -240,22 +220,4 @@ export function createBackendSelector(options: BackendSelectorOptions = {}): Bac
       return () => sources.delete(source);
     },
   };
-}
-
-// tfjs keeps one current backend per process, so the engine keeps one selector.
-const engineBackend = createBackendSelector();
-
-/** Selects the engine's backend once; later calls return the same answer. */
-export function ensureBackend(): Promise<BackendInfo> {
-  return engineBackend.ensure();
-}
-
-/** The active backend and why the faster ones were not taken (what 'engine/info' answers). */
-export function describeBackend(): Promise<BackendInfo> {
-  return engineBackend.describe();
-}
-
-/** Lets another part of the engine add a line to describeBackend().reasons. */
-export function addBackendNotes(source: () => string[] | Promise<string[]>): () => void {
-  return engineBackend.addNotes(source);
 }

@@ -1,7 +1,8 @@
-// The engine service: every EngineHandler, assembled from each stage's own handlers.
-// Heavy jobs run one at a time so two trainings never fight over the same cores.
+// The engine service: every EngineHandler, assembled from each stage's own handlers. The calls that
+// compute are jobs of the compute owner (compute.ts): they run one at a time, in the order asked,
+// each on the backend for what it computes, so a heatmap never switches tfjs under a training.
 import type { ServerHandlers } from '../shared/rpc';
-import { describeBackend } from './backend';
+import { describeBackend, withBackend, type JobNeed } from './compute';
 import { backboneHandlers } from './backbones/handlers';
 import { datasetHandlers } from './dataset/handlers';
 import { exportHandlers } from './export/handlers';
@@ -9,7 +10,18 @@ import { reviewHandlers } from './interpret/handlers';
 import { projectHandlers } from './project/handlers';
 import { trainHandlers } from './train/handlers';
 
-const heavy = new Set<keyof ServerHandlers>(['dataset/scan', 'train/find-lr', 'train/run', 'train/estimate-fine-tune', 'review/evaluate', 'model/export', 'model/predict', 'backbone/ensure']);
+/** Every call that computes, and what it computes. Fine-tuning inside 'train/run' asks for its own phases. */
+const JOBS: Partial<Record<keyof ServerHandlers, JobNeed>> = {
+  'dataset/scan': 'any',
+  'backbone/ensure': 'any',
+  'train/find-lr': 'head',
+  'train/run': 'head',
+  'train/estimate-fine-tune': 'convolutions',
+  'review/evaluate': 'any',
+  'review/heatmap': 'inference',
+  'model/export': 'inference',
+  'model/predict': 'inference',
+};
 
 export function createService(): Partial<ServerHandlers> {
   const handlers: Partial<ServerHandlers> = {
@@ -21,15 +33,10 @@ export function createService(): Partial<ServerHandlers> {
     ...exportHandlers(),
     ...projectHandlers(),
   };
-  let queue: Promise<unknown> = Promise.resolve();
-  for (const name of Object.keys(handlers) as (keyof ServerHandlers)[]) {
-    if (!heavy.has(name)) continue;
-    const run = handlers[name] as (a: unknown, c: unknown) => Promise<unknown>;
-    (handlers as Record<string, unknown>)[name] = (args: unknown, ctx: unknown) => {
-      const next = queue.then(() => run(args, ctx));
-      queue = next.catch(() => undefined);
-      return next;
-    };
+  for (const [name, need] of Object.entries(JOBS) as [keyof ServerHandlers, JobNeed][]) {
+    const run = handlers[name] as ((a: unknown, c: unknown) => Promise<unknown>) | undefined;
+    if (!run) continue;
+    (handlers as Record<string, unknown>)[name] = (args: unknown, ctx: unknown) => withBackend(need, () => run(args, ctx));
   }
   return handlers;
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBackend } from '../backend';
+import { ensureBackend } from '../compute';
 import { sharedDir } from '../paths';
 import { BACKBONES, getBackbone } from './catalog';
 import { FEATURE_MODEL_LAYERS, loadBackbone, loadImagenetModel, preprocess, splitAtHeatmapLayer } from './load';

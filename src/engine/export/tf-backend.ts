@@ -1,21 +1,16 @@
-// Inference in this process wants a fast tfjs backend. The pure-JS 'cpu' backend (which training
-// may pick for gradients) is ~10x slower than wasm for a MobileNet, so predict and export switch to
-// wasm while they run and put the previous backend back afterwards. tfjs-node, when present, stays.
+// What predictor.ts and export.ts import today: inference must not run on the slow plain-JS 'cpu'
+// backend (~10x slower than wasm for a MobileNet). Jobs that reach them already run on 'inference'
+// (service.ts); this asks the compute owner (../compute.ts) for it when called from elsewhere.
 import * as tf from '@tensorflow/tfjs';
+import { switchBackend } from '../compute';
 
-/** Makes sure inference does not run on the slow 'cpu' backend; returns a function that restores the previous one. */
+/** Makes sure inference does not run on 'cpu'; returns a function that puts 'convolutions' back when it was there. */
 export async function useInferenceBackend(): Promise<() => Promise<void>> {
   await tf.ready();
-  const previous = tf.getBackend();
-  if (previous !== 'cpu') return async () => undefined;
-  // Imported only here: registering wasm makes it tfjs's default, which code that never awaits
-  // tf.ready() would trip over if it happened at module load.
-  await import('@tensorflow/tfjs-backend-wasm');
-  if (!(await tf.setBackend('wasm'))) {
-    await tf.setBackend(previous);
-    return async () => undefined;
-  }
+  if (tf.getBackend() !== 'cpu') return async () => undefined;
+  await switchBackend('inference');
   return async () => {
-    if (tf.getBackend() === 'wasm') await tf.setBackend(previous);
+    // Refused (and so left as it is) only when called outside the job while another job computes.
+    if (tf.getBackend() !== 'cpu') await switchBackend('convolutions').catch(() => undefined);
   };
 }

@@ -5,7 +5,7 @@
 import type { MessagePort } from 'node:worker_threads';
 // Static imports: the TypeScript worker runs through tsx's require hook, which dynamic import() bypasses.
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
+import { startWorkerBackend } from '../compute';
 import { dirLoader } from './tfjs-io';
 import { predictPixels } from '../predict-array';
 
@@ -20,8 +20,7 @@ export type TfjsWorkerReply =
   | { type: 'error'; id: number; message: string };
 
 export async function serveTfjsWorker(port: MessagePort, _data: TfjsWorkerData): Promise<void> {
-  if (!(await tf.setBackend('wasm'))) throw new Error('The wasm backend of TensorFlow.js did not start in the worker');
-  await tf.ready();
+  const backend = await startWorkerBackend();
   let model: tf.LayersModel | null = null;
   const reply = (message: TfjsWorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
   port.on('message', async (msg: TfjsWorkerRequest) => {
@@ -39,5 +38,5 @@ export async function serveTfjsWorker(port: MessagePort, _data: TfjsWorkerData):
       reply({ type: 'error', id: msg.id, message: (error as Error).message });
     }
   });
-  reply({ type: 'ready', backend: tf.getBackend() });
+  reply({ type: 'ready', backend });
 }

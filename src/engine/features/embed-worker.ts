@@ -4,8 +4,7 @@ import type { MessagePort } from 'node:worker_threads';
 // Static imports for our own modules: the TypeScript worker runs through tsx's require hook, which
 // dynamic import() bypasses. onnxruntime (a plain package) is imported only by the worker that uses
 // it, so the wasm workers, the fallback when onnxruntime cannot start, never load its native library.
-import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
+import { startWorkerBackend } from '../compute';
 import { loadFeatureModel } from '../backbones/load';
 import type { EmbedWorkerData, WorkerReply, WorkerRequest } from './worker-protocol';
 import { predictPixels } from '../predict-array';
@@ -26,8 +25,7 @@ export async function serveEmbedWorker(port: MessagePort, data: EmbedWorkerData)
 }
 
 async function wasmEmbed(data: EmbedWorkerData): Promise<Embed> {
-  if (!(await tf.setBackend('wasm'))) throw new Error('The wasm backend did not start in the worker');
-  await tf.ready();
+  await startWorkerBackend();
   const model = await loadFeatureModel(data.backbone);
   return (pixels, n) => predictPixels(model, pixels, n);
 }

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeForModel } from '../dataset/decode';
 import { sharedDir } from '../paths';
-import { describeBackend } from '../backend';
+import { describeBackend } from '../compute';
 import { createExtractor, type Extractor } from './extractor';
 
 const BACKBONE = 'mobilenet_v2_035';

@@ -6,7 +6,7 @@
 //                    about a third of PyTorch's speed, and tfjs-wasm cannot multi-thread in Node).
 // Every route takes RGB 0-255 NHWC pixels and gives the same features (tested against tfjs).
 import os from 'node:os';
-import { addBackendNotes, ensureBackend } from '../backend';
+import { addBackendNotes, ensureBackend } from '../compute';
 
 export type ExtractorRoute = 'tfjs-node' | 'onnxruntime' | 'wasm-workers' | 'tfjs';
 

@@ -1,27 +1,13 @@
-// Which tfjs backend trains. The head (dense layers on cached features) trains on wasm when it is
-// there: its dense kernels and their gradients exist and run 5-10x faster than the pure-JS 'cpu'
-// backend. Convolution gradients (fine-tuning) are missing from wasm, so fine-tuning runs on
-// tfjs-node where installed and on 'cpu' otherwise.
+// What run.ts imports today. The backend itself is chosen and switched by the compute owner
+// (../compute.ts); new code asks it with withBackend(need, fn) instead of switching from here.
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
-import { activateBackend, describeBackend } from '../backend';
+import { describeBackend, switchBackend } from '../compute';
 
 export type GradientWork = 'head' | 'convolutions';
 
-const PREFERENCE: Record<GradientWork, string[]> = {
-  head: ['tensorflow', 'wasm', 'cpu'],
-  convolutions: ['tensorflow', 'cpu'],
-};
-
-/** Switches tfjs to the best backend for `work` and returns its name. */
-export async function useGradientBackend(work: GradientWork = 'head'): Promise<string> {
-  for (const name of PREFERENCE[work]) {
-    if (!tf.findBackendFactory(name)) continue;
-    if (tf.getBackend() === name) return name;
-    // A backend that fails to start (e.g. wasm binary missing) gives false or throws: try the next.
-    if (await activateBackend(name).catch(() => false)) return name;
-  }
-  throw new Error('No tfjs backend that can compute gradients could start.');
+/** Has the compute owner switch this job to the backend for `work`; returns its name. */
+export function useGradientBackend(work: GradientWork = 'head'): Promise<string> {
+  return switchBackend(work);
 }
 
 /** The backend name to report: the engine's own description where available. */

@@ -12,8 +12,7 @@ import { getBackbone } from '../backbones/catalog';
 import { loadFeatureModel } from '../backbones/load';
 import { applyEdits, scanDataset } from '../dataset';
 import { headLoss } from './batches';
-import { useGradientBackend } from './backend';
-import { useFastCpuGradients } from './cpu-gradients';
+import { withBackend } from '../compute';
 import { TRAIN_DEFAULTS } from './defaults';
 import { atInputSize, parameterGroups } from './fine-tune';
 import { yieldToEventLoop } from './fit';
@@ -93,7 +92,12 @@ export interface EstimateOptions {
   onTimed?(timing: StepTiming & { size: number; round: number }): void;
 }
 
-export async function estimateFineTune(config: TrainConfig, ctx: Pick<JobContext, 'signal'>, options: EstimateOptions = {}): Promise<FineTuneEstimate> {
+/** A job on the fine-tuning backend (its forward passes a phase on the inference backend); tfjs is left as it was found. */
+export function estimateFineTune(config: TrainConfig, ctx: Pick<JobContext, 'signal'>, options: EstimateOptions = {}): Promise<FineTuneEstimate> {
+  return withBackend('convolutions', () => estimate(config, ctx, options));
+}
+
+async function estimate(config: TrainConfig, ctx: Pick<JobContext, 'signal'>, options: EstimateOptions): Promise<FineTuneEstimate> {
   const started = performance.now();
   const { signal } = ctx;
   const full = getBackbone(config.backbone);
@@ -103,9 +107,7 @@ export async function estimateFineTune(config: TrainConfig, ctx: Pick<JobContext
   const [trainPhotos, validPhotos, testPhotos] = [count('train'), count('valid'), count('test')];
   if (trainPhotos === 0) throw new EngineError('train/no-images', `No usable training photos were found in ${config.root}.`);
 
-  const previous = tf.getBackend();
-  const backend = await useGradientBackend('convolutions');
-  useFastCpuGradients();
+  const backend = tf.getBackend();
   const model = await loadFeatureModel(full.id);
   const classes = Math.max(2, dataset.summary.classes.length);
   const head = createHead({ inputDim: full.featureSize, classes, hidden: TRAIN_DEFAULTS.head.hidden, dropout: TRAIN_DEFAULTS.head.dropout }, createRandom(0));
@@ -133,15 +135,17 @@ export async function estimateFineTune(config: TrainConfig, ctx: Pick<JobContext
       }
     }
     // Validation and the final predictions are forward passes on the inference backend.
-    const inference = await useGradientBackend('head');
-    let forward = Infinity;
-    for (const _ of [0, 1]) {
-      await yieldToEventLoop();
-      signal.throwIfAborted();
-      const begin = performance.now();
-      tf.tidy(() => (tunables[1]!.predict(inputs[1]!) as tf.Tensor).dataSync());
-      forward = Math.min(forward, (performance.now() - begin) / 1000);
-    }
+    const { inference, forward } = await withBackend('inference', async () => {
+      let fastest = Infinity;
+      for (const _ of [0, 1]) {
+        await yieldToEventLoop();
+        signal.throwIfAborted();
+        const begin = performance.now();
+        tf.tidy(() => (tunables[1]!.predict(inputs[1]!) as tf.Tensor).dataSync());
+        fastest = Math.min(fastest, (performance.now() - begin) / 1000);
+      }
+      return { inference: tf.getBackend(), forward: fastest };
+    });
     const pixels = full.inputSize ** 2;
     const views = config.tta === false ? 1 : 2;
     const epochs = TRAIN_DEFAULTS.fineTuneEpochs;
@@ -171,7 +175,5 @@ export async function estimateFineTune(config: TrainConfig, ctx: Pick<JobContext
     head.dispose();
     // The smaller models share every weight with `model`: disposing model frees them all.
     model.dispose();
-    // Leave tfjs on the backend the rest of the engine was using.
-    if (tf.getBackend() !== previous) await tf.setBackend(previous).catch(() => false);
   }
 }

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getBackbone } from '../backbones/catalog';
 import { scanDataset, type ScannedImage } from '../dataset';
-import { useGradientBackend } from './backend';
+import { switchBackend } from '../compute';
 import { fineTune, loadTunableBackbone } from './fine-tune';
 import { createHead } from './head';
 import { makePhotos } from './photos.test-helpers';
@@ -25,7 +25,7 @@ beforeAll(async () => {
   const dataset = await scanDataset(root, { validFraction: 0.05 });
   const images = dataset.images;
   train = { images, labels: Int32Array.from(images, (i) => (i.label === 'blue' ? 0 : 1)) };
-  await useGradientBackend('convolutions');
+  await switchBackend('convolutions');
 });
 
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));

@@ -20,7 +20,6 @@ import { yieldToEventLoop } from './fit';
 import type { Head } from './head';
 import { createRandom, type Random } from './random';
 import { oneCycle } from './schedule';
-import { useFastCpuGradients } from './cpu-gradients';
 
 export interface FineTuneOptions {
   backbone: tf.LayersModel;
@@ -204,7 +203,6 @@ export interface FineTuneResult {
  */
 export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult> {
   const { backbone, spec, head, train, epochs, maxLr, seed, batchSize = TRAIN_DEFAULTS.fineTuneBatchSize, weightDecay = TRAIN_DEFAULTS.weightDecay, labelSmoothing = 0 } = options;
-  useFastCpuGradients();
   const sliceSize = Math.max(1, Math.min(batchSize, options.sliceSize ?? (tf.getBackend() === 'cpu' ? 1 : batchSize)));
   const random = createRandom(seed + 1);
   const groups = parameterGroups(backbone, head);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { useGradientBackend } from './backend';
+import { switchBackend } from '../compute';
 import { fitHead } from './fit';
 import { findLearningRate } from './lr-finder';
 import { syntheticSet } from './synthetic.test-helpers';
@@ -8,7 +8,7 @@ import { syntheticSet } from './synthetic.test-helpers';
 const head = { hidden: 0, dropout: 0.2 };
 
 beforeAll(async () => {
-  await useGradientBackend('head');
+  await switchBackend('head');
 });
 
 describe('learning-rate finder on synthetic features', () => {
@@ -120,7 +120,7 @@ describe('backends', () => {
       losses[backend] = result.epochs.flatMap((e) => [e.trainLoss, e.validLoss]);
       result.head.dispose();
     }
-    await useGradientBackend('head');
+    await switchBackend('head');
     losses.wasm!.forEach((loss, i) => expect(loss).toBeCloseTo(losses.cpu![i]!, 3));
   });
 });

@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { useGradientBackend } from './backend';
+import { switchBackend } from '../compute';
 import { createHead } from './head';
 import { createRandom } from './random';
 
 beforeAll(async () => {
-  await useGradientBackend('head');
+  await switchBackend('head');
 });
 
 describe('training logits', () => {
