@@ -2,7 +2,7 @@
 // MessageChannelMain ports (one for main's handshake, one per window), as VS Code does.
 import { MessageChannelMain, utilityProcess, type MessagePortMain } from 'electron';
 import { portFromEmitter } from '../shared/rpc';
-import type { ForkedEngine } from './engine-host';
+import type { ForkedEngine } from '../shared/engine-host';
 
 /** Must match CONNECT_MESSAGE in src/engine/entry.ts (not imported: main must not load the engine's code). */
 const CONNECT_MESSAGE = 'foldwise/connect';

@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { CHANNELS } from '../preload/channels';
-import { EngineHost } from './engine-host';
+import { EngineHost } from '../shared/engine-host';
 import { forkEngine } from './engine-process';
 import { buildMenu } from './menu';
 import { handleScheme, registerScheme } from './protocol';
@@ -85,7 +85,7 @@ function start(): void {
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) void createWindow();
   });
-  app.on('will-quit', () => host.stop());
+  app.on('will-quit', () => void host.stop());
 
   void app.whenReady().then(async () => {
     if (!fs.existsSync(path.join(rendererDir, 'index.html')) || !fs.existsSync(engineEntry)) {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createClient, createPortPair, type EmitterMessagePort, type PortLike } from '../shared/rpc';
 import { CHANNELS } from '../preload/channels';
-import type { EngineStatus } from './engine-host';
+import type { EngineStatus } from '../shared/engine-host';
 
 const userData = fs.mkdtempSync(path.join(os.tmpdir(), 'foldwise-main-'));
 afterAll(() => fs.rmSync(userData, { recursive: true, force: true }));

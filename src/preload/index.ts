@@ -3,29 +3,21 @@
 // named functions; appApiFromBridge in the renderer turns them into an AppApi.
 import { contextBridge, ipcRenderer, webUtils } from 'electron';
 import type { DesktopBridge } from '../shared/contract';
-import type { EngineStatus } from '../main/engine-host';
+import { engineNotices, type EngineStatus } from '../shared/engine-host';
 import { createEngineBridge } from './bridge';
 import { CHANNELS, imageUrl } from './channels';
 import { portFromDom } from './ports';
 
 const engine = createEngineBridge();
-let lostEngine = false;
+// The same notices `foldwise serve` gives a browser tab (see engineNotices).
+const followStatus = engineNotices({ lost: (message) => engine.engineLost(message), notice: (notice) => engine.notice(notice) });
 
 ipcRenderer.on(CHANNELS.enginePort, (event) => {
   const [port] = event.ports;
   if (port) engine.attach(portFromDom(port));
 });
 
-ipcRenderer.on(CHANNELS.engineStatus, (_event, status: EngineStatus) => {
-  if (status.state === 'restarting' || status.state === 'failed') {
-    if (!lostEngine) engine.engineLost(status.message);
-    lostEngine = true;
-    engine.notice({ level: status.state === 'failed' ? 'error' : 'warning', message: status.message });
-  } else if (status.state === 'ready' && lostEngine) {
-    lostEngine = false;
-    engine.notice({ level: 'info', message: status.message });
-  }
-});
+ipcRenderer.on(CHANNELS.engineStatus, (_event, status: EngineStatus) => followStatus(status));
 
 // File > Open Folder… in main's menu: the page hears an 'app/open-folder' event, as it hears notices.
 ipcRenderer.on(CHANNELS.openFolder, (_event, root: unknown) => engine.folderPicked(root));

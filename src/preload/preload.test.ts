@@ -6,7 +6,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { describe, expect, it, vi } from 'vitest';
 import type { DesktopBridge } from '../shared/contract';
 import { appApiFromBridge, EngineError, type EmitterMessagePort, type ServerHandlers } from '../shared/rpc';
-import type { EngineStatus } from '../main/engine-host';
+import type { EngineStatus } from '../shared/engine-host';
 import { CHANNELS } from './channels';
 
 const exposed = new Map<string, unknown>();

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createClient, createPortPair, serveRpc, type PortLike, type ServerHandlers } from '../shared/rpc';
-import type { BackendInfo } from '../shared/types';
+import { createClient, createPortPair, serveRpc, type PortLike, type ServerHandlers } from './rpc';
+import type { BackendInfo } from './types';
 import { EngineHost, type EngineStatus, type ForkedEngine } from './engine-host';
 
 const info: BackendInfo = { name: 'wasm', gradients: 'cpu', badge: 'WASM', reasons: [], threads: 2 };

@@ -1,17 +1,22 @@
-// The engine's lifecycle, as main sees it: start, handshake, notice a crash or a hang, restart with
-// backoff, give up after a crash loop, stop on quit. No electron import: the process is made by a `fork`
-// function (utilityProcess in the app, an in-memory fake in tests), so this logic is unit-tested.
-import { createClient, type EngineClient, type PortLike } from '../shared/rpc';
-import type { BackendInfo } from '../shared/types';
+// The engine's lifecycle, as its host sees it: start, handshake, notice a crash or a hang, restart with
+// backoff, give up after a crash loop, stop on quit. The one host for both places an engine runs in its
+// own process: Electron main (a utility process, src/main/engine-process.ts) and `foldwise serve` (a
+// child process, src/engine/serve/engine-process.ts); each gives it a `fork` function.
+// It lives in src/shared because it needs nothing but timers and the rpc over a PortLike: main may not
+// load the engine's code (src/engine), the engine may not import electron (src/main), and the preload
+// and serve's page relay both need engineNotices below, so the page hears the same notices either way.
+import { createClient, type EngineClient, type PortLike } from './rpc';
+import type { BackendInfo, Notice } from './types';
 
-/** One running engine process, from main's side. */
+/** One running engine process, from its host's side. */
 export interface ForkedEngine<Channel> {
-  /** A port to the engine that main itself uses (the handshake). */
+  /** A port to the engine that the host itself uses (handshake and watchdog). */
   control: PortLike;
-  /** Opens a new channel into the engine: the engine gets one end, the caller the other (for a window). */
+  /** Opens a new channel into the engine: the engine gets one end, the caller the other (for a window or a tab). */
   openChannel(): Channel;
-  /** Called once when the process is gone, for whatever reason. */
+  /** Each listener is called once when the process is gone, for whatever reason (at once if it already is). */
   onExit(listener: (code: number | null) => void): void;
+  /** Asks the process to go, and makes sure it does (a stuck one is killed by force). */
   kill(): void;
 }
 
@@ -35,7 +40,7 @@ export interface EngineHostOptions<Channel> {
   maxCrashes?: number;
   crashWindowMs?: number;
   /**
-   * Watchdog: once ready, main pings the engine ('engine/info') this long after each answer. An engine
+   * Watchdog: once ready, the host pings the engine ('engine/info') this long after each answer. An engine
    * stuck in a native call never answers, and a process that hangs never exits, so only this notices.
    */
   pingEveryMs?: number;
@@ -44,6 +49,8 @@ export interface EngineHostOptions<Channel> {
    * because heavy work yields to the event loop only between batches (fine-tuning on a slow CPU).
    */
   hangAfterMs?: number;
+  /** After a crash loop, what the user can do to start it again (the desktop app and a browser tab differ). */
+  howToRetry?: string;
   now?(): number;
 }
 
@@ -55,6 +62,8 @@ export class EngineHost<Channel> {
   private restartTimer: ReturnType<typeof setTimeout> | null = null;
   private watchdogTimer: ReturnType<typeof setTimeout> | null = null;
   private generation = 0;
+  /** Exits of engines that were killed but may not be gone yet; stop() waits for them. */
+  private readonly dying = new Set<Promise<void>>();
   private readonly opts: Required<Omit<EngineHostOptions<Channel>, 'fork'>> & Pick<EngineHostOptions<Channel>, 'fork'>;
 
   constructor(options: EngineHostOptions<Channel>) {
@@ -66,6 +75,7 @@ export class EngineHost<Channel> {
       crashWindowMs: 60_000,
       pingEveryMs: 10_000,
       hangAfterMs: 60_000,
+      howToRetry: 'quit and reopen Foldwise',
       now: () => Date.now(),
       ...options,
     };
@@ -93,16 +103,17 @@ export class EngineHost<Channel> {
     return this.current.state === 'ready' && this.engine ? this.engine.openChannel() : null;
   }
 
-  /** Kills the engine and never restarts it (app quit). */
-  stop(): void {
+  /** Kills the engine and never restarts it (quit); resolves once every engine it killed has exited. */
+  stop(): Promise<void> {
     this.generation++;
     if (this.restartTimer) clearTimeout(this.restartTimer);
     this.restartTimer = null;
     this.stopWatchdog();
     const engine = this.engine;
     this.engine = null;
-    engine?.kill();
+    if (engine) this.kill(engine);
     this.set({ state: 'stopped', message: 'The engine was stopped.' });
+    return Promise.all(this.dying).then(() => undefined);
   }
 
   /** Forgets a crash loop and tries again (a "Try again" button). */
@@ -208,8 +219,15 @@ export class EngineHost<Channel> {
   private abandon(engine: ForkedEngine<Channel>, reason: string): EngineStatus {
     this.engine = null;
     this.generation++; // its exit, when the kill lands, is no longer news
-    engine.kill();
+    this.kill(engine);
     return this.crashed(this.generation, reason);
+  }
+
+  private kill(engine: ForkedEngine<Channel>): void {
+    const exited = new Promise<void>((resolve) => engine.onExit(() => resolve()));
+    this.dying.add(exited);
+    void exited.then(() => this.dying.delete(exited));
+    engine.kill();
   }
 
   /** Records a crash and schedules a restart, or gives up on a crash loop. */
@@ -219,7 +237,7 @@ export class EngineHost<Channel> {
     if (this.crashes.length > this.opts.maxCrashes) {
       this.set({
         state: 'failed',
-        message: `${reason} It stopped ${this.crashes.length} times in a row, so Foldwise will not restart it by itself. Your saved project is safe; quit and reopen Foldwise, and if it happens again, try another backbone or a smaller folder.`,
+        message: `${reason} It stopped ${this.crashes.length} times in a row, so Foldwise will not restart it by itself. Your saved project is safe; ${this.opts.howToRetry}, and if it happens again, try another backbone or a smaller folder.`,
       });
       return this.current;
     }
@@ -232,4 +250,29 @@ export class EngineHost<Channel> {
     }, delay);
     return this.current;
   }
+}
+
+/**
+ * What a page hears about its engine, the same in the desktop app (the preload follows main's statuses)
+ * and in the browser (serve's relay follows its host): feed it every EngineStatus. When the engine is
+ * lost, `lost` fails the page's pending calls. The page is shown three notices at most per loss: that
+ * it is restarting (once, though the host reports each restart attempt), that it gave up, and that it
+ * is back. The first 'ready' is no news.
+ */
+export function engineNotices(page: { lost(message: string): void; notice(notice: Notice): void }): (status: EngineStatus) => void {
+  let lost = false;
+  return (status) => {
+    if (status.state === 'restarting' && !lost) {
+      lost = true;
+      page.lost(status.message);
+      page.notice({ level: 'warning', message: status.message });
+    } else if (status.state === 'failed') {
+      if (!lost) page.lost(status.message);
+      lost = true;
+      page.notice({ level: 'error', message: status.message });
+    } else if (status.state === 'ready' && lost) {
+      lost = false;
+      page.notice({ level: 'info', message: status.message });
+    }
+  };
 }

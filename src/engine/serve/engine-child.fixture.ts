@@ -1,5 +1,5 @@
-// A tiny engine for engine-process.test.ts: answers engine/info, and blocks its own thread on
-// dataset/browse the way a long Grad-CAM or fine-tuning step does.
+// A tiny engine for engine-process.test.ts: answers engine/info with its pid, blocks its own thread on
+// dataset/browse the way a long Grad-CAM or fine-tuning step does, and crashes on project/recent.
 import { runEngineChild } from './engine-process';
 
 runEngineChild({

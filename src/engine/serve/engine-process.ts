@@ -1,20 +1,18 @@
 // In browser mode the engine runs in a child process, as it runs in a utility process in the app:
 // its long synchronous number crunching (Grad-CAM, fine-tuning on the CPU) must never stall the
-// HTTP server, and a crash of the engine must not take the server down. Every WebSocket gets its
-// own connection, multiplexed over the child's IPC channel.
-import { fork, type ChildProcess } from 'node:child_process';
+// HTTP server, and a crash of the engine must not take the server down. The child is run by the same
+// EngineHost as the desktop app's engine (handshake, watchdog, restart with backoff, crash-loop limit);
+// here it gets a `fork` that starts this child and multiplexes connections over its IPC channel.
+import { fork } from 'node:child_process';
+import { EngineHost, type EngineHostOptions, type ForkedEngine } from '../../shared/engine-host';
 import { createPortPair, serveRpc, type PortLike, type ServerHandlers } from '../../shared/rpc';
+import { hostedEngine, type EnginePort, type ServeEngine } from './engine-relay';
 
 /** What crosses the IPC channel: one connection's rpc message, or its opening and closing. */
 type Envelope = { conn: string; t: 'open' | 'close' } | { conn: string; t: 'msg'; data: unknown };
 
-export type EnginePort = PortLike & { close(): void };
-
-export interface EngineHost {
-  /** A new connection to the engine, for one browser tab. */
-  connect(): EnginePort;
-  close(): Promise<void>;
-}
+/** What a user of `foldwise serve` does when the engine gave up: the page asks for a new one. */
+const HOW_TO_RETRY = 'reload this page to start it again';
 
 /** A virtual port: listeners, close listeners, and what to do when this side posts. */
 function virtualPort(send: (message: unknown) => void, onClosed: () => void) {
@@ -45,64 +43,80 @@ function virtualPort(send: (message: unknown) => void, onClosed: () => void) {
   return { port, deliver: (m: unknown) => open && listeners.forEach((l) => l(m)), shut };
 }
 
-/**
- * Forks `script args` as the engine and hands out connections to it. A crashed engine closes its
- * connections (the page says so) and the next connection starts a fresh one.
- */
-export function forkEngine(script: string, args: string[], options: { env?: NodeJS.ProcessEnv; execArgv?: string[] } = {}): EngineHost {
-  let child: ChildProcess | null = null;
-  let closing = false;
-  let next = 0;
-  const connections = new Map<string, ReturnType<typeof virtualPort>>();
+export interface ChildOptions {
+  env?: NodeJS.ProcessEnv;
+  execArgv?: string[];
+  /** After kill(), how long the child may take to exit before it is killed by force (default 3 s). */
+  forceKillAfterMs?: number;
+}
 
-  const start = (): ChildProcess => {
-    const started = fork(script, args, { env: options.env ?? process.env, execArgv: options.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    started.on('message', (raw) => {
-      const envelope = raw as Envelope;
-      if (envelope?.t === 'msg') connections.get(envelope.conn)?.deliver(envelope.data);
-    });
-    started.on('exit', (code, signal) => {
-      if (child === started) child = null;
-      for (const connection of connections.values()) connection.shut();
-      connections.clear();
-      if (!closing) process.stderr.write(`foldwise: the engine stopped (${signal ?? `exit code ${code}`}); reload the page to start it again.\n`);
-    });
-    return started;
+/** One engine child (`script args`) as EngineHost's ForkedEngine: every channel is a connection over IPC. */
+export function forkChild(script: string, args: string[], options: ChildOptions = {}): ForkedEngine<EnginePort> {
+  const child = fork(script, args, { env: options.env ?? process.env, execArgv: options.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const connections = new Map<string, ReturnType<typeof virtualPort>>();
+  const exitListeners: ((code: number | null) => void)[] = [];
+  let exitCode: number | null | undefined; // undefined while it runs
+  let next = 0;
+
+  const exited = (code: number | null) => {
+    if (exitCode !== undefined) return;
+    exitCode = code;
+    // The host hears first, so each tab is told why (the host's status) before its connection closes.
+    exitListeners.splice(0).forEach((l) => l(code));
+    for (const connection of connections.values()) connection.shut();
+    connections.clear();
   };
+  child.on('message', (raw) => {
+    const envelope = raw as Envelope;
+    if (envelope?.t === 'msg') connections.get(envelope.conn)?.deliver(envelope.data);
+  });
+  child.once('exit', (code) => exited(code));
+  // A child that could not be started has no pid and may never emit 'exit'; other errors (a send to a
+  // child that just died) are followed by 'exit'. Without a listener any of them would end the server.
+  child.on('error', () => child.pid === undefined && exited(null));
 
   const send = (envelope: Envelope) => {
-    if (child?.connected) child.send(envelope);
+    if (exitCode === undefined && child.connected) child.send(envelope);
   };
-  // Started now rather than on the first page load: loading TensorFlow.js takes a few seconds.
-  child = start();
+  const openChannel = (): EnginePort => {
+    if (exitCode !== undefined) throw new Error('The engine process has exited.');
+    const conn = String(++next);
+    const connection = virtualPort(
+      (data) => send({ conn, t: 'msg', data }),
+      () => {
+        connections.delete(conn);
+        send({ conn, t: 'close' });
+      },
+    );
+    connections.set(conn, connection);
+    send({ conn, t: 'open' });
+    return connection.port;
+  };
 
   return {
-    connect() {
-      if (closing) throw new Error('The engine is shutting down.');
-      child ??= start();
-      const conn = String(++next);
-      const connection = virtualPort(
-        (data) => send({ conn, t: 'msg', data }),
-        () => {
-          connections.delete(conn);
-          send({ conn, t: 'close' });
-        },
-      );
-      connections.set(conn, connection);
-      send({ conn, t: 'open' });
-      return connection.port;
-    },
-    async close() {
-      closing = true;
-      const running = child;
-      if (!running || running.exitCode !== null) return;
-      const exited = new Promise((resolve) => running.once('exit', resolve));
-      running.kill('SIGTERM');
-      const timer = setTimeout(() => running.kill('SIGKILL'), 3000);
-      await exited;
-      clearTimeout(timer);
+    control: openChannel(),
+    openChannel,
+    onExit: (listener) => (exitCode === undefined ? exitListeners.push(listener) : listener(exitCode)),
+    kill: () => {
+      if (exitCode !== undefined) return;
+      child.kill('SIGTERM');
+      // A child stuck in a native call may not act on SIGTERM; the restarted engine must not share the machine with it.
+      const force = setTimeout(() => exitCode === undefined && child.kill('SIGKILL'), options.forceKillAfterMs ?? 3_000);
+      force.unref();
     },
   };
+}
+
+/**
+ * `foldwise serve`'s engine: `script args` as a child process, restarted by EngineHost when it crashes
+ * or hangs. `host` overrides the host's timings (tests).
+ */
+export function forkEngine(
+  script: string,
+  args: string[],
+  options: ChildOptions & { host?: Omit<EngineHostOptions<EnginePort>, 'fork'> } = {},
+): ServeEngine {
+  return hostedEngine(new EngineHost({ howToRetry: HOW_TO_RETRY, ...options.host, fork: () => forkChild(script, args, options) }));
 }
 
 /** The child's side: serves `handlers` on each connection the parent opens; exits when the parent goes. */
@@ -131,14 +145,32 @@ export function runEngineChild(handlers: Partial<ServerHandlers>): void {
   process.on('disconnect', () => process.exit(0));
 }
 
-/** An in-process engine (tests, and where forking is impossible): each connection is a port pair. */
-export function inProcessEngine(handlers: Partial<ServerHandlers>): EngineHost {
-  return {
-    connect() {
+/**
+ * An engine in this process, behind the same host and relay as the child (server tests): each channel
+ * is a port pair, and kill() ends it the way a crash ends a child (its connections close).
+ */
+export function inProcessEngine(handlers: Partial<ServerHandlers>): ServeEngine {
+  const forkInProcess = (): ForkedEngine<EnginePort> => {
+    const engineSides: (PortLike & { close(): void })[] = [];
+    const exitListeners: ((code: number | null) => void)[] = [];
+    let alive = true;
+    const openChannel = (): EnginePort => {
       const [engineSide, clientSide] = createPortPair();
       serveRpc(engineSide, handlers);
+      engineSides.push(engineSide);
       return clientSide;
-    },
-    close: async () => undefined,
+    };
+    return {
+      control: openChannel(),
+      openChannel,
+      onExit: (listener) => (alive ? exitListeners.push(listener) : listener(null)),
+      kill: () => {
+        if (!alive) return;
+        alive = false;
+        exitListeners.splice(0).forEach((l) => l(null));
+        engineSides.forEach((p) => p.close());
+      },
+    };
   };
+  return hostedEngine(new EngineHost({ fork: forkInProcess, howToRetry: HOW_TO_RETRY }));
 }

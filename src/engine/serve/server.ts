@@ -8,7 +8,7 @@ import path from 'node:path';
 import { WebSocketServer } from 'ws';
 import { writeFileAtomic } from '../paths';
 import { contentType, IMAGE_ID, isInside, realFileInside } from './contained-files';
-import type { EngineHost } from './engine-process';
+import type { ServeEngine } from './engine-relay';
 import { wsServerPort } from './ws-port';
 
 export interface ServeOptions {
@@ -16,8 +16,8 @@ export interface ServeOptions {
   port: number;
   /** The built renderer (dist/renderer). */
   staticDir: string;
-  /** The engine each WebSocket connects to (a child process in `foldwise serve`). */
-  engine: EngineHost;
+  /** The engine each WebSocket is relayed to (a child process, restarted when it crashes, in `foldwise serve`). */
+  engine: ServeEngine;
   /** Only files inside this folder are ever served as images. */
   cacheRoot: string;
   /** Absolute path of the cached image (thumbnail) for a content id, or null when there is none. */
@@ -162,22 +162,9 @@ export async function startServer(options: ServeOptions): Promise<ServeHandle> {
     if (!hostAllowed(req.headers.host) || !originAllowed) return refuse(403, 'Forbidden');
     if (!authorised(req, url)) return refuse(401, 'Unauthorized');
     sockets.handleUpgrade(req, socket, head, (ws) => {
-      // The page and the engine speak the rpc of src/shared/rpc.ts; this only carries it across.
-      const page = wsServerPort(ws);
-      let engine;
-      try {
-        engine = options.engine.connect();
-      } catch {
-        return ws.close(1013, 'The engine is not available.');
-      }
-      const offPage = page.onMessage((message) => engine.postMessage(message));
-      const offEngine = engine.onMessage((message) => page.postMessage(message));
-      engine.onClose?.(() => ws.close(1011, 'The engine stopped.'));
-      ws.on('close', () => {
-        offPage();
-        offEngine();
-        engine.close();
-      });
+      // The page and the engine speak the rpc of src/shared/rpc.ts. The socket stays open while the
+      // engine restarts: the relay tells the page (engine/notice) and sends later calls to the new engine.
+      ws.on('close', options.engine.attach(wsServerPort(ws)));
     });
   });
 
