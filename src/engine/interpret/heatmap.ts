@@ -8,7 +8,7 @@ import type { Heatmap } from '../../shared/types';
 import { getBackbone, type BackboneSpec } from '../backbones/catalog';
 import { splitAtHeatmapLayer } from '../backbones/load';
 import { decodeForModel, ImageProblem, type ResizeRecipe } from '../dataset/decode';
-import { useGradientBackend } from '../train/backend';
+import { withBackend } from '../compute';
 import { gradCam, type CamModel } from './gradcam';
 import { overlayPng } from './overlay';
 import { loadRunModels } from '../export/classifier';
@@ -40,9 +40,6 @@ interface LoadedRun {
 }
 
 export const DEFAULT_OVERLAY_SIZE = 448;
-
-/** Backends with every kernel Grad-CAM's forward pass and tail gradient need (tested in gradcam.test.ts). */
-const GRAD_CAM_BACKENDS = ['tensorflow', 'wasm', 'cpu'];
 
 /** Finds the photo: an existing path, a file named in predictions.json, or a path under the run's photo folder. */
 async function locateImage(run: RunInfo, file: string): Promise<string> {
@@ -102,15 +99,6 @@ export function createHeatmapper(): Heatmapper {
 
   const heatmapNow = async (runDir: string, file: string, options: HeatmapOptions): Promise<HeatmapResult> => {
     const { signal } = options;
-    // The gradient only runs through pooling and the dense head (never back through convolutions), so
-    // tfjs-node, wasm and cpu all do. Keep whichever is active: switching now would pull the backend out
-    // from under a fine-tuning run that needs cpu for its convolution gradients.
-    // tf.ready() first: in a fresh process the preferred backend (wasm) starts asynchronously.
-    const active = await tf.ready().then(
-      () => tf.getBackend(),
-      () => null,
-    );
-    if (!active || !GRAD_CAM_BACKENDS.includes(active)) await useGradientBackend('head');
     const key = path.resolve(runDir);
     // A run folder can be retrained in place, so check it on every call; reload when it changed.
     const resultFile = path.join(key, 'result.json');
@@ -160,7 +148,10 @@ export function createHeatmapper(): Heatmapper {
   return {
     heatmap(runDir, file, options = {}) {
       // One at a time: two calls must not load or dispose the same models under each other.
-      const next = queue.then(() => heatmapNow(runDir, file, options));
+      // The gradient only runs through pooling and the dense head (never back through convolutions), so
+      // every inference backend has the kernels (gradcam.test.ts). Asked for as a job of the compute owner,
+      // it waits for a running training instead of switching the backend under it.
+      const next = queue.then(() => withBackend('inference', () => heatmapNow(runDir, file, options)));
       queue = next.catch(() => undefined);
       return next;
     },
