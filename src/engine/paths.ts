@@ -34,6 +34,15 @@ export function packageRoot(): string {
   }
 }
 
+/** Foldwise's version, as its package.json says ('unknown' when that cannot be read). */
+export function appVersion(): string {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
 /** The shared weights and datasets (../shared beside the checkout). FOLDWISE_SHARED overrides it. */
 export function sharedDir(): string {
   return path.resolve(process.env.FOLDWISE_SHARED ?? path.join(packageRoot(), '..', 'shared'));

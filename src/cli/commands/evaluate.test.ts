@@ -3,7 +3,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { reviewPredictions } from '../../engine/interpret/review';
-import { tempDir, writeFakeRun } from '../../engine/interpret/fixtures.test-helpers';
+import { tempDir } from '../../engine/interpret/fixtures.test-helpers';
+import { writeTestRun } from '../../engine/run/test-run.test-helpers';
 import { formatReview } from './evaluate';
 
 const run = promisify(execFile);
@@ -38,7 +39,7 @@ describe('foldwise evaluate', () => {
   const tsx = path.resolve(__dirname, '..', '..', '..', 'node_modules', '.bin', 'tsx');
 
   it('prints one JSON object with --json, and a named error with exit code 1 for a missing run', async () => {
-    const dir = writeFakeRun(path.join(tempDir(), 'run'), { classes, items });
+    const dir = await writeTestRun(path.join(tempDir(), 'run'), { classes, items });
     const ok = await run(tsx, [cli, 'evaluate', dir, '--json']);
     const review = JSON.parse(ok.stdout);
     expect(review.confusion).toEqual([

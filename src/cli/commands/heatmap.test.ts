@@ -1,13 +1,17 @@
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { tempDir, writeFakeRun } from '../../engine/interpret/fixtures.test-helpers';
-import { readRun } from '../../engine/run-folder';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../../engine/interpret/fixtures.test-helpers';
+import { writeTestRun } from '../../engine/run/test-run.test-helpers';
+import { readRun } from '../../engine/run';
 import { classIndexOf } from './heatmap';
 
 describe('classIndexOf', () => {
-  const dir = writeFakeRun(path.join(tempDir(), 'run'), {
-    classes: ['daisy', 'Rose', 'tulip'],
-    items: [{ file: 'a.jpg', id: 'a', split: 'valid', label: 'daisy', probabilities: [1, 0, 0] }],
+  let dir: string;
+  beforeAll(async () => {
+    dir = await writeTestRun(path.join(tempDir(), 'run'), {
+      classes: ['daisy', 'Rose', 'tulip'],
+      items: [{ file: 'a.jpg', id: 'a', split: 'valid', label: 'daisy', probabilities: [1, 0, 0] }],
+    });
   });
 
   const classes = async () => (await readRun(dir)).classes;

@@ -3,7 +3,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { EngineError } from '../../shared/rpc';
-import { readRun } from '../../engine/run-folder';
+import { readRun } from '../../engine/run';
 import { writeFileAtomic } from '../../engine/paths';
 import { startLocalEngine } from '../engine';
 import { runJob } from '../job';

@@ -5,7 +5,7 @@ import { getBackbone, type BackboneSpec } from '../backbones/catalog';
 import { loadFeatureModel } from '../backbones/load';
 import { loadLayersModelFromFolder } from '../backbones/model-io';
 import { EngineError } from '../../shared/rpc';
-import type { RunInfo } from '../run-folder';
+import type { RunInfo } from '../run';
 
 export interface Classifier {
   model: tf.LayersModel;

@@ -13,7 +13,7 @@ import { FORMATS, type Loader, type ModelFormat, type Runner } from './formats';
 import { buildMetadata } from './metadata';
 import { createPredictor, type Predictor } from './predictor';
 import type { SavedPrediction } from '../interpret/review';
-import { readRun } from '../run-folder';
+import { readRun } from '../run';
 import { usageFiles, writeUsageFiles } from './snippets';
 import { useInferenceBackend } from './tf-backend';
 import { AGREEMENT_REQUIRED, MAX_ABS_DIFF_ALLOWED, verifyExport } from './verify';
@@ -69,9 +69,9 @@ export async function exportModel(runDir: string, opts: ExportOptions): Promise<
   const target = path.resolve(opts.out);
   await checkTarget(target);
   const progress = (p: ExportProgress) => opts.onProgress?.(p);
-  const images = verificationImages(run.predictions ?? [], run.classes, opts.maxImages ?? 300);
+  const images = verificationImages(run.predictions, run.classes, opts.maxImages ?? 300);
   if (images.length === 0) {
-    throw new EngineError('export/nothing-to-verify', `The run in ${run.dir} lists no images in predictions.json, so the export cannot be checked. Train the model again.`);
+    throw new EngineError('export/nothing-to-verify', `The run in ${run.dir} lists no saved predictions of its photos, so the export cannot be checked. Train the model again.`);
   }
 
   const tmp = path.join(path.dirname(target), `.${path.basename(target)}.partial-${process.pid}-${Date.now().toString(36)}`);
@@ -139,7 +139,7 @@ export async function exportModel(runDir: string, opts: ExportOptions): Promise<
     const checked = { images: verified.images, agreement: verified.agreement, maxAbsDiff: verified.maxAbsDiff };
 
     // Documentation of what was proven: metadata, model card, usage files.
-    const stats = cardStats(run.classes, run.predictions ?? []);
+    const stats = cardStats(run.classes, run.predictions);
     const usage = usageFiles(meta);
     const extra: string[] = [];
     let picture: string | null = null;
@@ -159,7 +159,7 @@ export async function exportModel(runDir: string, opts: ExportOptions): Promise<
     opts.signal?.throwIfAborted();
     endStage('document');
 
-    const runtimes = { exported: runner.runtime, app: reference ? (reference as Predictor).runtime : 'predictions.json recorded at training' };
+    const runtimes = { exported: runner.runtime, app: reference ? (reference as Predictor).runtime : 'predictions recorded at training' };
     runner.dispose();
     reloaded.runner = null;
     reference = null; // verifyExport disposed it

@@ -1,12 +1,10 @@
 // metadata.json beside every exported model: everything an outside app needs to feed it and read
 // its answer, without knowing anything about Foldwise.
-import fs from 'node:fs';
-import path from 'node:path';
 import type { ExportFormat } from '../../shared/types';
 import type { BackboneSpec } from '../backbones/catalog';
 import type { ResizeRecipe } from '../dataset/decode';
-import { packageRoot } from '../paths';
-import type { RunInfo } from '../run-folder';
+import { appVersion } from '../paths';
+import type { RunInfo } from '../run';
 
 export interface ExportMetadata {
   format: ExportFormat;
@@ -42,14 +40,6 @@ export interface ExportMetadata {
   appVersion: string;
 }
 
-export function appVersion(): string {
-  try {
-    return (JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
-
 export function describeRecipe(recipe: ResizeRecipe): string {
   return (
     `Apply the photo's EXIF orientation and flatten transparency onto white; resize so the shorter side is ${recipe.size} px ` +
@@ -80,12 +70,12 @@ export function buildMetadata(args: {
     backbone: { id: spec.id, name: spec.name, fineTuned: run.backboneDir !== null },
     testTimeAugmentation: run.tta ? 'mean of the photo and its left-right mirror' : 'none',
     metrics: {
-      validAccuracy: run.result?.valid.accuracy ?? null,
-      validLoss: run.result?.valid.loss ?? null,
-      testAccuracy: run.result?.test?.accuracy ?? null,
-      images: run.result?.images ?? null,
+      validAccuracy: run.result.valid.accuracy,
+      validLoss: run.result.valid.loss,
+      testAccuracy: run.result.test?.accuracy ?? null,
+      images: run.result.images,
     },
-    runId: run.result?.runId ?? path.basename(run.dir),
+    runId: run.result.runId,
     createdAt: new Date().toISOString(),
     appVersion: appVersion(),
   };

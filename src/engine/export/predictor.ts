@@ -13,7 +13,7 @@ import { flipHorizontal } from '../features/augment';
 import { createExtractor } from '../features/extractor';
 import { FORMATS, type Runner } from './formats';
 import { loadOnnxRunner } from './formats/onnx';
-import { isRunDir, readRun, type RunInfo } from '../run-folder';
+import { isRunDir, readRun, type RunInfo } from '../run';
 import { loadRunFeatureModel } from './classifier';
 import { useInferenceBackend } from './tf-backend';
 import { predictArray, predictPixels } from '../predict-array';
@@ -55,7 +55,7 @@ export async function createPredictor(source: string): Promise<Predictor> {
     }
   }
   if (fs.existsSync(path.join(target, 'model.onnx'))) return onnxFilePredictor(path.join(target, 'model.onnx'));
-  throw new EngineError('predict/not-a-model', `${target} holds no Foldwise model: expected a training run (config.json, head/) or an export (metadata.json with model.json or model.onnx).`);
+  throw new EngineError('predict/not-a-model', `${target} holds no Foldwise model: expected a training run (with a model head and a training result) or an export (metadata.json with model.json or model.onnx).`);
 }
 
 function fromRunner(kind: Predictor['kind'], runner: Runner, labels: string[], recipe: ResizeRecipe, restore: () => Promise<void> = async () => undefined): Predictor {

@@ -1,6 +1,6 @@
 // Builds a small but real training run for export tests without the trainer: real hymenoptera
 // photos, real backbone features from the app's extractor, and a softmax head fitted here in a
-// few seconds. It writes the run folder layout of docs/ENGINE.md.
+// few seconds, written through the run writer.
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -10,7 +10,7 @@ import { contentId } from '../dataset/hash';
 import { flipHorizontal } from '../features/augment';
 import { createExtractor } from '../features/extractor';
 import { sharedDir } from '../paths';
-import { saveLayersModelToDir } from './tfjs-io';
+import { writeTestRun } from '../run/test-run.test-helpers';
 
 export const HYMENOPTERA = () => path.join(sharedDir(), 'datasets', 'hymenoptera');
 
@@ -70,39 +70,22 @@ export async function makeRunFixture(dir: string, opts: { backbone?: string; tra
   // Valid photos are scored with TTA when it is on; train photos on the centre crop (as training does).
   const probs = centre.map((row, i) => (flipped && items[i]!.split === 'valid' ? row.map((p, c) => (p + flipped[i]![c]!) / 2) : row));
 
-  const runDir = path.join(dir, 'run');
-  fs.mkdirSync(runDir, { recursive: true });
-  await saveLayersModelToDir(head, path.join(runDir, 'head'));
-  head.dispose();
   const root = HYMENOPTERA();
-  const predictionItems = items.map((item, i) => ({
-    file: path.relative(root, item.file).split(path.sep).join('/'),
-    path: item.file,
-    id: contentId(fs.readFileSync(item.file)),
-    split: item.split,
-    label: item.label,
-    probabilities: probs[i]!,
-  }));
-  const valid = predictionItems.filter((p) => p.split === 'valid');
-  const accuracy = valid.filter((p) => p.probabilities.indexOf(Math.max(...p.probabilities)) === classes.indexOf(p.label)).length / valid.length;
-  const write = (name: string, value: unknown) => fs.writeFileSync(path.join(runDir, name), JSON.stringify(value, null, 2));
-  write('config.json', { root, backbone, classes, seed: 42, lr: 0.01, fineTune: false });
-  write('predictions.json', { classes, items: predictionItems });
-  write('metadata.json', { labels: classes, backbone, inputSize: size, preprocessing: spec.preprocessing, recipe: spec.recipe, tta: opts.tta === true });
-  write('result.json', {
-    runId: 'fixture',
-    runDir,
-    backend: 'test',
-    backbone,
+  const runDir = await writeTestRun(path.join(dir, 'run'), {
     classes,
-    lr: 0.01,
-    images: { train: train.length, valid: valid.length, test: 0 },
-    epochs: [{ epoch: 1, trainLoss: 0.3, validLoss: 0.35, accuracy, seconds: 1 }],
-    bestEpoch: 1,
-    valid: { accuracy, loss: 0.35 },
-    test: null,
-    warnings: [],
-    seconds: { scan: 0, features: 0, train: 0, total: 0 },
+    backbone,
+    root,
+    tta: opts.tta === true,
+    head,
+    items: items.map((item, i) => ({
+      file: path.relative(root, item.file).split(path.sep).join('/'),
+      path: item.file,
+      id: contentId(fs.readFileSync(item.file)),
+      split: item.split,
+      label: item.label,
+      probabilities: probs[i]!,
+    })),
   });
-  return { runDir, classes, validFiles: valid.map((v) => v.path) };
+  head.dispose();
+  return { runDir, classes, validFiles: items.filter((item) => item.split === 'valid').map((item) => item.file) };
 }

@@ -11,7 +11,7 @@ export interface VerifyImage {
   path: string;
   /** Index of the true class, when known, to report the export's own accuracy. */
   label?: number;
-  /** What the app recorded for this photo at training (predictions.json), valid while the file's content id still matches. */
+  /** What the app recorded for this photo at training (the run's saved predictions), valid while the file's content id still matches. */
   recorded?: { id: string; probabilities: number[] };
 }
 

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createClient, createPortPair, RemoteError, serveRpc } from '../../shared/rpc';
 import { evaluateRun } from './evaluate';
-import { tempDir, writeFakeRun } from './fixtures.test-helpers';
+import { tempDir } from './fixtures.test-helpers';
+import { writeTestRun } from '../run/test-run.test-helpers';
 import { reviewHandlers } from './handlers';
 
 const classes = ['ants', 'bees'];
@@ -25,7 +26,7 @@ async function rejection(promise: Promise<unknown>): Promise<{ name: string; mes
 
 describe('evaluateRun', () => {
   it('reviews a finished run folder', async () => {
-    const dir = writeFakeRun(path.join(tempDir(), 'run'), { classes, items });
+    const dir = await writeTestRun(path.join(tempDir(), 'run'), { classes, items });
     const review = await evaluateRun(dir);
     expect(review.runDir).toBe(dir);
     expect(review.confusion).toEqual([
@@ -45,19 +46,25 @@ describe('evaluateRun', () => {
     expect(error.message).toContain('foldwise train');
   });
 
-  it('says a run without result.json did not finish', async () => {
-    const root = tempDir();
-    const dir = writeFakeRun(path.join(root, 'run'), { classes, items, unfinished: true });
+  it('says a run that crashed or is still training did not finish', async () => {
+    const dir = await writeTestRun(path.join(tempDir(), 'run'), { classes, items, unfinished: true });
+    const error = await rejection(evaluateRun(dir));
+    expect(error.name).toBe('run/incomplete');
+    expect(error.message).toContain(dir);
+    expect(error.message).toContain('still running');
+  });
+
+  it('says a run folder without its result did not finish', async () => {
+    const dir = await writeTestRun(path.join(tempDir(), 'run'), { classes, items });
+    fs.rmSync(path.join(dir, 'result.json'));
     const error = await rejection(evaluateRun(dir));
     expect(error.name).toBe('run/incomplete');
     expect(error.message).toContain(dir);
     expect(error.message).toContain('result.json');
-    fs.mkdirSync(path.join(root, '.run.partial'));
-    expect((await rejection(evaluateRun(dir))).message).toContain('still running');
   });
 
   it('names the damaged file when predictions do not match the classes', async () => {
-    const dir = writeFakeRun(path.join(tempDir(), 'run'), { classes, items: [{ ...items[0]!, probabilities: [1, 0, 0] }] });
+    const dir = await writeTestRun(path.join(tempDir(), 'run'), { classes, items: [{ ...items[0]!, probabilities: [1, 0, 0] }] });
     const error = await rejection(evaluateRun(dir));
     expect(error.name).toBe('run/damaged');
     expect(error.message).toContain(path.join(dir, 'predictions.json'));
@@ -72,7 +79,7 @@ describe('evaluateRun', () => {
   });
 
   it('refuses a run with no validation images', async () => {
-    const dir = writeFakeRun(path.join(tempDir(), 'run'), { classes, items: items.filter((i) => i.split === 'train') });
+    const dir = await writeTestRun(path.join(tempDir(), 'run'), { classes, items: items.filter((i) => i.split === 'train') });
     expect((await rejection(evaluateRun(dir))).name).toBe('run/no-validation');
   });
 });
@@ -84,7 +91,7 @@ describe('review/evaluate over the rpc', () => {
     const client = createClient(clientPort);
     const stages: string[] = [];
     client.on('job/progress', (p) => stages.push(`${p.stage} ${p.done}/${p.total}`));
-    const dir = writeFakeRun(path.join(tempDir(), 'run'), { classes, items });
+    const dir = await writeTestRun(path.join(tempDir(), 'run'), { classes, items });
     const review = await client.call('review/evaluate', { runDir: dir });
     expect(review.perClass.map((c) => c.support)).toEqual([2, 1]);
     expect(stages).toEqual(['evaluate 0/1', 'evaluate 1/1']);

@@ -10,8 +10,10 @@ import { loadFeatureModel } from '../backbones/load';
 import { buildClassifier } from '../export/classifier';
 import { saveLayersModelToDir } from '../export/tfjs-io';
 import { sharedDir } from '../paths';
+import { readRun } from '../run';
 import { useGradientBackend } from '../train/backend';
-import { tempDir, writeFakeRun } from './fixtures.test-helpers';
+import { tempDir } from './fixtures.test-helpers';
+import { writeTestRun } from '../run/test-run.test-helpers';
 import { reviewHandlers } from './handlers';
 import { createHeatmapper, type HeatmapResult } from './heatmap';
 
@@ -95,12 +97,12 @@ async function trainPhotoVsCanvasRun(backbone: string, runDir: string): Promise<
   const fit = await head.fit(features, targets, { epochs: 60, batchSize: images.length, verbose: 0 });
   expect(fit.history.acc!.at(-1)).toBe(1); // the head must have learned the task for the test to mean anything
 
-  writeFakeRun(runDir, {
+  await writeTestRun(runDir, {
     classes: ['photo', 'empty'],
     backbone,
+    head,
     items: [{ file: 'x.png', path: '/photos/x.png', id: 'x', split: 'valid', label: 'photo', probabilities: [0.9, 0.1] }],
   });
-  await saveLayersModelToDir(head, path.join(runDir, 'head'));
   tf.dispose([features, targets]);
   head.dispose();
   return runDir;
@@ -216,8 +218,7 @@ describe.skipIf(!haveData)('Grad-CAM on mobilenet_v1_025', () => {
     const pixels = await sharp(file).removeAlpha().raw().toBuffer();
     /** "photo"'s probability from the model that export writes, which predicts as the app does. */
     const photoProbability = async (tta: boolean) => {
-      const run = { dir: runDir, backbone: BACKBONE, classes: ['photo', 'empty'], root: null, headDir: path.join(runDir, 'head'), backboneDir: null, predictions: [], result: null, metadata: null, tta };
-      const classifier = await buildClassifier(run);
+      const classifier = await buildClassifier({ ...(await readRun(runDir)), tta });
       const probabilities = tf.tidy(() => (classifier.model.predict(tf.tensor4d(pixels, [1, SIZE, SIZE, 3], 'float32')) as tf.Tensor).dataSync());
       classifier.model.dispose();
       return probabilities[0]!;
@@ -238,12 +239,15 @@ describe.skipIf(!haveData)('Grad-CAM on mobilenet_v1_025', () => {
     const features = await loadFeatureModel(BACKBONE);
     await saveLayersModelToDir(features, path.join(tuned, 'backbone'));
     features.dispose();
+    const metadataFile = path.join(tuned, 'metadata.json');
+    fs.writeFileSync(metadataFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(metadataFile, 'utf8')), fineTuned: true }));
     const file = path.join(testDir, 'on-left.png');
     const stock = await heatmapper.heatmap(runDir, file);
     const fromRun = await heatmapper.heatmap(tuned, file);
     expect(Array.from(fromRun.cam)).toEqual(Array.from(stock.cam).map((v) => expect.closeTo(v, 4)));
     // ...and it really reads backbone/: damaged weights there are reported, not silently replaced.
-    fs.writeFileSync(path.join(tuned, 'result.json'), '{"retrained": true}');
+    const later = new Date(Date.now() + 60_000); // as if trained again in place: the heatmapper must reload
+    fs.utimesSync(path.join(tuned, 'result.json'), later, later);
     fs.rmSync(path.join(tuned, 'backbone', 'weights.bin'));
     await expect(heatmapper.heatmap(tuned, file)).rejects.toThrow(/backbone/);
   });
@@ -261,8 +265,10 @@ describe.skipIf(!haveData)('Grad-CAM on mobilenet_v1_025', () => {
     // A head trained on another backbone's features is caught before any maths.
     const wrong = path.join(path.dirname(runDir), 'wrong-backbone');
     fs.cpSync(runDir, wrong, { recursive: true });
-    const metadata = JSON.parse(fs.readFileSync(path.join(wrong, 'metadata.json'), 'utf8'));
-    fs.writeFileSync(path.join(wrong, 'metadata.json'), JSON.stringify({ ...metadata, backbone: 'mobilenet_v2_035' }));
+    for (const name of ['metadata.json', 'config.json']) {
+      const file = path.join(wrong, name);
+      fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), backbone: 'mobilenet_v2_035' }));
+    }
     await expect(client.call('review/heatmap', { runDir: wrong, file: path.join(testDir, 'on-right.png') })).rejects.toMatchObject({
       name: 'run/damaged',
       message: expect.stringContaining('takes 256 features but the mobilenet_v2_035 backbone gives 1280'),
@@ -301,12 +307,12 @@ describe.skipIf(!haveDefault)('Grad-CAM on the default backbone (mobilenet_v2_03
       const head = tf.sequential({
         layers: [tf.layers.dense({ units: 16, inputShape: [1280], activation: 'relu' }), tf.layers.dense({ units: 3, activation: 'softmax' })],
       });
-      const runDir = writeFakeRun(path.join(tempDir(), 'run'), {
+      const runDir = await writeTestRun(path.join(tempDir(), 'run'), {
         classes: ['a', 'b', 'c'],
         backbone: 'mobilenet_v2_035',
+        head,
         items: [{ file: 'x.jpg', id: 'x', split: 'valid', label: 'a', probabilities: [0.5, 0.3, 0.2] }],
       });
-      await saveLayersModelToDir(head, path.join(runDir, 'head'));
       head.dispose();
       const [photo] = pick('ants', 0, 1);
       const result = await heatmapper.heatmap(runDir, photo!, { classIndex: 2, size: 300 });

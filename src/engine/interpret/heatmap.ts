@@ -12,7 +12,7 @@ import { withBackend } from '../compute';
 import { gradCam, type CamModel } from './gradcam';
 import { overlayPng } from './overlay';
 import { loadRunModels } from '../export/classifier';
-import { readRun, type RunInfo } from '../run-folder';
+import { readRun, runStamp, type RunInfo } from '../run';
 import { argmax } from '../../shared/argmax';
 
 export interface HeatmapOptions {
@@ -41,12 +41,12 @@ interface LoadedRun {
 
 export const DEFAULT_OVERLAY_SIZE = 448;
 
-/** Finds the photo: an existing path, a file named in predictions.json, or a path under the run's photo folder. */
+/** Finds the photo: an existing path, a file named in the run's saved predictions, or a path under the run's photo folder. */
 async function locateImage(run: RunInfo, file: string): Promise<string> {
   if (path.isAbsolute(file) && fs.existsSync(file)) return file;
-  const saved = run.predictions?.find((p) => p.file === file || p.id === file);
+  const saved = run.predictions.find((p) => p.file === file || p.id === file);
   if (saved?.path && fs.existsSync(saved.path)) return saved.path;
-  if (run.root && fs.existsSync(path.join(run.root, file))) return path.join(run.root, file);
+  if (fs.existsSync(path.join(run.root, file))) return path.join(run.root, file);
   if (fs.existsSync(file)) return path.resolve(file);
   throw new EngineError('image/missing', `Cannot find the photo ${file}. Give its full path, or check that the photo folder this model was trained on is still there.`, { file });
 }
@@ -101,8 +101,7 @@ export function createHeatmapper(): Heatmapper {
     const { signal } = options;
     const key = path.resolve(runDir);
     // A run folder can be retrained in place, so check it on every call; reload when it changed.
-    const resultFile = path.join(key, 'result.json');
-    const stamp = fs.existsSync(resultFile) ? `${key}@${fs.statSync(resultFile).mtimeMs}` : key;
+    const stamp = runStamp(key);
     if (!loaded || loadedFrom !== stamp) {
       loaded?.dispose();
       loaded = null;
@@ -126,7 +125,7 @@ export function createHeatmapper(): Heatmapper {
     } finally {
       input.dispose();
     }
-    // The answer and percentage as review and predictions.json have them, so the heatmap agrees with the rest of the app.
+    // The answer and percentage as review and the saved predictions have them, so the heatmap agrees with the rest of the app.
     const probabilities = asReviewed(result.probabilities, mirror);
     const size = options.size ?? DEFAULT_OVERLAY_SIZE;
     const photo = size === spec.recipe.size ? pixels : await decode(image, { ...spec.recipe, size }); // the model's own recipe, sharper

@@ -1,17 +1,10 @@
 // The numbers behind the review screen, from saved per-image probabilities: no model needed.
 // Everything here is pure so it can be checked by hand on tiny made-up predictions.
-import type { Interpretation, ReviewItem, Split } from '../../shared/types';
+import type { Interpretation, ReviewItem } from '../../shared/types';
 import { argmax } from '../../shared/argmax';
+import type { SavedPrediction } from '../run';
 
-/** One saved prediction, as in predictions.json (see docs/ENGINE.md). */
-export interface SavedPrediction {
-  file: string;
-  path?: string;
-  id: string;
-  split: Split;
-  label: string;
-  probabilities: number[];
-}
+export type { SavedPrediction };
 
 export interface ReviewOptions {
   /** How many images each list (top losses, uncertain, likely mislabelled) holds at most. */

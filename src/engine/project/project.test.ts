@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createClient, createPortPair, serveRpc, type EngineClient } from '../../shared/rpc';
+import { writeTestRun } from '../run/test-run.test-helpers';
 import { projectHandlers } from './handlers';
 import { newProject, openProject, projectFile, saveProject } from './store';
 
@@ -103,14 +104,15 @@ describe('project open and save', () => {
 
   it('marks runs interrupted by a crash as failed, and finished ones as done', async () => {
     const dir = folder('runs');
-    const finished = path.join(dir, 'runs', 'a');
-    fs.mkdirSync(finished, { recursive: true });
-    fs.writeFileSync(path.join(finished, 'result.json'), JSON.stringify({ valid: { accuracy: 0.9, loss: 0.3 } }));
+    // A finished run whose one validation photo is right, and a run that crashed before finishing.
+    const items = [{ file: 'a.jpg', id: 'a', split: 'valid' as const, label: 'ants', probabilities: [0.9, 0.1] }];
+    const finished = await writeTestRun(path.join(dir, 'runs', 'a'), { classes: ['ants', 'bees'], items });
+    await writeTestRun(path.join(dir, 'runs', 'b'), { classes: ['ants', 'bees'], items, unfinished: true });
     const run = { createdAt: '2026-01-01T00:00:00.000Z', backbone: 'b', accuracy: null, status: 'running' as const };
     await saveProject({ ...newProject(dir), runs: [{ ...run, runId: 'a', runDir: finished }, { ...run, runId: 'b', runDir: path.join(dir, 'runs', 'b') }] });
     const reopened = await openProject(dir);
     expect(reopened.runs.map((r) => [r.runId, r.status, r.accuracy])).toEqual([
-      ['a', 'done', 0.9],
+      ['a', 'done', 1],
       ['b', 'failed', null],
     ]);
   });

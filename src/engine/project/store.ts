@@ -8,6 +8,7 @@ import { Project as ProjectSchema } from '../../shared/schemas';
 import { EngineError } from '../../shared/rpc';
 import type { Project, RunSummary } from '../../shared/types';
 import { writeFileAtomic } from '../paths';
+import { readRunResult } from '../run';
 
 export const PROJECT_FILE = 'project.json';
 export const DEFAULT_BACKBONE = 'mobilenet_v2_035';
@@ -121,19 +122,14 @@ export async function openProject(dir: string, now = new Date()): Promise<Projec
 
 /**
  * A run still marked 'running' when the project is opened was interrupted (the engine stopped or
- * the app closed). Its result.json says whether it finished before that; otherwise it failed.
+ * the app closed). Its training result says whether it finished before that; otherwise it failed.
  */
 async function reconcileRuns(runs: RunSummary[]): Promise<RunSummary[]> {
   return Promise.all(
     runs.map(async (run) => {
       if (run.status !== 'running') return run;
-      try {
-        const result = JSON.parse(await fs.promises.readFile(path.join(run.runDir, 'result.json'), 'utf8')) as { valid?: { accuracy?: unknown } };
-        const accuracy = typeof result.valid?.accuracy === 'number' ? result.valid.accuracy : run.accuracy;
-        return { ...run, status: 'done' as const, accuracy };
-      } catch {
-        return { ...run, status: 'failed' as const };
-      }
+      const result = await readRunResult(run.runDir);
+      return result ? { ...run, status: 'done' as const, accuracy: result.valid.accuracy } : { ...run, status: 'failed' as const };
     }),
   );
 }

@@ -8,7 +8,10 @@ import type { CallContext } from '../../shared/rpc';
 import { TrainConfig } from '../../shared/schemas';
 import type { EngineEvents, EventName } from '../../shared/contract';
 import { loadLayersModelFromDir } from '../export/tfjs-io';
+import { createPredictor } from '../export/predictor';
+import { predictFiles } from '../export/predict';
 import { estimateFineTune } from './fine-tune-estimate';
+import { bestEpochOf } from './fit';
 import { trainHandlers } from './handlers';
 import { makePhotos } from './photos.test-helpers';
 import { trainFolder } from './run';
@@ -58,14 +61,17 @@ describe('trainFolder', () => {
     expect(metadata).toMatchObject({ labels: ['blue', 'red'], backbone, inputSize: 224 });
 
     // predictions.json: every photo once, probabilities that sum to 1, and the saved head reproduces them.
-    const predictions = JSON.parse(fs.readFileSync(path.join(out, 'predictions.json'), 'utf8'));
+    const predictions = JSON.parse(fs.readFileSync(path.join(out, 'predictions.json'), 'utf8')) as { items: { path: string; split: string; label: string; probabilities: number[] }[] };
     expect(predictions.items).toHaveLength(16);
-    for (const item of predictions.items) expect(item.probabilities.reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(1, 4);
-    const head = await loadLayersModelFromDir(path.join(out, 'head'));
-    expect(head.outputs[0]!.shape).toEqual([null, 2]);
-    const accuracyFromFile = predictions.items.filter((i: { split: string }) => i.split === 'valid').every((i: { label: string; probabilities: number[] }) => typeof i.label === 'string' && i.probabilities.length === 2);
-    expect(accuracyFromFile).toBe(true);
-    head.dispose();
+    for (const item of predictions.items) expect(item.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+    const valid = predictions.items.filter((i) => i.split === 'valid');
+    const predictor = await createPredictor(out); // the saved head on freshly computed features, with TTA as recorded
+    const again = await predictFiles(predictor, valid.map((i) => i.path));
+    predictor.dispose();
+    again.forEach((p, i) => expect(Object.values(p.probabilities!)).toEqual(valid[i]!.probabilities.map((v) => expect.closeTo(v, 4))));
+    // ...and the accuracy the result reports is the one those probabilities give.
+    const right = valid.filter((i) => i.probabilities.indexOf(Math.max(...i.probabilities)) === ['blue', 'red'].indexOf(i.label)).length;
+    expect(result.valid.accuracy).toBeCloseTo(right / valid.length, 10);
 
     expect(count('train/epoch')).toBe(3);
     expect(count('train/batch')).toBeGreaterThanOrEqual(3);
@@ -173,14 +179,20 @@ describe('fine-tuning', () => {
     const stages = result.epochs.map((e) => e.stage);
     expect(stages).toEqual(['head', 'head', 'fine-tune', 'fine-tune']);
     const metadata = JSON.parse(fs.readFileSync(path.join(out, 'metadata.json'), 'utf8'));
+    // Kept exactly when the best fine-tune epoch beat the head epoch that head training kept.
+    const head = result.epochs.filter((e) => e.stage === 'head');
+    const tuned = result.epochs.filter((e) => e.stage === 'fine-tune');
+    const headLoss = head.find((e) => e.epoch === bestEpochOf(head))!.validLoss;
+    expect(metadata.fineTuned).toBe(Math.min(...tuned.map((e) => e.validLoss)) < headLoss);
     if (metadata.fineTuned) {
-      expect(result.bestEpoch).toBe(4);
-      const tuned = await loadLayersModelFromDir(path.join(out, 'backbone'));
-      expect(tuned.outputs[0]!.shape).toEqual([null, 256]);
-      const features = tf.tidy(() => (tuned.predict(tf.zeros([1, 224, 224, 3])) as tf.Tensor).dataSync());
+      expect(result.bestEpoch).toBe(tuned.reduce((a, b) => (b.validLoss <= a.validLoss ? b : a)).epoch);
+      const saved = await loadLayersModelFromDir(path.join(out, 'backbone'));
+      expect(saved.outputs[0]!.shape).toEqual([null, 256]);
+      const features = tf.tidy(() => (saved.predict(tf.zeros([1, 224, 224, 3])) as tf.Tensor).dataSync());
       expect(features).toHaveLength(256);
-      tuned.dispose();
+      saved.dispose();
     } else {
+      expect(result.bestEpoch).toBe(bestEpochOf(head));
       expect(result.warnings.join(' ')).toMatch(/Fine-tuning did not lower the validation loss/);
       expect(fs.existsSync(path.join(out, 'backbone'))).toBe(false);
     }

@@ -1,0 +1,74 @@
+// Step 4: every photo's probabilities as the app will compute them, scored, and the run folder
+// written through the run writer (docs/ENGINE.md "run dir").
+import type * as tf from '@tensorflow/tfjs';
+import type { TrainResult } from '../../../shared/types';
+import type { BackboneSpec } from '../../backbones/catalog';
+import type { FeatureMatrix } from '../../features';
+import { appVersion } from '../../paths';
+import type { RunConfig, RunWriter } from '../../run';
+import { predictProbabilities, score } from '../evaluate';
+import { buildHeadModel, type Head } from '../head';
+import type { PredictionFeatures } from './fine-tune';
+
+export interface FinishedTraining {
+  config: RunConfig;
+  spec: BackboneSpec;
+  head: Head;
+  /** The tuned feature model when fine-tuning was kept; null for the stock backbone. */
+  tuned: tf.LayersModel | null;
+  features: PredictionFeatures;
+  bestEpoch: number;
+}
+
+/** Per-image probabilities with the same features and TTA the app uses. */
+function predictionItems(head: Head, classes: string[], rows: FeatureMatrix, flip: FeatureMatrix | null) {
+  const probabilities = predictProbabilities(head, rows, flip);
+  const k = classes.length;
+  return {
+    score: rows.labels.length > 0 ? score(probabilities, rows.labels, k) : null,
+    items: rows.images.map((image, i) => ({
+      file: image.file,
+      path: image.path,
+      id: image.id,
+      split: image.split,
+      label: classes[rows.labels[i]!]!,
+      probabilities: Array.from(probabilities.subarray(i * k, (i + 1) * k)),
+    })),
+  };
+}
+
+/** Writes everything but the result (which needs the job's total time); returns the result's scores. */
+export async function writeRun(run: RunWriter, done: FinishedTraining): Promise<Pick<TrainResult, 'valid' | 'test' | 'images'>> {
+  const { config, spec, head, features } = done;
+  const { classes, tta } = config;
+  // Valid and test with TTA (as the app predicts), train on the centre crop.
+  const valid = predictionItems(head, classes, features.valid, tta ? features.validFlip : null);
+  const test = predictionItems(head, classes, features.test, tta ? features.testFlip : null);
+  const train = predictionItems(head, classes, features.train, null);
+  // The test split is scored once, here, with the chosen model; nothing before looked at it.
+  const scores = { valid: valid.score!, test: test.score };
+  await run.writeConfig(config);
+  await run.writePredictions({ classes, items: [...valid.items, ...test.items, ...train.items] });
+  const model = buildHeadModel(head);
+  try {
+    await run.writeHead(model);
+  } finally {
+    model.dispose();
+  }
+  if (done.tuned) await run.writeBackbone(done.tuned);
+  await run.writeMetadata({
+    labels: classes,
+    backbone: spec.id,
+    inputSize: spec.inputSize,
+    featureSize: spec.featureSize,
+    preprocessing: spec.preprocessing,
+    recipe: spec.recipe,
+    head: { ...head.spec },
+    fineTuned: done.tuned !== null,
+    tta,
+    metrics: { ...scores, bestEpoch: done.bestEpoch },
+    createdAt: new Date().toISOString(),
+    appVersion: appVersion(),
+  });
+  return { ...scores, images: { train: features.train.labels.length, valid: features.valid.labels.length, test: features.test.labels.length } };
+}
