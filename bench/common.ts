@@ -34,10 +34,10 @@ export async function benchFeatures(name: string, views?: number): Promise<Datas
   return computeFeatures(dataset, {
     backbone: 'mobilenet_v2_035',
     views,
-    onProgress: ({ done, total, etaSeconds }) => {
+    onProgress: ({ done, total }) => {
       if (performance.now() - lastLog > 10_000) {
         lastLog = performance.now();
-        log(`${name}: features ${done}/${total}, eta ${etaSeconds === null ? '?' : Math.round(etaSeconds)} s`);
+        log(`${name}: features ${done}/${total}`);
       }
     },
   });

@@ -139,13 +139,31 @@ describe('rpc over a port pair', () => {
     const handle = client.call('dataset/browse', {});
     await handle;
     await settle();
-    expect(progress).toEqual([{ job: handle.job, stage: 'scan', done: 1, total: 2 }]);
+    expect(progress).toEqual([{ job: handle.job, stage: 'scan', done: 1, total: 2, etaSeconds: null }]);
     expect(notices).toEqual([{ level: 'info', message: 'hello' }]);
 
     off();
     await client.call('dataset/browse', {});
     await settle();
     expect(notices).toHaveLength(1);
+  });
+
+  it('rate-limits progress per call at the boundary: first and last step of a burst, before the answer', async () => {
+    const { client } = connect({
+      'dataset/browse': async (_args, ctx) => {
+        // Two stages of a thousand steps each, reported with no time between them.
+        for (const stage of ['scan', 'features'] as const) for (let done = 1; done <= 1000; done++) ctx.emit('job/progress', { job: ctx.job, stage, done, total: 1000 });
+        return browse;
+      },
+    });
+    const seen: string[] = [];
+    client.on('job/progress', (p) => seen.push(`${p.job} ${p.stage} ${p.done}`));
+    const [a, b] = [client.call('dataset/browse', {}), client.call('dataset/browse', {})];
+    const order: string[] = [];
+    await Promise.all([a, b].map((h) => h.finally(() => order.push(`answer ${h.job} after ${seen.filter((e) => e.startsWith(h.job)).length} events`))));
+    // Each call has its own throttle, so both calls' first steps went out.
+    for (const h of [a, b]) expect(seen.filter((e) => e.startsWith(h.job))).toEqual([`${h.job} scan 1`, `${h.job} scan 1000`, `${h.job} features 1`, `${h.job} features 1000`]);
+    expect(order).toEqual([`answer ${a.job} after 4 events`, `answer ${b.job} after 4 events`]);
   });
 
   it('cancel aborts the handler signal and rejects with job/cancelled', async () => {

@@ -13,6 +13,7 @@ import {
   type HandlerName,
   type ResultOf,
 } from './contract';
+import { throttleCallEvents } from './event-throttle';
 import type { SerializedError } from './types';
 
 /** The least a transport must offer. `onClose` is how a dead peer is noticed. */
@@ -56,6 +57,7 @@ export interface CallContext {
   job: string;
   /** Aborted when the caller cancels or goes away. */
   signal: AbortSignal;
+  /** Rate-limited per call (see event-throttle.ts): report every step; the boundary decides what goes out. */
   emit<E extends EventName>(event: E, payload: EngineEvents[E]): void;
 }
 
@@ -71,6 +73,7 @@ export function serveRpc(port: PortLike, handlers: Partial<ServerHandlers>): { e
   const handle = async (id: string, name: string, rawArgs: unknown) => {
     const controller = new AbortController();
     running.set(id, controller);
+    const events = throttleCallEvents(emit);
     try {
       // Own keys only: `in` would let 'toString' or 'constructor' through to a TypeError.
       if (!Object.hasOwn(handlerSchemas, name)) throw new EngineError('rpc/unknown-call', `The engine has no call named "${name}".`);
@@ -78,9 +81,11 @@ export function serveRpc(port: PortLike, handlers: Partial<ServerHandlers>): { e
       const handler = (Object.hasOwn(handlers, key) ? handlers[key] : undefined) as ((a: unknown, c: CallContext) => Promise<unknown>) | undefined;
       if (!handler) throw new EngineError('rpc/not-available', `"${name}" is not available in this engine.`);
       const args = handlerSchemas[key].args.parse(rawArgs);
-      const value = await handler(args, { job: id, signal: controller.signal, emit });
+      const value = await handler(args, { job: id, signal: controller.signal, emit: events.emit });
+      events.close(); // held progress (the last step) before the answer
       port.postMessage({ t: 'result', id, value });
     } catch (error) {
+      events.close();
       const serialized = controller.signal.aborted
         ? { name: 'job/cancelled', message: 'Cancelled.' }
         : serializeError(error);

@@ -4,28 +4,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { EngineError, type CallContext, type ServerHandlers } from '../../shared/rpc';
-import { progressThrottle } from '../progress';
+import { progressReporter } from '../progress';
 import { scanDataset } from './scan';
 import { isIgnoredName } from './walk';
 
-/** While a scan runs, progress is re-sent at least this often, so a slow folder never looks stuck. */
-const HEARTBEAT_MS = 1000;
-
-function scanProgress(ctx: CallContext) {
-  const send = progressThrottle(ctx);
-  let done = 0;
-  let total = 0;
-  const report = (force: boolean) => send({ stage: 'scan', done, total, message: total ? `${done} of ${total} files` : 'Looking for photos' }, force);
-  const heartbeat = setInterval(() => report(true), HEARTBEAT_MS);
-  report(true);
-  return {
-    update(d: number, t: number) {
-      done = d;
-      total = t;
-      report(false);
-    },
-    stop: () => clearInterval(heartbeat),
-  };
+/** Every file scanned; while the folder is still being listed, 'Looking for photos' (the rpc boundary re-sends it every second). */
+function scanProgress(ctx: CallContext): (done: number, total: number) => void {
+  const send = progressReporter(ctx);
+  const report = (done: number, total: number) => send({ stage: 'scan', done, total, message: total ? `${done} of ${total} files` : 'Looking for photos' });
+  report(0, 0);
+  return report;
 }
 
 export async function browse(dirInput?: string): Promise<{ dir: string; parent: string | null; folders: string[] }> {
@@ -54,13 +42,8 @@ export async function browse(dirInput?: string): Promise<{ dir: string; parent: 
 export function datasetHandlers(): Pick<Partial<ServerHandlers>, 'dataset/scan' | 'dataset/browse'> {
   return {
     'dataset/scan': async ({ root, validFraction }, ctx) => {
-      const progress = scanProgress(ctx);
-      try {
-        const { summary } = await scanDataset(root, { validFraction, signal: ctx.signal, onProgress: progress.update });
-        return summary;
-      } finally {
-        progress.stop();
-      }
+      const { summary } = await scanDataset(root, { validFraction, signal: ctx.signal, onProgress: scanProgress(ctx) });
+      return summary;
     },
     'dataset/browse': async ({ dir }) => browse(dir),
   };

@@ -1,6 +1,6 @@
 // 'model/export' and 'model/predict' of the engine contract, with progress events and cancel.
 import type { ServerHandlers } from '../../shared/rpc';
-import { progressThrottle } from '../progress';
+import { progressReporter } from '../progress';
 import { exportModel } from './export';
 import { predictFiles } from './predict';
 import { createPredictor } from './predictor';
@@ -8,11 +8,11 @@ import { createPredictor } from './predictor';
 export function exportHandlers(): Pick<Partial<ServerHandlers>, 'model/export' | 'model/predict'> {
   return {
     'model/export': async ({ runDir, format, out }, ctx) => {
-      const report = await exportModel(runDir, { format, out, signal: ctx.signal, onProgress: progressThrottle(ctx) });
+      const report = await exportModel(runDir, { format, out, signal: ctx.signal, onProgress: progressReporter(ctx) });
       return { format: report.format, out: report.out, files: report.files, seconds: report.seconds, verified: report.verified };
     },
     'model/predict': async ({ model, files }, ctx) => {
-      const send = progressThrottle(ctx);
+      const send = progressReporter(ctx);
       const predictor = await createPredictor(model);
       try {
         return await predictFiles(predictor, files, { signal: ctx.signal, onProgress: (done, total) => send({ stage: 'predict', done, total }) });

@@ -74,7 +74,7 @@ describe('computeFeatures', () => {
     expect(Math.max(...fake.calls)).toBeLessThanOrEqual(8 + 2); // batches stay near batchSize
     expect(out.stats).toMatchObject({ cached: 0, computed: 24 });
     const last = progress.at(-1)!;
-    expect(last).toEqual({ done: 24, total: 24, etaSeconds: 0 });
+    expect(last).toEqual({ done: 24, total: 24 });
     // Views and flips are other pictures than the centre crop, so their features differ.
     const row = (m: Float32Array, i: number) => m.subarray(i * DIM, (i + 1) * DIM);
     expect(row(out.trainViews[0]!.data, 0)).not.toEqual(row(out.train.data, 0));

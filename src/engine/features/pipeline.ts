@@ -43,10 +43,12 @@ export interface DatasetFeatures {
   stats: { cached: number; computed: number; seconds: number; route: string | null; notes: string | null };
 }
 
+/** Vectors ready (cached ones count from the start) of all the job needs; the rpc boundary adds the time left. */
 export interface FeatureProgress {
   done: number;
   total: number;
-  etaSeconds: number | null;
+  /** Never set: the time left is estimated at the rpc boundary (shared/event-throttle.ts). Optional only until train/run.ts stops forwarding it. */
+  etaSeconds?: number | null;
 }
 
 export interface ComputeFeaturesOptions {
@@ -131,7 +133,10 @@ export async function computeFeatures(dataset: Dataset, opts: ComputeFeaturesOpt
     if (todo.length > 0) jobs.push({ image, todo });
   }
 
-  const progress = createProgressReporter(total, cached, opts.onProgress);
+  // The first step counts the cached vectors, so the boundary's rate is that of computing alone.
+  let done = cached;
+  const report = () => opts.onProgress?.({ done, total });
+  report();
   const skipped: { file: string; id: string; reason: string }[] = [];
   let extractor = opts.extractor ?? null;
   const ownExtractor = !opts.extractor;
@@ -155,16 +160,19 @@ export async function computeFeatures(dataset: Dataset, opts: ComputeFeaturesOpt
           });
           computed += decoded.keys.length;
         }
-        progress.computed(decoded.keys.length + decoded.failedItems);
+        done += decoded.keys.length + decoded.failedItems;
+        report();
       }
       // A cache that cannot be written (full disk, read-only) slows the next run but does not fail this one.
       await Promise.allSettled(writes);
     }
   } finally {
-    progress.stop();
     if (ownExtractor && extractor) extractor.dispose();
   }
-  progress.finish();
+  if (done < total) {
+    done = total;
+    report();
+  }
 
   const classes = dataset.summary.classes.map((c) => c.name);
   const failed = new Set(skipped.map((s) => s.id));
@@ -285,35 +293,4 @@ async function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined, d
   } finally {
     signal.removeEventListener('abort', onAbort);
   }
-}
-
-/** Reports done/total/ETA after each batch and at least once a second in between. */
-function createProgressReporter(total: number, cached: number, onProgress: ComputeFeaturesOptions['onProgress']) {
-  const start = performance.now();
-  let done = cached;
-  let computedItems = 0;
-  const report = () => {
-    if (!onProgress) return;
-    const elapsed = (performance.now() - start) / 1000;
-    const rate = computedItems > 0 ? computedItems / elapsed : 0;
-    const etaSeconds = done >= total ? 0 : rate > 0 ? (total - done) / rate : null;
-    onProgress({ done, total, etaSeconds });
-  };
-  report();
-  const timer = onProgress ? setInterval(report, 500) : null;
-  timer?.unref();
-  return {
-    computed(n: number) {
-      done += n;
-      computedItems += n;
-      report();
-    },
-    stop() {
-      if (timer) clearInterval(timer);
-    },
-    finish() {
-      done = total;
-      report();
-    },
-  };
 }
