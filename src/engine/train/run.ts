@@ -22,9 +22,10 @@ export function findLearningRateForFolder(config: LrFindConfig, ctx: JobContext)
   return withBackend('head', async () => findLearningRateFor((await prepare(config, ctx)).set, config.seed, ctx));
 }
 
-/** Knobs for tests only: fine-tune at a small input size (same weights) so it runs in seconds. */
+/** Knobs for tests only: fine-tune at a small input size (same weights) so it runs in seconds, and keep it whatever it scored. */
 export interface TrainOverrides {
   fineTuneInputSize?: number;
+  keepFineTuned?: boolean;
 }
 
 export function trainFolder(config: TrainConfig, ctx: JobContext, overrides: TrainOverrides = {}): Promise<TrainResult> {
@@ -46,7 +47,7 @@ export function trainFolder(config: TrainConfig, ctx: JobContext, overrides: Tra
     let tuning: FineTuneStep | null = null;
     try {
       trained = await trainHead(set, { ...recipe, lr: config.lr, onEpoch }, ctx);
-      if (config.fineTune) tuning = await fineTuneBackbone({ ...recipe, spec, features, trained, inputSize: overrides.fineTuneInputSize, onEpoch }, ctx);
+      if (config.fineTune) tuning = await fineTuneBackbone({ ...recipe, spec, features, trained, inputSize: overrides.fineTuneInputSize, alwaysKeep: overrides.keepFineTuned, onEpoch }, ctx);
       const resolved: RunConfig = {
         ...config,
         root: path.resolve(config.root),

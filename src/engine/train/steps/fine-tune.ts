@@ -35,6 +35,8 @@ export interface FineTuneStepOptions {
   tta: boolean;
   /** Tests only: tune at this input size (same weights) so gradients through the trunk take seconds. */
   inputSize?: number;
+  /** Tests only: keep the tuned backbone even when it did not beat the head alone (to test what a fine-tuned run folder does). */
+  alwaysKeep?: boolean;
   onEpoch(metrics: EpochMetrics): void;
 }
 
@@ -95,7 +97,7 @@ export async function fineTuneBackbone(options: FineTuneStepOptions, ctx: JobCon
       }),
     );
     const { kept } = tuning;
-    if (kept.validLoss >= headOnly.loss) {
+    if (kept.validLoss >= headOnly.loss && !options.alwaysKeep) {
       head.restore(headOnly.weights);
       const warning = `Fine-tuning did not lower the validation loss (${headOnly.loss.toFixed(3)} before, ${kept.validLoss.toFixed(3)} at best after), so Foldwise kept the model from epoch ${trained.bestEpoch} with the backbone unchanged.`;
       return { epochs: tuning.epochs, tuned: null, bestEpoch: trained.bestEpoch, features: cachedFeatures(features), warnings: [warning] };

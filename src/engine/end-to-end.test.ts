@@ -1,0 +1,69 @@
+// The engine from photos to exported files, through the real run folder (no fixture): train on real
+// photos, fine-tune the backbone, export TF.js and ONNX from that folder, predict with both exports
+// and check they give the run's own recorded predictions.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { argmax } from '../shared/argmax';
+import type { CallContext } from '../shared/rpc';
+import { TrainConfig } from '../shared/schemas';
+import { exportModel } from './export/export';
+import { predictFiles } from './export/predict';
+import { createPredictor } from './export/predictor';
+import { sharedDir } from './paths';
+import { readRun } from './run';
+import { trainFolder } from './train/run';
+
+let tmp: string;
+let root: string;
+
+beforeAll(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'foldwise-e2e-'));
+  process.env.FOLDWISE_CACHE = path.join(tmp, 'cache');
+  root = path.join(tmp, 'photos');
+  // Twelve real photos of each class: enough for a validation split, small enough for the CPU.
+  for (const label of ['ants', 'bees']) {
+    const from = path.join(sharedDir(), 'datasets', 'hymenoptera', 'train', label);
+    fs.mkdirSync(path.join(root, label), { recursive: true });
+    for (const file of fs.readdirSync(from).filter((f) => f.endsWith('.jpg')).sort().slice(0, 12)) fs.copyFileSync(path.join(from, file), path.join(root, label, file));
+  }
+});
+
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const quiet: CallContext = { job: 'e2e', signal: new AbortController().signal, emit: () => undefined };
+
+describe('photos to exports, through the run folder', () => {
+  it('trains and fine-tunes on real photos, and both exports predict what the run recorded', async () => {
+    const out = path.join(tmp, 'run');
+    // Tuned at 32x32 (same weights) so gradients through the trunk take seconds; kept whatever it scored,
+    // because what is checked here is the fine-tuned run folder, not whether tuning helped.
+    const result = await trainFolder(TrainConfig.parse({ root, out, backbone: 'mobilenet_v1_025', epochs: 3, fineTune: true, validFraction: 0.25, seed: 3 }), quiet, {
+      fineTuneInputSize: 32,
+      keepFineTuned: true,
+    });
+    expect(result.epochs.map((e) => e.stage)).toEqual(['head', 'head', 'head', 'fine-tune', 'fine-tune']);
+    const run = await readRun(out);
+    expect(run.metadata.fineTuned).toBe(true);
+    expect(run.backboneDir).not.toBeNull();
+    const valid = run.predictions.filter((p) => p.split === 'valid');
+    expect(valid.length).toBeGreaterThanOrEqual(4);
+
+    for (const format of ['tfjs', 'onnx'] as const) {
+      const exported = path.join(tmp, `export-${format}`);
+      const report = await exportModel(out, { format, out: exported });
+      expect(report.verified.agreement).toBe(1);
+      const predictor = await createPredictor(exported);
+      expect(predictor.kind).toBe(format);
+      const predictions = await predictFiles(predictor, valid.map((p) => p.path!));
+      predictor.dispose();
+      predictions.forEach((p, i) => {
+        const recorded = valid[i]!.probabilities;
+        const got = run.classes.map((c) => p.probabilities![c]!);
+        expect(p.label, `${format}: ${p.file}`).toBe(run.classes[argmax(recorded)]);
+        expect(Math.max(...got.map((v, k) => Math.abs(v - recorded[k]!))), `${format}: ${p.file}`).toBeLessThan(1e-4);
+      });
+    }
+  });
+});
