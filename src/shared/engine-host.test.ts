@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createClient, createPortPair, serveRpc, type PortLike, type ServerHandlers } from './rpc';
 import type { BackendInfo } from './types';
-import { EngineHost, type EngineStatus, type ForkedEngine } from './engine-host';
+import { EngineHost, engineNotices, type EngineStatus, type ForkedEngine } from './engine-host';
 
 const info: BackendInfo = { name: 'wasm', gradients: 'cpu', badge: 'WASM', reasons: [], threads: 2 };
 
@@ -145,6 +145,25 @@ describe('EngineHost', () => {
     expect(host.status.state).toBe('stopped');
   });
 
+  it('resolves stop only once the killed engine has exited', async () => {
+    const { host, engines } = hostWith(['ok']);
+    await host.start();
+    let stopped = false;
+    void host.stop().then(() => (stopped = true));
+    expect(engines[0]!.alive).toBe(true); // the fake exits a microtask after kill
+    await vi.advanceTimersByTimeAsync(0);
+    expect(engines[0]!.alive).toBe(false);
+    expect(stopped).toBe(true);
+  });
+
+  it('says what to do after a crash loop in the words its host gives', async () => {
+    const engines: ReturnType<typeof fakeEngine>[] = [];
+    const fork = () => (engines.push(fakeEngine('exit-at-start')), engines.at(-1)!.forked);
+    const host = new EngineHost({ fork, initialDelayMs: 10, maxCrashes: 0, howToRetry: 'reload this page to start it again' });
+    await host.start();
+    expect(host.status).toMatchObject({ state: 'failed', message: expect.stringContaining('Your saved project is safe; reload this page to start it again') });
+  });
+
   it('does not restart when quit comes while a restart is pending', async () => {
     const { host, fork, engines } = hostWith(['ok']);
     await host.start();
@@ -216,5 +235,48 @@ describe('EngineHost', () => {
       expect(statuses.some((s) => s.message.includes('stopped answering'))).toBe(false);
       expect(statuses.at(-1)?.state).toBe('ready');
     });
+  });
+});
+
+describe('engineNotices', () => {
+  const follow = () => {
+    const seen: string[] = [];
+    const feed = engineNotices({ lost: (m) => seen.push(`lost: ${m}`), notice: (n) => seen.push(`${n.level}: ${n.message}`) });
+    return { seen, feed: (...states: EngineStatus[]) => states.forEach(feed) };
+  };
+
+  it('says nothing while the engine starts for the first time', () => {
+    const { seen, feed } = follow();
+    feed({ state: 'starting', message: 'Starting…' }, { state: 'ready', message: 'The engine is ready.' });
+    expect(seen).toEqual([]);
+  });
+
+  it('fails pending calls once per loss and shows one warning for its restart attempts, then that it is back', () => {
+    const { seen, feed } = follow();
+    feed(
+      { state: 'ready', message: 'ready' },
+      { state: 'restarting', message: 'exit 134. Restarting it… safe.' },
+      { state: 'restarting', message: 'exit 134. Restarting it…' }, // the host starting the new engine
+      { state: 'ready', message: 'The engine restarted.' },
+      { state: 'restarting', message: 'exit 6. Restarting it… safe.' },
+    );
+    expect(seen).toEqual([
+      'lost: exit 134. Restarting it… safe.',
+      'warning: exit 134. Restarting it… safe.',
+      'info: The engine restarted.',
+      'lost: exit 6. Restarting it… safe.',
+      'warning: exit 6. Restarting it… safe.',
+    ]);
+  });
+
+  it('shows an error when the host gives up, and the recovery after a retry', () => {
+    const { seen, feed } = follow();
+    feed(
+      { state: 'restarting', message: 'crashed. Restarting it…' },
+      { state: 'failed', message: 'It stopped 6 times in a row.' },
+      { state: 'starting', message: 'Starting the engine again…' },
+      { state: 'ready', message: 'The engine is ready.' },
+    );
+    expect(seen).toEqual(['lost: crashed. Restarting it…', 'warning: crashed. Restarting it…', 'error: It stopped 6 times in a row.', 'info: The engine is ready.']);
   });
 });
