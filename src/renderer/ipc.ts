@@ -68,7 +68,10 @@ export function getApi(): AppApi {
   return api;
 }
 
-/** Called when the browser-mode connection drops (the server stopped); Electron restarts its engine itself. */
+/**
+ * Called when the browser-mode connection drops, which means `foldwise serve` itself stopped: an engine
+ * crash keeps the socket open (serve restarts the engine and says so with engine/notice, as Electron does).
+ */
 export function onConnectionLost(listener: () => void): () => void {
   lostListeners.add(listener);
   return () => lostListeners.delete(listener);
