@@ -9,21 +9,24 @@ const allFiles = (dir: string): string[] =>
   fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? allFiles(path.join(dir, e.name)) : [e.name]));
 
 describe('feature cache', () => {
-  it('keys change with content, backbone and transform', () => {
-    const key = featureKey('abc', 'mobilenet_v2_035', 'center:224');
+  it('keys change with content, backbone, its weights and transform', () => {
+    const parts = { content: 'abc', backbone: 'mobilenet_v2_035', weights: 'w1', transform: 'center:224' };
+    const key = featureKey(parts);
     expect(key).toMatch(/^[0-9a-f]{64}$/);
-    expect(featureKey('abd', 'mobilenet_v2_035', 'center:224')).not.toBe(key);
-    expect(featureKey('abc', 'mobilenet_v1_025', 'center:224')).not.toBe(key);
-    expect(featureKey('abc', 'mobilenet_v2_035', 'flip:224')).not.toBe(key);
+    expect(featureKey({ ...parts })).toBe(key);
+    expect(featureKey({ ...parts, content: 'abd' })).not.toBe(key);
+    expect(featureKey({ ...parts, backbone: 'mobilenet_v1_025' })).not.toBe(key);
+    expect(featureKey({ ...parts, weights: 'w2' })).not.toBe(key);
+    expect(featureKey({ ...parts, transform: 'flip:224' })).not.toBe(key);
   });
 
   it('stores and reads vectors back exactly, in order, leaving no temp files', async () => {
     const dir = tempDir();
     const cache = createFeatureCache(dir);
     const vectors = Array.from({ length: 20 }, (_, i) => Float32Array.from({ length: 8 }, (_, j) => i + j / 10));
-    const keys = vectors.map((_, i) => featureKey(`img${i}`, 'b', 't'));
+    const keys = vectors.map((_, i) => featureKey({ content: `img${i}`, backbone: 'b', weights: 'w', transform: 't' }));
     await Promise.all(keys.map((k, i) => cache.put(k, vectors[i]!)));
-    const back = await cache.getMany([...keys, featureKey('missing', 'b', 't')], 8);
+    const back = await cache.getMany([...keys, featureKey({ content: 'missing', backbone: 'b', weights: 'w', transform: 't' })], 8);
     expect(back.slice(0, 20)).toEqual(vectors);
     expect(back[20]).toBeNull();
     const files = allFiles(dir);
@@ -34,7 +37,7 @@ describe('feature cache', () => {
   it('treats a damaged or differently sized file as a miss, not an error', async () => {
     const dir = tempDir();
     const cache = createFeatureCache(dir);
-    const key = featureKey('img', 'b', 't');
+    const key = featureKey({ content: 'img', backbone: 'b', weights: 'w', transform: 't' });
     await cache.put(key, new Float32Array([1, 2, 3, 4]));
     expect(await cache.get(key, 5)).toBeNull();
     const file = path.join(dir, key.slice(0, 2), `${key}.f32`);

@@ -10,9 +10,22 @@ import { cacheDir } from '../paths';
 const MAGIC = 0x31465746; // 'FWF1' little-endian: a file that does not start with it is not ours
 const HEADER_BYTES = 8; // magic + uint32 dim
 
-/** sha256(content id + backbone id + transform description), hex. */
-export function featureKey(contentId: string, backboneId: string, transform: string): string {
-  return createHash('sha256').update(`${contentId}\n${backboneId}\n${transform}`).digest('hex');
+export interface FeatureKeyParts {
+  /** The photo's content id (a digest of its pixels' file). */
+  content: string;
+  backbone: string;
+  /** weightsDigest of the backbone copy that computes the vector: another copy of the same id is another key. */
+  weights: string;
+  /** The transform's description (crop recipe, view, flip). */
+  transform: string;
+}
+
+/**
+ * sha256 of the parts, hex. The weights digest joined the key later: vectors cached before then are
+ * never found again (a one-time recompute), and never mistaken for another copy's.
+ */
+export function featureKey({ content, backbone, weights, transform }: FeatureKeyParts): string {
+  return createHash('sha256').update(`${content}\n${backbone}\n${weights}\n${transform}`).digest('hex');
 }
 
 export interface FeatureCache {

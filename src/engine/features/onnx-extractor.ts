@@ -7,6 +7,7 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { getBackbone } from '../backbones/catalog';
 import { loadFeatureModel } from '../backbones/load';
+import { backboneWeightsDigest } from '../backbones/weights-digest';
 import { layersModelToOnnx } from '../onnx';
 import { cacheDir, writeFileAtomic } from '../paths';
 import type { Extractor } from './extractor';
@@ -67,7 +68,9 @@ export async function createOnnxExtractor(backboneId: string, opts: { threads: n
 /** Path of the backbone as ONNX, converting it the first time (atomic write). */
 export async function convertedBackbone(backboneId: string): Promise<string> {
   const spec = getBackbone(backboneId);
-  const digest = createHash('sha256').update(`${spec.id}|${spec.integrity}|${spec.featureLayer}|${JSON.stringify(spec.preprocessing)}`).digest('hex').slice(0, 16);
+  // The weights this computer holds, not the catalog's declared ones: an imported or fine-tuned copy converts anew.
+  const weights = await backboneWeightsDigest(backboneId);
+  const digest = createHash('sha256').update(`${spec.id}|${weights}|${spec.featureLayer}|${JSON.stringify(spec.preprocessing)}`).digest('hex').slice(0, 16);
   const file = path.join(cacheDir(), 'onnx', `${spec.id}-${digest}-v${CONVERSION_VERSION}.onnx`);
   if (fs.existsSync(file)) return file;
   const model = await loadFeatureModel(backboneId);

@@ -107,6 +107,38 @@ describe('computeFeatures', () => {
     expect(noTta.images()).toBe(6 * 2);
   });
 
+  it('keys the cache by the backbone copy\'s weights: other weights under the same id miss, the same weights hit', async () => {
+    // A copy of the shared weights as the bundled backbone (the first place a backbone is looked for).
+    const bundled = fs.mkdtempSync(path.join(os.tmpdir(), 'foldwise-bundled-'));
+    const copy = path.join(bundled, 'mobilenet_v2_035');
+    fs.cpSync(path.join(sharedDir(), 'weights', 'mobilenet_v2_035_224_notop'), copy, { recursive: true });
+    fs.chmodSync(path.join(copy, 'weights.bin'), 0o644);
+    const original = fs.readFileSync(path.join(copy, 'weights.bin'));
+    const setWeights = (bytes: Buffer, secondsLater: number) => {
+      fs.writeFileSync(path.join(copy, 'weights.bin'), bytes);
+      const t = new Date(Date.now() + secondsLater * 1000); // a new mtime, as a download or a fine-tune leaves
+      fs.utimesSync(path.join(copy, 'weights.bin'), t, t);
+    };
+    const before = process.env.FOLDWISE_BUNDLED_BACKBONES;
+    process.env.FOLDWISE_BUNDLED_BACKBONES = bundled;
+    try {
+      const cache = createFeatureCache(cacheRoot);
+      const computed = async () => (await computeFeatures(dataset(train.slice(0, 2)), { backbone: 'mobilenet_v2_035', views: 0, tta: false, cache, extractor: fakeExtractor().extractor })).stats.computed;
+      expect(await computed()).toBe(2);
+      expect(await computed()).toBe(0);
+      const tuned = Buffer.from(original);
+      tuned[tuned.length - 1] = tuned[tuned.length - 1]! ^ 1; // one weight's last bit: same size, other weights
+      setWeights(tuned, 10);
+      expect(await computed()).toBe(2);
+      setWeights(original, 20); // the first weights again: their vectors are still cached
+      expect(await computed()).toBe(0);
+    } finally {
+      if (before === undefined) delete process.env.FOLDWISE_BUNDLED_BACKBONES;
+      else process.env.FOLDWISE_BUNDLED_BACKBONES = before;
+      fs.rmSync(bundled, { recursive: true, force: true });
+    }
+  });
+
   it('makes augmented views deterministic per (photo, view, seed)', async () => {
     const a = await computeFeatures(dataset(train.slice(0, 2)), { backbone: 'mobilenet_v2_035', views: 2, extractor: fakeExtractor().extractor, cache: createFeatureCache(cacheRoot) });
     const b = await computeFeatures(dataset(train.slice(0, 2)), { backbone: 'mobilenet_v2_035', views: 2, extractor: fakeExtractor().extractor, cache: createFeatureCache(fs.mkdtempSync(path.join(os.tmpdir(), 'foldwise-features-'))) });

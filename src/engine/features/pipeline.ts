@@ -3,6 +3,7 @@
 // with an on-disk cache so only new photos or new transforms are ever computed.
 // Decoding the next batch (sharp, on libuv threads) overlaps inference of the current one.
 import { getBackbone } from '../backbones/catalog';
+import { backboneWeightsDigest } from '../backbones/weights-digest';
 import type { DatasetSummary } from '../../shared/types';
 import type { ScannedImage } from '../dataset';
 import { decodeForModel } from '../dataset';
@@ -102,7 +103,10 @@ export async function computeFeatures(dataset: Dataset, opts: ComputeFeaturesOpt
   const recipeText = `${spec.recipe.size}/${spec.recipe.resize}/${spec.recipe.crop}/${spec.recipe.interpolation}`;
   const describe = (t: Transform): string =>
     t.kind === 'center' ? `center:${recipeText}` : t.kind === 'flip' ? `flip:${recipeText}` : describeView(t.index, seed, spec.recipe.size);
-  const keyOf = (image: ScannedImage, t: Transform) => featureKey(image.id, spec.id, describe(t));
+  // The copy of the backbone that would compute missing vectors (downloaded now if there is none) names the
+  // cached ones too: vectors of a re-downloaded, imported or fine-tuned copy are never mixed up.
+  const weights = await backboneWeightsDigest(spec.id, { signal });
+  const keyOf = (image: ScannedImage, t: Transform) => featureKey({ content: image.id, backbone: spec.id, weights, transform: describe(t) });
 
   // What each photo needs; a photo present twice (same content) is computed once.
   const needed = new Map<string, { image: ScannedImage; transforms: Transform[] }>();
