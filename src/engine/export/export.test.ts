@@ -84,7 +84,7 @@ describe('exportModel', () => {
     expect(result.verified.maxAbsDiff).toBeLessThanOrEqual(1e-4);
     expect(result.files).toEqual(expect.arrayContaining(['model.onnx', 'metadata.json', 'MODEL_CARD.md', 'MODEL_CARD.html', 'predict.cjs', 'predict.py']));
 
-    expect(result.runtime.app).toBe('predictions.json recorded at training');
+    expect(result.runtime.app).toBe('predictions recorded at training');
     const files = fixture.validFiles.slice(0, 2);
     await expectSnippetPrintsAppAnswer(path.join(out, 'predict.cjs'), files);
 

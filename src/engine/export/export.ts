@@ -15,7 +15,7 @@ import { createPredictor, type Predictor } from './predictor';
 import type { SavedPrediction } from '../interpret/review';
 import { readRun } from '../run';
 import { usageFiles, writeUsageFiles } from './snippets';
-import { useInferenceBackend } from './tf-backend';
+import { withBackend } from '../compute';
 import { AGREEMENT_REQUIRED, MAX_ABS_DIFF_ALLOWED, verifyExport } from './verify';
 
 export interface ExportProgress {
@@ -61,7 +61,12 @@ function verificationImages(items: SavedPrediction[], classes: string[], max: nu
   return [];
 }
 
-export async function exportModel(runDir: string, opts: ExportOptions): Promise<ExportReport> {
+/** Joins, writes, reloads and verifies the export; an inference job of the compute owner (a phase of one, when called inside a job). */
+export function exportModel(runDir: string, opts: ExportOptions): Promise<ExportReport> {
+  return withBackend('inference', () => exportNow(runDir, opts));
+}
+
+async function exportNow(runDir: string, opts: ExportOptions): Promise<ExportReport> {
   const started = performance.now();
   const format = opts.formatModule ?? FORMATS[opts.format];
   if (!format) throw new EngineError('export/unknown-format', `Foldwise cannot export "${opts.format}". Choose one of: ${Object.keys(FORMATS).join(', ')}.`);
@@ -76,7 +81,6 @@ export async function exportModel(runDir: string, opts: ExportOptions): Promise<
 
   const tmp = path.join(path.dirname(target), `.${path.basename(target)}.partial-${process.pid}-${Date.now().toString(36)}`);
   await fs.promises.mkdir(tmp, { recursive: true });
-  const restoreBackend = await useInferenceBackend();
   // Stage times for benchmarks; 'reload' runs alongside 'verify' (photos are decoded while it starts).
   const stages = { join: 0, write: 0, reload: 0, verify: 0, document: 0, move: 0 };
   let lap = performance.now();
@@ -183,7 +187,6 @@ export async function exportModel(runDir: string, opts: ExportOptions): Promise<
   } finally {
     reloaded.runner?.dispose();
     loader.dispose();
-    await restoreBackend();
   }
 }
 

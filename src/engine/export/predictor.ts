@@ -15,7 +15,7 @@ import { FORMATS, type Runner } from './formats';
 import { loadOnnxRunner } from './formats/onnx';
 import { isRunDir, readRun, type RunInfo } from '../run';
 import { loadRunFeatureModel } from './classifier';
-import { useInferenceBackend } from './tf-backend';
+import { withBackend } from '../compute';
 import { predictArray, predictPixels } from '../predict-array';
 
 export interface Predictor {
@@ -29,8 +29,17 @@ export interface Predictor {
   dispose(): void;
 }
 
-/** A predictor for a run folder, an exported model folder, or a .onnx file. */
+/**
+ * A predictor for a run folder, an exported model folder, or a .onnx file. Loading and each
+ * prediction are inference work of the compute owner: phases of the job that calls them, or jobs
+ * of their own when called from outside one.
+ */
 export async function createPredictor(source: string): Promise<Predictor> {
+  const predictor = await withBackend('inference', () => open(source));
+  return { ...predictor, predict: (pixels, n) => withBackend('inference', () => predictor.predict(pixels, n)) };
+}
+
+async function open(source: string): Promise<Predictor> {
   const target = path.resolve(source);
   if (!fs.existsSync(target)) throw new EngineError('predict/no-model', `There is no model at ${target}. Give a run folder, an exported model folder or a .onnx file.`);
   if (fs.statSync(target).isFile()) {
@@ -43,22 +52,14 @@ export async function createPredictor(source: string): Promise<Predictor> {
     const meta = JSON.parse(await fs.promises.readFile(metadataFile, 'utf8')) as { format?: string; labels?: string[]; recipe?: ResizeRecipe };
     const format = FORMATS[meta.format as keyof typeof FORMATS];
     if (format && Array.isArray(meta.labels) && meta.recipe) {
-      const restore = await useInferenceBackend();
-      let runner: Runner;
-      try {
-        runner = await format.load(target);
-      } catch (error) {
-        await restore();
-        throw error;
-      }
-      return fromRunner(format.id, runner, meta.labels, meta.recipe, restore);
+      return fromRunner(format.id, await format.load(target), meta.labels, meta.recipe);
     }
   }
   if (fs.existsSync(path.join(target, 'model.onnx'))) return onnxFilePredictor(path.join(target, 'model.onnx'));
   throw new EngineError('predict/not-a-model', `${target} holds no Foldwise model: expected a training run (with a model head and a training result) or an export (metadata.json with model.json or model.onnx).`);
 }
 
-function fromRunner(kind: Predictor['kind'], runner: Runner, labels: string[], recipe: ResizeRecipe, restore: () => Promise<void> = async () => undefined): Predictor {
+function fromRunner(kind: Predictor['kind'], runner: Runner, labels: string[], recipe: ResizeRecipe): Predictor {
   return {
     kind,
     labels,
@@ -67,7 +68,6 @@ function fromRunner(kind: Predictor['kind'], runner: Runner, labels: string[], r
     predict: (pixels, n) => runner.run(Float32Array.from(pixels), n),
     dispose() {
       runner.dispose();
-      void restore();
     },
   };
 }
@@ -97,7 +97,6 @@ async function onnxFilePredictor(file: string): Promise<Predictor> {
 /** The app's own predictions for a run: cached-feature route (extractor) + the trained head. */
 async function runPredictor(run: RunInfo): Promise<Predictor> {
   const spec = getBackbone(run.backbone);
-  const restore = await useInferenceBackend();
   const head = await loadLayersModelFromFolder(run.headDir);
   let embed: (pixels: Uint8Array, n: number) => Promise<Float32Array>;
   let runtime: string;
@@ -139,7 +138,6 @@ async function runPredictor(run: RunInfo): Promise<Predictor> {
     dispose() {
       release();
       head.dispose();
-      void restore();
     },
   };
 }

@@ -5,17 +5,15 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFeatureModel } from '../backbones/load';
 import { optimizedArtifacts } from './tfjs-optimize';
-import { useInferenceBackend } from './tf-backend';
+import { switchBackend } from '../compute';
 import { loadLayersModelFromDir, writeArtifactsToDir } from './tfjs-io';
 
 let tmp: string;
-let restoreBackend: () => Promise<void>;
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'foldwise-tfjs-optimize-'));
-  restoreBackend = await useInferenceBackend(); // wasm: the pure-JS backend takes ~20 s for the backbone here
+  await switchBackend('inference'); // wasm: the pure-JS backend takes ~20 s for the backbone here
 });
 afterAll(async () => {
-  await restoreBackend();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 

@@ -3,16 +3,15 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { useInferenceBackend } from './tf-backend';
+import { switchBackend } from '../compute';
 import { startTfjsRunners } from './tfjs-pool';
 import { saveLayersModelToDir } from './tfjs-io';
 
 let tmp: string;
-let restoreBackend: () => Promise<void>;
 let model: tf.LayersModel;
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'foldwise-tfjs-pool-'));
-  restoreBackend = await useInferenceBackend();
+  await switchBackend('inference');
   // A small image model whose answer differs for every image, so a piece returned out of order shows.
   const input = tf.input({ shape: [8, 8, 3] });
   const conv = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }).apply(input) as tf.SymbolicTensor;
@@ -23,7 +22,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   model.dispose();
-  await restoreBackend();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 

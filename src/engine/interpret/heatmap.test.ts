@@ -11,7 +11,7 @@ import { buildClassifier } from '../export/classifier';
 import { saveLayersModelToDir } from '../export/tfjs-io';
 import { sharedDir } from '../paths';
 import { readRun } from '../run';
-import { useGradientBackend } from '../train/backend';
+import { switchBackend } from '../compute';
 import { tempDir } from './fixtures.test-helpers';
 import { writeTestRun } from '../run/test-run.test-helpers';
 import { reviewHandlers } from './handlers';
@@ -145,7 +145,7 @@ describe.skipIf(!haveData)('Grad-CAM on mobilenet_v1_025', () => {
 
   beforeAll(async () => {
     process.env.FOLDWISE_CACHE = tempDir('foldwise-cache-');
-    await useGradientBackend('head');
+    await switchBackend('head');
     const root = tempDir();
     testDir = path.join(root, 'photos');
     runDir = await trainPhotoVsCanvasRun(BACKBONE, path.join(root, 'run'));
@@ -284,7 +284,7 @@ describe.skipIf(!haveDefault)('Grad-CAM on the default backbone (mobilenet_v2_03
     process.env.FOLDWISE_CACHE = tempDir('foldwise-cache-');
     const heatmapper = createHeatmapper();
     try {
-      await useGradientBackend('head');
+      await switchBackend('head');
       const root = tempDir();
       const runDir = await trainPhotoVsCanvasRun('mobilenet_v2_035', path.join(root, 'run'));
       const { left, right } = await sidePhotos(path.join(root, 'photos'));

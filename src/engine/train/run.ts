@@ -4,10 +4,9 @@
 import path from 'node:path';
 import type { LrCurve, LrFindConfig, TrainConfig, TrainResult } from '../../shared/types';
 import { getBackbone } from '../backbones/catalog';
-import { withBackend } from '../compute';
+import { describeBackend, withBackend } from '../compute';
 import { dataDir } from '../paths';
 import { newRunId, openRunWriter, type RunConfig } from '../run';
-import { backendName } from './backend';
 import { TRAIN_DEFAULTS } from './defaults';
 import { since, type JobContext } from './job';
 import { cachedFeatures, fineTuneBackbone, type FineTuneStep } from './steps/fine-tune';
@@ -78,7 +77,7 @@ export function trainFolder(config: TrainConfig, ctx: JobContext, overrides: Tra
       const result: TrainResult = {
         runId,
         runDir: run.dir,
-        backend: await backendName(),
+        backend: (await describeBackend()).name,
         backbone: spec.id,
         classes: set.classes,
         lr: trained.lr,
