@@ -7,7 +7,7 @@
 // (offline CI and dev boxes) npm drops the whole package, types included, so src/main and
 // src/preload could not be typechecked. Update it together with the electron version in package.json
 // and electronVersion in electron-builder.yml. Where the package does install, its own electron.d.ts
-// and this copy declare the same names; with skipLibCheck (tsconfig.json) that typechecks cleanly.
+// and this copy declare the same names; with skipLibCheck (set in the project tsconfig) that typechecks cleanly.
 // Type definitions for Electron 38.8.6
 // Project: http://electronjs.org/
 // Definitions by: The Electron Team <https://github.com/electron/electron>
