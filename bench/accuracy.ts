@@ -17,7 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { DatasetFeatures } from '../src/engine/features';
 import { switchBackend } from '../src/engine/compute';
 import { score } from '../src/engine/train/evaluate';
-import { trainingSet } from '../src/engine/train/run';
+import { trainingSet } from '../src/engine/train/steps/prepare';
 import { benchFeatures, log, median, round } from './common';
 import { foldwise, teachableMachine } from './recipes';
 

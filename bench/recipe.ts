@@ -13,7 +13,7 @@ import { switchBackend } from '../src/engine/compute';
 import { score } from '../src/engine/train/evaluate';
 import type { HeadSpec } from '../src/engine/train/head';
 import type { LrSuggestions } from '../src/engine/train/lr-finder';
-import { trainingSet } from '../src/engine/train/run';
+import { trainingSet } from '../src/engine/train/steps/prepare';
 import { benchFeatures, log, mean, round } from './common';
 import { foldwise } from './recipes';
 

@@ -18,7 +18,7 @@ import { atInputSize, parameterGroups } from './fine-tune';
 import { yieldToEventLoop } from './fit';
 import { createHead } from './head';
 import { createRandom } from './random';
-import type { JobContext } from './run';
+import type { JobContext } from './job';
 
 /** Seconds for one photo's forward and backward pass at `pixels` per photo. */
 export interface StepTiming {

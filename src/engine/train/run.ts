@@ -14,8 +14,6 @@ import { findLearningRateFor, trainHead, type HeadStep } from './steps/head';
 import { prepare } from './steps/prepare';
 import { writeRun } from './steps/write';
 
-export type { JobContext } from './job';
-export { trainingSet } from './steps/prepare';
 
 export function findLearningRateForFolder(config: LrFindConfig, ctx: JobContext): Promise<LrCurve> {
   return withBackend('head', async () => findLearningRateFor((await prepare(config, ctx)).set, config.seed, ctx));
