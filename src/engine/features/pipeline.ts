@@ -48,8 +48,6 @@ export interface DatasetFeatures {
 export interface FeatureProgress {
   done: number;
   total: number;
-  /** Never set: the time left is estimated at the rpc boundary (shared/event-throttle.ts). Optional only until train/run.ts stops forwarding it. */
-  etaSeconds?: number | null;
 }
 
 export interface ComputeFeaturesOptions {

@@ -43,7 +43,7 @@ export function trainFolder(config: TrainConfig, ctx: JobContext, overrides: Tra
     let trained: HeadStep | null = null;
     let tuning: FineTuneStep | null = null;
     try {
-      trained = await trainHead(set, { ...recipe, lr: config.lr, onEpoch }, ctx);
+      trained = await trainHead(set, { ...recipe, lr: config.lr, moreAfter: config.fineTune, onEpoch }, ctx);
       if (config.fineTune) tuning = await fineTuneBackbone({ ...recipe, spec, features, trained, inputSize: overrides.fineTuneInputSize, alwaysKeep: overrides.keepFineTuned, onEpoch }, ctx);
       const resolved: RunConfig = {
         ...config,

@@ -14,6 +14,8 @@ export interface HeadOptions {
   seed: number;
   labelSmoothing: number;
   tta: boolean;
+  /** Fine-tuning follows: the head's pace says nothing about the time left, so none is shown. */
+  moreAfter?: boolean;
   onEpoch(metrics: EpochMetrics): void;
 }
 
@@ -56,7 +58,8 @@ export async function trainHead(set: TrainingSet, options: HeadOptions, ctx: Job
     waitIfPaused: ctx.waitIfPaused,
     onBatch: (b) => {
       ctx.emit('train/batch', { job: ctx.job, ...b, stage: 'head' });
-      reportProgress(ctx, 'train', (b.epoch - 1) * batches + b.batch, epochs * batches, { message: `epoch ${b.epoch}/${epochs}` });
+      const left = options.moreAfter ? { etaSeconds: null } : {};
+      reportProgress(ctx, 'train', (b.epoch - 1) * batches + b.batch, epochs * batches, { ...left, message: `epoch ${b.epoch}/${epochs}` });
     },
     onEpoch: (metrics) => {
       ctx.emit('train/epoch', { job: ctx.job, metrics });

@@ -43,7 +43,7 @@ export async function prepare(config: LrFindConfig & Partial<TrainConfig>, ctx: 
     tta: config.tta !== false,
     seed: config.seed,
     signal: ctx.signal,
-    onProgress: (p) => reportProgress(ctx, 'features', p.done, p.total, { etaSeconds: p.etaSeconds }),
+    onProgress: (p) => reportProgress(ctx, 'features', p.done, p.total),
   });
   const set = trainingSet(features);
   if (set.classes.length < 2) throw new EngineError('train/one-class', `Training needs at least two classes; ${config.root} has ${set.classes.length}. Add a folder of photos for each class.`);

@@ -46,6 +46,17 @@ describe('the head step', () => {
     step.head.dispose();
   });
 
+  it('shows no time left while fine-tuning is still to come', async () => {
+    const run = async (moreAfter: boolean) => {
+      const { ctx, of } = recorder();
+      const step = await trainHead(syntheticSet([20, 20]), { lr: 0.05, epochs: 2, seed: 1, labelSmoothing: 0, tta: false, moreAfter, onEpoch: () => undefined }, ctx);
+      step.head.dispose();
+      return of('job/progress').filter((p) => p.stage === 'train');
+    };
+    expect((await run(true)).every((p) => p.etaSeconds === null)).toBe(true);
+    expect((await run(false)).some((p) => 'etaSeconds' in p)).toBe(false); // left to the rpc boundary's estimate
+  });
+
   it('finds the learning rate first when asked for auto', async () => {
     const { ctx, of } = recorder();
     const step = await trainHead(syntheticSet([20, 20]), { lr: 'auto', epochs: 2, seed: 1, labelSmoothing: 0, tta: false, onEpoch: () => undefined }, ctx);
