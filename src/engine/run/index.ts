@@ -1,4 +1,4 @@
 // The run folder: its format, the writer training uses, and the reader every other stage uses.
 export * from './format';
 export * from './reader';
-export { newRunId, openRunWriter, type RunWriter } from './writer';
+export { newRunId, openRunWriter, type RunMetadataInput, type RunWriter } from './writer';

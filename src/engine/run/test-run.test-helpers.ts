@@ -3,7 +3,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { argmax } from '../../shared/argmax';
 import { getBackbone } from '../backbones/catalog';
-import { appVersion } from '../paths';
 import type { SavedPrediction } from './format';
 import { openRunWriter } from './writer';
 
@@ -63,20 +62,7 @@ export async function writeTestRun(dir: string, run: TestRun): Promise<string> {
   await writer.writeHead(head);
   if (!run.head) head.dispose();
   if (run.tunedBackbone) await writer.writeBackbone(run.tunedBackbone);
-  await writer.writeMetadata({
-    labels: classes,
-    backbone: spec.id,
-    inputSize: spec.inputSize,
-    featureSize: spec.featureSize,
-    preprocessing: spec.preprocessing,
-    recipe: spec.recipe,
-    head: headSpec,
-    fineTuned: run.tunedBackbone !== undefined,
-    tta,
-    metrics: { valid, test, bestEpoch: 1 },
-    createdAt: new Date().toISOString(),
-    appVersion: appVersion(),
-  });
+  await writer.writeMetadata({ spec, labels: classes, head: headSpec, fineTuned: run.tunedBackbone !== undefined, tta, metrics: { valid, test, bestEpoch: 1 } });
   if (run.unfinished) return writer.dir;
   await writer.finish({
     runId: 'test-run',

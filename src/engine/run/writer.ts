@@ -6,9 +6,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import type { z } from 'zod';
+import type { BackboneSpec } from '../backbones/catalog';
 import { saveLayersModelToDir } from '../export/tfjs-io';
-import { writeFileAtomic } from '../paths';
-import { RUN_FILES, RunConfig, RunEpoch, RunMetadata, RunPredictions, RunResult } from './format';
+import { appVersion, writeFileAtomic } from '../paths';
+import { RUN_FILES, RUN_FORMAT, RunConfig, RunEpoch, RunMetadata, RunPredictions, RunResult } from './format';
+
+/** What training knows for metadata.json; the writer adds how the backbone feeds the head, the time and the app version. */
+export type RunMetadataInput = Pick<z.input<typeof RunMetadata>, 'labels' | 'head' | 'fineTuned' | 'tta' | 'metrics'> & { spec: BackboneSpec };
 
 export interface RunWriter {
   /** Final location. */
@@ -19,7 +23,7 @@ export interface RunWriter {
   writePredictions(predictions: RunPredictions): Promise<void>;
   writeHead(model: tf.LayersModel): Promise<void>;
   writeBackbone(model: tf.LayersModel): Promise<void>;
-  writeMetadata(metadata: z.input<typeof RunMetadata>): Promise<void>;
+  writeMetadata(metadata: RunMetadataInput): Promise<void>;
   /** Writes the result and moves the finished run into place (replacing an older run at the same path only now). */
   finish(result: RunResult): Promise<void>;
   /** Removes the partial folder; the final location is untouched. */
@@ -71,7 +75,18 @@ export async function openRunWriter(dir: string): Promise<RunWriter> {
     writePredictions: (predictions) => json(RUN_FILES.predictions, RunPredictions, predictions),
     writeHead: async (model) => void (await saveLayersModelToDir(model, file(RUN_FILES.head))),
     writeBackbone: async (model) => void (await saveLayersModelToDir(model, file(RUN_FILES.backbone))),
-    writeMetadata: (metadata) => json(RUN_FILES.metadata, RunMetadata, metadata),
+    writeMetadata: ({ spec, ...known }) =>
+      json(RUN_FILES.metadata, RunMetadata, {
+        runFormat: RUN_FORMAT,
+        backbone: spec.id,
+        inputSize: spec.inputSize,
+        featureSize: spec.featureSize,
+        preprocessing: spec.preprocessing,
+        recipe: spec.recipe,
+        ...known,
+        createdAt: new Date().toISOString(),
+        appVersion: appVersion(),
+      }),
     async finish(result) {
       await appended;
       await json(RUN_FILES.result, RunResult, result);

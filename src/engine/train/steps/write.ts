@@ -4,7 +4,6 @@ import type * as tf from '@tensorflow/tfjs';
 import type { TrainResult } from '../../../shared/types';
 import type { BackboneSpec } from '../../backbones/catalog';
 import type { FeatureMatrix } from '../../features';
-import { appVersion } from '../../paths';
 import type { RunConfig, RunWriter } from '../../run';
 import { predictProbabilities, score } from '../evaluate';
 import { buildHeadModel, type Head } from '../head';
@@ -56,19 +55,6 @@ export async function writeRun(run: RunWriter, done: FinishedTraining): Promise<
     model.dispose();
   }
   if (done.tuned) await run.writeBackbone(done.tuned);
-  await run.writeMetadata({
-    labels: classes,
-    backbone: spec.id,
-    inputSize: spec.inputSize,
-    featureSize: spec.featureSize,
-    preprocessing: spec.preprocessing,
-    recipe: spec.recipe,
-    head: { ...head.spec },
-    fineTuned: done.tuned !== null,
-    tta,
-    metrics: { ...scores, bestEpoch: done.bestEpoch },
-    createdAt: new Date().toISOString(),
-    appVersion: appVersion(),
-  });
+  await run.writeMetadata({ spec, labels: classes, head: { ...head.spec }, fineTuned: done.tuned !== null, tta, metrics: { ...scores, bestEpoch: done.bestEpoch } });
   return { ...scores, images: { train: features.train.labels.length, valid: features.valid.labels.length, test: features.test.labels.length } };
 }
