@@ -67,7 +67,8 @@ export async function startServe(env: NodeJS.ProcessEnv): Promise<{ child: Child
   return { child, served };
 }
 
-async function stop(child: ChildProcess): Promise<void> {
+/** Stops a server started by startServe (SIGTERM, then SIGKILL after 5 s). */
+export async function stopServe(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
@@ -95,7 +96,7 @@ export const test = base.extend<{ app: Page; electronApp: ElectronApplication | 
       if (shell !== 'browser') return use(null);
       const { child, served } = await startServe(sandbox.env);
       await use(served);
-      await stop(child);
+      await stopServe(child);
     },
     { scope: 'worker' },
   ],

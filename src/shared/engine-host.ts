@@ -15,7 +15,8 @@ export interface ForkedEngine<Channel> {
   /** Opens a new channel into the engine: the engine gets one end, the caller the other (for a window or a tab). */
   openChannel(): Channel;
   /** Each listener is called once when the process is gone, for whatever reason (at once if it already is). */
-  onExit(listener: (code: number | null) => void): void;
+  /** `signal` names what killed it, where the platform says (a child process does; a utility process does not). */
+  onExit(listener: (code: number | null, signal?: string | null) => void): void;
   /** Asks the process to go, and makes sure it does (a stuck one is killed by force). */
   kill(): void;
 }
@@ -146,11 +147,12 @@ export class EngineHost<Channel> {
         if (!settled) resolve(status);
         settled = true;
       };
-      engine.onExit((code) => {
+      engine.onExit((code, signal) => {
         if (generation !== this.generation) return; // an engine we already replaced or stopped
         this.engine = null;
         this.stopWatchdog();
-        const status = this.crashed(generation, `The engine stopped unexpectedly (exit code ${code ?? 'unknown'}).`);
+        const how = code !== null ? `exit code ${code}` : signal ? `killed by ${signal}` : 'exit code unknown';
+        const status = this.crashed(generation, `The engine stopped unexpectedly (${how}).`);
         // A crash before the handshake ends this start attempt; the restart reports through onStatus.
         settle(status);
       });

@@ -54,15 +54,17 @@ export interface ChildOptions {
 export function forkChild(script: string, args: string[], options: ChildOptions = {}): ForkedEngine<EnginePort> {
   const child = fork(script, args, { env: options.env ?? process.env, execArgv: options.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const connections = new Map<string, ReturnType<typeof virtualPort>>();
-  const exitListeners: ((code: number | null) => void)[] = [];
+  const exitListeners: ((code: number | null, signal: string | null) => void)[] = [];
   let exitCode: number | null | undefined; // undefined while it runs
   let next = 0;
 
-  const exited = (code: number | null) => {
+  let exitSignal: string | null = null;
+  const exited = (code: number | null, signal: string | null = null) => {
     if (exitCode !== undefined) return;
     exitCode = code;
+    exitSignal = signal;
     // The host hears first, so each tab is told why (the host's status) before its connection closes.
-    exitListeners.splice(0).forEach((l) => l(code));
+    exitListeners.splice(0).forEach((l) => l(code, signal));
     for (const connection of connections.values()) connection.shut();
     connections.clear();
   };
@@ -70,7 +72,7 @@ export function forkChild(script: string, args: string[], options: ChildOptions 
     const envelope = raw as Envelope;
     if (envelope?.t === 'msg') connections.get(envelope.conn)?.deliver(envelope.data);
   });
-  child.once('exit', (code) => exited(code));
+  child.once('exit', (code, signal) => exited(code, signal));
   // A child that could not be started has no pid and may never emit 'exit'; other errors (a send to a
   // child that just died) are followed by 'exit'. Without a listener any of them would end the server.
   child.on('error', () => child.pid === undefined && exited(null));
@@ -96,7 +98,7 @@ export function forkChild(script: string, args: string[], options: ChildOptions 
   return {
     control: openChannel(),
     openChannel,
-    onExit: (listener) => (exitCode === undefined ? exitListeners.push(listener) : listener(exitCode)),
+    onExit: (listener) => (exitCode === undefined ? exitListeners.push(listener) : listener(exitCode, exitSignal)),
     kill: () => {
       if (exitCode !== undefined) return;
       child.kill('SIGTERM');
