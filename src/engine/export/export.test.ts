@@ -87,6 +87,7 @@ describe('exportModel', () => {
     expect(result.runtime.app).toBe('predictions recorded at training');
     const files = fixture.validFiles.slice(0, 2);
     await expectSnippetPrintsAppAnswer(path.join(out, 'predict.cjs'), files);
+    await expectSamplesAndCheckMode(out, result.files);
 
     // Photos changed since training (content ids differ): the app's answers are computed again instead.
     const changed = path.join(tmp, 'changed-run');
@@ -232,4 +233,56 @@ async function expectSnippetPrintsAppAnswer(script: string, files: string[]): Pr
     expect(match?.[1]).toBe(app.labels[best]);
     expect(Math.abs(Number(match?.[2]) - app.probs[i * 2 + best]! * 100)).toBeLessThanOrEqual(0.051);
   }
+}
+
+/**
+ * The golden samples (3 photos, one of each class first, with the app's recorded answers) and the Node
+ * snippet's --check mode on them: OK as written, DIFFERENT (exit 1) once an answer is tampered with.
+ */
+async function expectSamplesAndCheckMode(out: string, files: string[]): Promise<void> {
+  const expected = JSON.parse(fs.readFileSync(path.join(out, 'samples', 'expected.json'), 'utf8'));
+  expect(expected.labels).toEqual(fixture.classes);
+  expect(expected.samples).toHaveLength(3);
+  expect(expected.samples.map((s: { label: string }) => s.label).slice(0, 2)).toEqual(['ants', 'bees']);
+  const recorded = JSON.parse(fs.readFileSync(path.join(fixture.runDir, 'predictions.json'), 'utf8')).items;
+  for (const s of expected.samples) {
+    expect(files).toContain(s.file);
+    const photo = fs.readFileSync(path.join(out, s.file));
+    // The copy is the very photo the app scored: the same bytes as a checking photo with these answers.
+    const source = recorded.find((r: { path: string }) => fs.readFileSync(r.path).equals(photo));
+    expect(source?.probabilities).toEqual(s.app.probabilities);
+  }
+  const node = (args: string[]) =>
+    promisify(execFile)(process.execPath, [path.join(out, 'predict.cjs'), ...args], { cwd: os.tmpdir(), env: { ...process.env, NODE_PATH: path.join(packageRoot(), 'node_modules') } });
+  const { stdout } = await node(['--check']);
+  console.log(stdout);
+  expect(stdout).toMatch(/^OK: same top class on 3 of 3 photos; probabilities differ by at most \S+/m);
+  const worst = Number(/differ by at most (\S+) \(/.exec(stdout)![1]);
+  expect(worst).toBeLessThanOrEqual(1e-4);
+
+  // An answer off by 0.01: the check must say so and fail.
+  const tampered = structuredClone(expected);
+  tampered.samples[1].app.probabilities = tampered.samples[1].app.probabilities.map((p: number, i: number) => (i === 0 ? p - 0.01 : p + 0.01));
+  fs.writeFileSync(path.join(out, 'samples', 'expected.json'), JSON.stringify(tampered));
+  try {
+    const failed = await node(['--check']).then(() => null, (e: { code: number; stdout: string }) => e);
+    expect(failed?.code).toBe(1);
+    expect(failed?.stdout).toMatch(/^DIFFERENT: same top class on 3 of 3 photos; probabilities differ by at most 1\.0e-2/m);
+  } finally {
+    fs.writeFileSync(path.join(out, 'samples', 'expected.json'), JSON.stringify(expected, null, 2));
+  }
+
+  // Python's --check where python3 has what predict.py needs (CI's has not: then only its syntax is checked).
+  const python = (args: string[]) => promisify(execFile)('python3', args, { cwd: os.tmpdir() });
+  const ready = await python(['-c', 'import PIL, numpy, onnxruntime']).then(() => true, () => false);
+  if (!ready) {
+    console.log('predict.py --check not run: python3 here lacks pillow, numpy or onnxruntime; checking its syntax only');
+    await python(['-c', 'import ast, sys; ast.parse(open(sys.argv[1]).read())', path.join(out, 'predict.py')]).catch((e: Error) => {
+      if (!/ENOENT/.test(e.message)) throw e;
+    });
+    return;
+  }
+  const py = await python([path.join(out, 'predict.py'), '--check']);
+  console.log(py.stdout);
+  expect(py.stdout).toMatch(/^OK: same top class on 3 of 3 photos/m);
 }

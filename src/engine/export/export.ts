@@ -15,6 +15,7 @@ import { createPredictor, type Predictor } from './predictor';
 import type { SavedPrediction } from '../interpret/review';
 import { readRun } from '../run';
 import { usageFiles, writeUsageFiles } from './snippets';
+import { writeSamples } from './samples';
 import { withBackend } from '../compute';
 import { AGREEMENT_REQUIRED, MAX_ABS_DIFF_ALLOWED, verifyExport } from './verify';
 
@@ -155,6 +156,9 @@ async function exportNow(runDir: string, opts: ExportOptions): Promise<ExportRep
     }
     const fullMeta = { ...meta, verified: { ...checked, accuracy: verified.accuracy, runtime: runner.runtime } };
     await fs.promises.writeFile(path.join(tmp, 'metadata.json'), JSON.stringify(fullMeta, null, 2));
+    // Golden samples: a few checking photos and the app's answers, for the snippets' --check mode.
+    const samples = await writeSamples(tmp, { images, labels: run.classes, recipe: classifier.spec.recipe, reference: () => createPredictor(run.dir) });
+    extra.push(...samples);
     const cardFiles = ['metadata.json', 'MODEL_CARD.md', 'MODEL_CARD.html'];
     const cardInput = { meta, stats, verified: { ...checked, accuracy: verified.accuracy }, files: [...modelFiles, ...cardFiles, ...extra], usage, confusionPicture: picture };
     await fs.promises.writeFile(path.join(tmp, 'MODEL_CARD.md'), renderMarkdown(cardInput));
@@ -204,7 +208,7 @@ async function checkTarget(target: string): Promise<void> {
   const entries = await fs.promises.readdir(target);
   if (entries.length === 0) return;
   const meta = path.join(target, 'metadata.json');
-  const earlierExport = fs.existsSync(meta) && (fs.existsSync(path.join(target, 'model.json')) || fs.existsSync(path.join(target, 'model.onnx')));
+  const earlierExport = fs.existsSync(meta) && Object.values(FORMATS).some((f) => fs.existsSync(path.join(target, f.modelFile)));
   if (!earlierExport) {
     throw new EngineError('export/target-not-empty', `${target} already holds other files. Choose a new or empty folder for the export (an earlier Foldwise export there would be replaced).`, { target });
   }

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { packageRoot } from '../paths';
 import type { ExportMetadata } from './metadata';
+import { kotlinMediapipe, swiftVision } from './snippets-mobile';
 
 export interface UsageFile {
   file: string;
@@ -19,16 +20,20 @@ export function tfjsBrowserBundle(): string {
 }
 
 export function usageFiles(meta: ExportMetadata): UsageFile[] {
-  if (meta.format === 'tfjs') {
+  // Compared as text: the TFLite formats join the list of formats after this file was written.
+  const format: string = meta.format;
+  if (format === 'tfjs') {
     return [
       { file: 'demo.html', what: 'open it in a browser (double-click works, no internet needed) and drop a photo on it', contents: demoHtml(meta) },
       { file: 'tf.min.js', what: 'TensorFlow.js for the demo page, so it works offline', contents: { copyFrom: tfjsBrowserBundle() } },
-      { file: 'predict.cjs', what: 'Node: `npm install @tensorflow/tfjs sharp`, then `node predict.cjs photo.jpg`', contents: nodeTfjs(meta) },
+      { file: 'predict.cjs', what: 'Node: `npm install @tensorflow/tfjs sharp`, then `node predict.cjs photo.jpg` (`--check` compares with the app on samples/)', contents: nodeTfjs(meta) },
     ];
   }
+  if (format === 'coreml') return coremlUsage(meta);
+  if (format.startsWith('tflite')) return tfliteUsage(meta);
   return [
-    { file: 'predict.cjs', what: 'Node: `npm install onnxruntime-node sharp`, then `node predict.cjs photo.jpg`', contents: nodeOnnx(meta) },
-    { file: 'predict.py', what: 'Python: `pip install onnxruntime pillow numpy`, then `python predict.py photo.jpg`', contents: pythonOnnx(meta) },
+    { file: 'predict.cjs', what: 'Node: `npm install onnxruntime-node sharp`, then `node predict.cjs photo.jpg` (`--check` compares with the app on samples/)', contents: nodeOnnx(meta) },
+    { file: 'predict.py', what: 'Python: `pip install onnxruntime pillow numpy`, then `python predict.py photo.jpg` (`--check` compares with the app on samples/)', contents: pythonOnnx(meta) },
   ];
 }
 
@@ -59,9 +64,54 @@ const printResult = `  const ranked = labels.map((label, i) => ({ label, p: prob
   console.log(\`\${file}: \${ranked[0].label} (\${(ranked[0].p * 100).toFixed(1)}%)\`);
   for (const r of ranked) console.log(\`  \${r.label.padEnd(20)} \${r.p.toFixed(4)}\`);`;
 
+/**
+ * How far a Node snippet may be from the app on the samples: it decodes with sharp exactly as the app
+ * does and runs the same maths, so only float rounding differs (export verification allows 1e-4).
+ */
+export const NODE_CHECK_TOLERANCE = 1e-3;
+/** Pillow resizes a little differently from the app's libvips, which moves probabilities a little. */
+export const PYTHON_CHECK_TOLERANCE = 0.05;
+
+// --check in the Node snippets: the photos in samples/ through this script's own pipeline, compared
+// with the app's answers recorded in samples/expected.json.
+const nodeCheck = `// --check: runs the photos in samples/ through this script and compares with Foldwise's own answers.
+async function check(classify) {
+  const expected = JSON.parse(fs.readFileSync(path.join(__dirname, 'samples', 'expected.json'), 'utf8'));
+  if (expected.labels.join('\\n') !== labels.join('\\n')) throw new Error('samples/expected.json is for other labels than metadata.json');
+  const n = expected.samples.length;
+  console.log(\`Checking this model against Foldwise's answers for \${n} photos in samples/:\`);
+  let same = 0;
+  let worst = 0;
+  for (const s of expected.samples) {
+    const probs = await classify(path.join(__dirname, s.file));
+    const best = probs.indexOf(Math.max(...probs));
+    const diff = Math.max(...probs.map((p, i) => Math.abs(p - s.app.probabilities[i])));
+    if (labels[best] === s.app.label) same++;
+    worst = Number.isNaN(diff) ? Infinity : Math.max(worst, diff);
+    const app = s.app.probabilities[labels.indexOf(s.app.label)];
+    console.log(\`  \${s.file}: \${labels[best]} (\${(probs[best] * 100).toFixed(1)}%), Foldwise: \${s.app.label} (\${(app * 100).toFixed(1)}%), largest difference \${diff.toExponential(1)}\`);
+  }
+  const ok = same === n && worst <= ${NODE_CHECK_TOLERANCE};
+  console.log(\`\${ok ? 'OK' : 'DIFFERENT'}: same top class on \${same} of \${n} photos; probabilities differ by at most \${worst.toExponential(1)} (allowed ${NODE_CHECK_TOLERANCE}).\`);
+  process.exitCode = ok ? 0 : 1;
+}`;
+
+const nodeMain = `async function main() {
+  const classify = await load();
+  if (process.argv[2] === '--check') return check(classify);
+  const files = process.argv.slice(2);
+  if (files.length === 0) console.log('Usage: node predict.cjs photo.jpg [more.jpg ...]   or   node predict.cjs --check');
+  for (const file of files) {
+    const probs = await classify(file);
+${printResult}
+  }
+}
+main().catch((e) => { console.error(e.message); process.exit(1); });`;
+
 function nodeTfjs(meta: ExportMetadata): string {
   const size = meta.recipe.size;
   return `// Classifies photos with the exported TF.js model: node predict.cjs photo.jpg [more.jpg ...]
+// node predict.cjs --check compares its answers for the photos in samples/ with Foldwise's own.
 // Needs: npm install @tensorflow/tfjs sharp   (tfjs-node is optional; it only makes it faster)
 const fs = require('node:fs');
 const path = require('node:path');
@@ -83,21 +133,25 @@ const fromDisk = {
 
 ${sharpDecode(size)}
 
-async function main() {
+/** Loads the model; returns a function from a photo file to its probabilities, in the order of labels. */
+async function load() {
   const model = await tf.loadLayersModel(fromDisk);
-  for (const file of process.argv.slice(2)) {
+  return async (file) => {
     const pixels = await decode(file);
-    const probs = Array.from(tf.tidy(() => model.predict(tf.tensor4d(pixels, [1, ${size}, ${size}, 3]))).dataSync());
-${printResult}
-  }
+    return Array.from(tf.tidy(() => model.predict(tf.tensor4d(pixels, [1, ${size}, ${size}, 3]))).dataSync());
+  };
 }
-main().catch((e) => { console.error(e.message); process.exit(1); });
+
+${nodeCheck}
+
+${nodeMain}
 `;
 }
 
 function nodeOnnx(meta: ExportMetadata): string {
   const size = meta.recipe.size;
   return `// Classifies photos with the exported ONNX model: node predict.cjs photo.jpg [more.jpg ...]
+// node predict.cjs --check compares its answers for the photos in samples/ with Foldwise's own.
 // Needs: npm install onnxruntime-node sharp
 const fs = require('node:fs');
 const path = require('node:path');
@@ -108,37 +162,44 @@ const { labels, input, output } = JSON.parse(fs.readFileSync(path.join(__dirname
 
 ${sharpDecode(size)}
 
-async function main() {
+/** Loads the model; returns a function from a photo file to its probabilities, in the order of labels. */
+async function load() {
   const session = await ort.InferenceSession.create(path.join(__dirname, 'model.onnx'));
-  for (const file of process.argv.slice(2)) {
+  return async (file) => {
     const pixels = await decode(file);
     const result = await session.run({ [input.name]: new ort.Tensor('float32', pixels, [1, ${size}, ${size}, 3]) });
-    const probs = Array.from(result[output.name].data);
-${printResult}
-  }
+    return Array.from(result[output.name].data);
+  };
 }
-main().catch((e) => { console.error(e.message); process.exit(1); });
+
+${nodeCheck}
+
+${nodeMain}
 `;
 }
 
-function pythonOnnx(meta: ExportMetadata): string {
+// Python: the app's recipe in Pillow, and --check against samples/expected.json. `runtime` loads the
+// model and defines run(x) for a [1, SIZE, SIZE, 3] float32 array of RGB 0-255.
+function python(meta: ExportMetadata, args: { what: string; needs: string; runtime: string; note?: string }): string {
   const size = meta.recipe.size;
-  return `"""Classifies photos with the exported ONNX model: python predict.py photo.jpg [more.jpg ...]
-Needs: pip install onnxruntime pillow numpy
+  return `"""Classifies photos with the exported ${args.what}: python predict.py photo.jpg [more.jpg ...]
+python predict.py --check compares its answers for the photos in samples/ with Foldwise's own.
+Needs: ${args.needs}
 Pillow's bilinear resize is not byte-identical to the app's (libvips), so probabilities can differ
-slightly from the app's on borderline photos.
+slightly from the app's; --check shows by how much.${args.note ? '\n' + args.note : ''}
 """
 import json
 import os
 import sys
 
 import numpy as np
-import onnxruntime as ort
 from PIL import Image, ImageOps
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 META = json.load(open(os.path.join(HERE, "metadata.json")))
+LABELS = META["labels"]
 SIZE = ${size}
+TOLERANCE = ${PYTHON_CHECK_TOLERANCE}
 
 
 def decode(path):
@@ -156,14 +217,116 @@ def decode(path):
     return np.asarray(img, dtype=np.float32)[None]  # [1, SIZE, SIZE, 3], RGB 0-255
 
 
-session = ort.InferenceSession(os.path.join(HERE, "model.onnx"), providers=["CPUExecutionProvider"])
-for path in sys.argv[1:]:
-    probs = session.run([META["output"]["name"]], {META["input"]["name"]: decode(path)})[0][0]
-    ranked = sorted(zip(META["labels"], probs), key=lambda x: -x[1])
-    print(f"{path}: {ranked[0][0]} ({ranked[0][1] * 100:.1f}%)")
-    for label, p in ranked:
-        print(f"  {label:20} {p:.4f}")
+${args.runtime}
+
+
+def classify(path):
+    return [float(p) for p in run(decode(path))]
+
+
+def check():
+    expected = json.load(open(os.path.join(HERE, "samples", "expected.json")))
+    if expected["labels"] != LABELS:
+        sys.exit("samples/expected.json is for other labels than metadata.json")
+    n = len(expected["samples"])
+    print(f"Checking this model against Foldwise's answers for {n} photos in samples/:")
+    same, worst = 0, 0.0
+    for s in expected["samples"]:
+        probs = classify(os.path.join(HERE, s["file"]))
+        best = max(range(len(probs)), key=lambda i: probs[i])
+        diff = max(abs(p - q) for p, q in zip(probs, s["app"]["probabilities"]))
+        same += LABELS[best] == s["app"]["label"]
+        worst = float("inf") if diff != diff else max(worst, diff)  # NaN counts as a failure
+        app = s["app"]["probabilities"][LABELS.index(s["app"]["label"])]
+        print(f"  {s['file']}: {LABELS[best]} ({probs[best] * 100:.1f}%), Foldwise: {s['app']['label']} ({app * 100:.1f}%), largest difference {diff:.1e}")
+    ok = same == n and worst <= TOLERANCE
+    print(f"{'OK' if ok else 'DIFFERENT'}: same top class on {same} of {n} photos; probabilities differ by at most {worst:.1e} (allowed {TOLERANCE}).")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--check"]:
+        check()
+    if not sys.argv[1:]:
+        print("Usage: python predict.py photo.jpg [more.jpg ...]   or   python predict.py --check")
+    for path in sys.argv[1:]:
+        probs = classify(path)
+        ranked = sorted(zip(LABELS, probs), key=lambda x: -x[1])
+        print(f"{path}: {ranked[0][0]} ({ranked[0][1] * 100:.1f}%)")
+        for label, p in ranked:
+            print(f"  {label:20} {p:.4f}")
 `;
+}
+
+function pythonOnnx(meta: ExportMetadata): string {
+  return python(meta, {
+    what: 'ONNX model',
+    needs: 'pip install onnxruntime pillow numpy',
+    runtime: `import onnxruntime as ort
+
+session = ort.InferenceSession(os.path.join(HERE, META["modelFile"]), providers=["CPUExecutionProvider"])
+
+
+def run(x):
+    return session.run([META["output"]["name"]], {META["input"]["name"]: x})[0][0]`,
+  });
+}
+
+function tfliteUsage(meta: ExportMetadata): UsageFile[] {
+  return [
+    { file: 'FoldwiseClassifier.kt', what: 'Android: MediaPipe ImageClassifier in Kotlin, with checkSamples() (not compiled or run by Foldwise: no Android SDK here)', contents: kotlinMediapipe(meta) },
+    {
+      file: 'predict.py',
+      what: 'Python: `pip install ai-edge-litert pillow numpy`, then `python predict.py photo.jpg` (`--check` compares with the app on samples/)',
+      contents: python(meta, {
+        what: `TFLite model (${meta.modelFile})`,
+        needs: 'pip install ai-edge-litert pillow numpy   (or tensorflow instead of ai-edge-litert)',
+        runtime: `try:
+    from ai_edge_litert.interpreter import Interpreter
+except ImportError:
+    from tensorflow.lite import Interpreter
+
+interpreter = Interpreter(model_path=os.path.join(HERE, META["modelFile"]))
+interpreter.allocate_tensors()
+INPUT = interpreter.get_input_details()[0]
+OUTPUT = interpreter.get_output_details()[0]
+PRE = META["preprocessing"]
+
+
+def run(x):
+    if not PRE.get("insideModel", True):  # scaling the model expects and does not do itself
+        x = x * PRE["scale"] + PRE["offset"]
+    interpreter.set_tensor(INPUT["index"], x.astype(INPUT["dtype"]))
+    interpreter.invoke()
+    return interpreter.get_tensor(OUTPUT["index"])[0]`,
+      }),
+    },
+  ];
+}
+
+function coremlUsage(meta: ExportMetadata): UsageFile[] {
+  return [
+    { file: 'FoldwiseClassifier.swift', what: 'iPhone, iPad, Mac: Vision + Core ML in Swift, with checkSamples() (not compiled or run by Foldwise: needs a Mac)', contents: swiftVision(meta) },
+    {
+      file: 'predict.py',
+      what: 'Python on a Mac: `pip install coremltools pillow numpy`, then `python predict.py photo.jpg` (`--check` compares with the app on samples/; Core ML predicts only on macOS)',
+      contents: python(meta, {
+        what: `Core ML model (${meta.modelFile})`,
+        needs: 'macOS, and pip install coremltools pillow numpy',
+        note: 'Core ML runs only on Apple systems: on Linux or Windows coremltools can read the model but not predict.',
+        runtime: `import coremltools as ct
+
+model = ct.models.MLModel(os.path.join(HERE, META["modelFile"]))
+
+
+def run(x):
+    # The model takes the ${meta.recipe.size}x${meta.recipe.size} picture itself and scales it inside.
+    picture = Image.fromarray(x[0].astype(np.uint8), "RGB")
+    probabilities = model.predict({META["input"]["name"]: picture})[META["output"]["name"]]
+    return [probabilities[label] for label in LABELS]`,
+      }),
+    },
+  ];
 }
 
 function demoHtml(meta: ExportMetadata): string {
