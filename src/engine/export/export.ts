@@ -8,7 +8,7 @@ import { EngineError } from '../../shared/rpc';
 import type { ExportFormat, ExportResult } from '../../shared/types';
 import { defaultThreads } from '../features/extractor';
 import { cardStats, confusionSvg, renderHtml, renderMarkdown } from './card';
-import { buildClassifier } from './classifier';
+import { buildRunGraph } from './graph/run';
 import { FORMATS, type Loader, type ModelFormat, type Runner } from './formats';
 import { buildMetadata } from './metadata';
 import { createPredictor, type Predictor } from './predictor';
@@ -98,17 +98,13 @@ async function exportNow(runDir: string, opts: ExportOptions): Promise<ExportRep
   const loader: Loader = format.prepareLoad?.({ threads: defaultThreads() }) ?? { load: (dir) => format.load(dir), dispose: () => undefined };
   try {
     progress({ stage: 'export', done: 0, total: 3, message: 'joining backbone and head' });
-    const classifier = await buildClassifier(run);
+    // The one export graph (batch norms and paddings folded once) that every format writes.
+    const classifier = await buildRunGraph(run);
     endStage('join');
     const meta = buildMetadata({ format: format.id, modelFile: format.modelFile, run, spec: classifier.spec, inputName: format.inputName, outputName: format.outputName });
-    let modelFiles: string[];
-    try {
-      opts.signal?.throwIfAborted();
-      progress({ stage: 'export', done: 1, total: 3, message: `writing ${format.modelFile}` });
-      modelFiles = await format.write(tmp, classifier.model, meta);
-    } finally {
-      classifier.model.dispose();
-    }
+    opts.signal?.throwIfAborted();
+    progress({ stage: 'export', done: 1, total: 3, message: `writing ${format.modelFile}` });
+    const modelFiles = await format.write(tmp, classifier.graph, meta);
     opts.signal?.throwIfAborted();
     endStage('write');
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
-import { layersModelToOnnx } from '../../onnx';
+import { graphToOnnx } from '../../onnx';
 import type { ModelFormat, Runner } from './types';
 
 export const onnxFormat: ModelFormat = {
@@ -11,8 +11,8 @@ export const onnxFormat: ModelFormat = {
   modelFile: 'model.onnx',
   inputName: 'pixels',
   outputName: 'probabilities',
-  async write(dir, model, meta) {
-    const bytes = layersModelToOnnx(model, {
+  async write(dir, graph, meta) {
+    const bytes = graphToOnnx(graph, {
       inputName: this.inputName,
       outputName: this.outputName,
       producerVersion: meta.appVersion,

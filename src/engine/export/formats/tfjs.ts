@@ -2,8 +2,8 @@
 // (over HTTP or from dropped files) and in Node (with a file IOHandler or tfjs-node's file://).
 import * as tf from '@tensorflow/tfjs';
 import { startTfjsRunners } from '../tfjs-pool';
-import { optimizedArtifacts } from '../tfjs-optimize';
-import { dirLoader, writeArtifactsToDir } from '../tfjs-io';
+import { graphToLayersModel } from '../graph/tfjs';
+import { dirLoader, saveLayersModelToDir } from '../tfjs-io';
 import type { Loader, LoadOptions, ModelFormat, Runner } from './types';
 import { predictPixels } from '../../predict-array';
 
@@ -11,11 +11,15 @@ export const tfjsFormat: ModelFormat = {
   id: 'tfjs',
   modelFile: 'model.json',
   inputName: 'pixels',
-  outputName: 'head',
-  async write(dir, model) {
-    // Batch norms folded into the convolutions: the same answers (verification checks), about half the work.
-    const { artifacts } = await optimizedArtifacts(model);
-    return writeArtifactsToDir(artifacts, dir);
+  outputName: 'probabilities',
+  async write(dir, graph) {
+    // Stock layers from the folded graph: the same answers (verification checks), about half the work of the training-time layers.
+    const model = graphToLayersModel(graph);
+    try {
+      return await saveLayersModelToDir(model, dir);
+    } finally {
+      model.dispose();
+    }
   },
   load(dir, opts) {
     return prepareLoad(opts ?? {}).load(dir);

@@ -1,7 +1,7 @@
 // One module per export format. Adding a format (TFLite, Core ML ...) means one more module that
 // writes its files and can load them back with that format's own stock runtime for verification.
-import type * as tf from '@tensorflow/tfjs';
 import type { ExportFormat } from '../../../shared/types';
+import type { ExportGraph } from '../graph';
 import type { ExportMetadata } from '../metadata';
 
 /** A loaded exported model: pixels 0-255 NHWC float32 in, probabilities out. */
@@ -32,8 +32,8 @@ export interface ModelFormat {
   modelFile: string;
   inputName: string;
   outputName: string;
-  /** Writes the model into `dir` (which exists); returns the file names written. */
-  write(dir: string, model: tf.LayersModel, meta: ExportMetadata): Promise<string[]>;
+  /** Writes the model (the run's one export graph, see graph/types.ts) into `dir` (which exists); returns the file names written. */
+  write(dir: string, graph: ExportGraph, meta: ExportMetadata): Promise<string[]>;
   /** Loads what write() wrote, with the stock runtime of the format. */
   load(dir: string, opts?: LoadOptions): Promise<Runner>;
   /**
