@@ -12,7 +12,7 @@ import { exportModel } from './export/export';
 import { predictFiles } from './export/predict';
 import { createPredictor } from './export/predictor';
 import { sharedDir } from './paths';
-import { readRun } from './run';
+import { readRun, type SavedPrediction } from './run';
 import { trainFolder } from './train/run';
 
 let tmp: string;
@@ -39,7 +39,7 @@ describe('photos to exports, through the run folder', () => {
     const out = path.join(tmp, 'run');
     // Tuned at 32x32 (same weights) so gradients through the trunk take seconds; kept whatever it scored,
     // because what is checked here is the fine-tuned run folder, not whether tuning helped.
-    const result = await trainFolder(TrainConfig.parse({ root, out, backbone: 'mobilenet_v1_025', epochs: 3, fineTune: true, validFraction: 0.25, seed: 3 }), quiet, {
+    const result = await trainFolder(TrainConfig.parse({ root, out, backbone: 'mobilenet_v1_025', epochs: 3, fineTune: 'whole', validFraction: 0.25, seed: 3 }), quiet, {
       fineTuneInputSize: 32,
       keepFineTuned: true,
     });
@@ -50,7 +50,29 @@ describe('photos to exports, through the run folder', () => {
     const valid = run.predictions.filter((p) => p.split === 'valid');
     expect(valid.length).toBeGreaterThanOrEqual(4);
 
-    for (const format of ['tfjs', 'onnx'] as const) {
+    await exportsPredictTheRun(out, run.classes, valid);
+  });
+
+  it('trains and fine-tunes the top of the backbone from cached activations, and both exports predict what the run recorded', async () => {
+    const out = path.join(tmp, 'run-top');
+    const result = await trainFolder(TrainConfig.parse({ root, out, backbone: 'mobilenet_v1_025', epochs: 3, fineTune: 'top', validFraction: 0.25, seed: 3 }), quiet, {
+      keepFineTuned: true,
+      topRecipe: { epochs: 2 },
+    });
+    expect(result.epochs.map((e) => e.stage)).toEqual(['head', 'head', 'head', 'fine-tune', 'fine-tune']);
+    expect(result.fineTune).toMatchObject({ layers: 'top', cut: 'conv_pw_12_relu', epochs: 2, kept: true });
+    expect(result.seconds.fineTune).toBeGreaterThan(0);
+    const run = await readRun(out);
+    expect(run.metadata).toMatchObject({ fineTuned: true, fineTune: { layers: 'top', cut: 'conv_pw_12_relu' } });
+    expect(run.backboneDir).not.toBeNull();
+    const valid = run.predictions.filter((p) => p.split === 'valid');
+    await exportsPredictTheRun(out, run.classes, valid);
+  });
+});
+
+/** Exports the run at `out` in both formats and checks each predicts the validation photos as the run recorded. */
+async function exportsPredictTheRun(out: string, classes: string[], valid: SavedPrediction[]): Promise<void> {
+  for (const format of ['tfjs', 'onnx'] as const) {
       const exported = path.join(tmp, `export-${format}`);
       const report = await exportModel(out, { format, out: exported });
       expect(report.verified.agreement).toBe(1);
@@ -60,10 +82,9 @@ describe('photos to exports, through the run folder', () => {
       predictor.dispose();
       predictions.forEach((p, i) => {
         const recorded = valid[i]!.probabilities;
-        const got = run.classes.map((c) => p.probabilities![c]!);
-        expect(p.label, `${format}: ${p.file}`).toBe(run.classes[argmax(recorded)]);
+        const got = classes.map((c) => p.probabilities![c]!);
+        expect(p.label, `${format}: ${p.file}`).toBe(classes[argmax(recorded)]);
         expect(Math.max(...got.map((v, k) => Math.abs(v - recorded[k]!))), `${format}: ${p.file}`).toBeLessThan(1e-4);
       });
     }
-  });
-});
+}

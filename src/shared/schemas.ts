@@ -95,6 +95,18 @@ export const BackboneInfo = z.object({
 
 // ---- training ---------------------------------------------------------------------------------
 
+export const FineTuneChoice = z.enum(['off', 'top', 'whole', 'auto']);
+type FineTuneChoice = z.infer<typeof FineTuneChoice>;
+
+/** What fine-tuning did in a run: which layers trained, where the backbone was cut (top only), and whether it was kept. */
+export const FineTuneSummary = z.object({
+  layers: z.enum(['top', 'whole']),
+  cut: z.string().nullable(),
+  epochs: z.number().int().nonnegative(),
+  kept: z.boolean(),
+  photosPerSecond: z.number().nonnegative(),
+});
+
 export const TrainConfig = z.object({
   root: z.string(),
   /** Run folder to write; defaults to <project>/runs/<id>. */
@@ -103,7 +115,15 @@ export const TrainConfig = z.object({
   epochs: z.number().int().positive().optional(),
   lr: z.union([z.number().positive(), z.literal('auto')]).default('auto'),
   seed: z.number().int().default(42),
-  fineTune: z.boolean().default(false),
+  /**
+   * Which backbone layers train after the head: none, the top blocks from cached activations, or the
+   * whole network; 'auto' (the default) means top when its estimate fits the time budget. Older
+   * callers and saved projects sent a boolean: true was the whole network, false none.
+   */
+  fineTune: z
+    .union([FineTuneChoice, z.boolean()])
+    .default('auto')
+    .transform((v): FineTuneChoice => (v === true ? 'whole' : v === false ? 'off' : v)),
   augment: z.boolean().optional(),
   tta: z.boolean().optional(),
   labelSmoothing: z.number().min(0).max(0.5).optional(),
@@ -147,7 +167,10 @@ export const TrainResult = z.object({
   valid: Accuracy,
   test: Accuracy.nullable(),
   warnings: z.array(z.string()),
-  seconds: z.object({ scan: z.number(), features: z.number(), train: z.number(), total: z.number() }),
+  /** Null when no fine-tuning ran (and in results written before it was recorded). */
+  fineTune: FineTuneSummary.nullable().default(null),
+  /** fineTune: the fine-tuning step alone (activations included), part of train; 0 when none ran. */
+  seconds: z.object({ scan: z.number(), features: z.number(), train: z.number(), fineTune: z.number().default(0), total: z.number() }),
 });
 
 export const FineTuneEstimate = z.object({
@@ -204,13 +227,35 @@ export const Heatmap = z.object({
 
 // ---- export and predict -----------------------------------------------------------------------
 
-export const ExportFormat = z.enum(['tfjs', 'onnx']);
+export const ExportFormat = z.enum(['tfjs', 'onnx', 'coreml']);
+/** The exported file, reloaded by its runtime, compared with the app's own answers on the checking photos. */
+export const PredictionCheck = z.object({
+  /** Absent in results written before structure checks existed. */
+  kind: z.literal('predictions').optional(),
+  images: z.number().int(),
+  agreement: z.number(),
+  maxAbsDiff: z.number(),
+});
+/** Only the file's structure checked, for a format nothing here can run (Core ML needs an Apple system). */
+export const StructureCheck = z.object({
+  kind: z.literal('structure'),
+  /** Who checked it, e.g. "Apple's Core ML validator". */
+  checker: z.string(),
+  /** The checker's answer, e.g. "VALID". */
+  answer: z.string(),
+  /** The plain sentence to show, e.g. "structure checked by Apple's validator; predictions not checked (needs a Mac)". */
+  summary: z.string(),
+  // Declared absent, so code that reads a prediction check's numbers gets undefined here, never a made-up number.
+  images: z.undefined().optional(),
+  agreement: z.undefined().optional(),
+  maxAbsDiff: z.undefined().optional(),
+});
 export const ExportResult = z.object({
   format: ExportFormat,
   out: z.string(),
   files: z.array(z.string()),
   seconds: z.number().optional(),
-  verified: z.object({ images: z.number().int(), agreement: z.number(), maxAbsDiff: z.number() }),
+  verified: z.union([PredictionCheck, StructureCheck]),
 });
 
 export const Prediction = z.object({

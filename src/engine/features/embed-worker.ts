@@ -6,6 +6,7 @@ import type { MessagePort } from 'node:worker_threads';
 // it, so the wasm workers, the fallback when onnxruntime cannot start, never load its native library.
 import { startWorkerBackend } from '../compute';
 import { loadFeatureModel } from '../backbones/load';
+import { modelToCut } from './activations';
 import type { EmbedWorkerData, WorkerReply, WorkerRequest } from './worker-protocol';
 import { predictPixels } from '../predict-array';
 
@@ -27,7 +28,8 @@ export async function serveEmbedWorker(port: MessagePort, data: EmbedWorkerData)
 async function wasmEmbed(data: EmbedWorkerData): Promise<Embed> {
   await startWorkerBackend();
   const model = await loadFeatureModel(data.backbone);
-  return (pixels, n) => predictPixels(model, pixels, n);
+  const net = data.cut ? modelToCut(model, data.cut) : model;
+  return (pixels, n) => predictPixels(net, pixels, n);
 }
 
 async function onnxEmbed(data: EmbedWorkerData): Promise<Embed> {

@@ -13,3 +13,4 @@ export {
 } from './pipeline';
 export { createFeatureCache, featureKey, type FeatureCache } from './cache';
 export { viewParams, renderViews, flipHorizontal, AUGMENT_VERSION, type ViewParams } from './augment';
+export { computeActivations, countMissingActivations, createActivationCache, modelToCut, type ActivationPhotos, type ActivationRows, type DatasetActivations } from './activations';

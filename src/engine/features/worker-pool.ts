@@ -15,6 +15,8 @@ export interface WorkerPoolOptions {
   onnxFile?: string;
   /** Threads inside each worker (onnxruntime only). */
   threadsPerWorker?: number;
+  /** wasm only: activations at this layer instead of features (activation-cache.ts), outputSize floats per photo. */
+  cut?: { layer: string; outputSize: number };
 }
 
 export async function createWorkerExtractor(backboneId: string, opts: WorkerPoolOptions): Promise<Extractor> {
@@ -32,6 +34,7 @@ export async function createWorkerExtractor(backboneId: string, opts: WorkerPool
         onnxFile: opts.onnxFile,
         threads: opts.threadsPerWorker,
         inputSize: spec.inputSize,
+        cut: opts.cut?.layer,
       } satisfies EmbedWorkerData,
       stopped: (code) => new Error(`An inference worker stopped unexpectedly (exit code ${code})`),
     }),
@@ -46,6 +49,7 @@ export async function createWorkerExtractor(backboneId: string, opts: WorkerPool
   const failure = () => clients.find((c) => c.failure)?.failure ?? null;
 
   const size = spec.inputSize;
+  const outputSize = opts.cut?.outputSize ?? spec.featureSize;
   const perImage = size * size * 3;
   const ask = async (client: WorkerClient<WorkerRequest, WorkerReply>, pixels: Uint8Array, n: number) => {
     const reply = await client.ask({ type: 'embed', id: nextId++, pixels, n }, [pixels.buffer as ArrayBuffer]);
@@ -56,7 +60,7 @@ export async function createWorkerExtractor(backboneId: string, opts: WorkerPool
     backend: opts.engine === 'wasm' ? `tfjs-wasm x${clients.length}` : `onnxruntime-cpu ${clients.length}x${opts.threadsPerWorker ?? 1}`,
     route: opts.engine === 'wasm' ? 'wasm-workers' : 'onnxruntime',
     notes: '',
-    featureSize: spec.featureSize,
+    featureSize: outputSize,
     inputSize: size,
     async embed(pixels, n) {
       checkPixels(pixels, n, size);
@@ -73,7 +77,7 @@ export async function createWorkerExtractor(backboneId: string, opts: WorkerPool
         from += count;
       }
       const parts = await Promise.all(jobs);
-      const out = new Float32Array(n * spec.featureSize);
+      const out = new Float32Array(n * outputSize);
       let offset = 0;
       for (const part of parts) {
         out.set(part, offset);

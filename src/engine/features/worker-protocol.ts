@@ -9,6 +9,8 @@ export interface EmbedWorkerData {
   inputSize: number;
   /** Threads inside this worker (onnxruntime only; tfjs-wasm is single-threaded in Node). */
   threads?: number;
+  /** wasm only: run the feature model up to this layer and return its activations (flattened) instead of features. */
+  cut?: string;
 }
 export type WorkerRequest = { type: 'embed'; id: number; pixels: Uint8Array; n: number };
 export type WorkerReply =

@@ -69,6 +69,8 @@ export const RunMetadata = z.object({
   head: z.object({ inputDim: z.number().int().positive(), classes: z.number().int().positive(), hidden: z.number().int().nonnegative(), dropout: z.number() }),
   /** True when backbone/ holds a fine-tuned feature model that the head was trained with. */
   fineTuned: z.boolean(),
+  /** Which layers the kept fine-tuning trained (top: those above `cut`); null when none was kept or in runs from before it was recorded. */
+  fineTune: z.object({ layers: z.enum(['top', 'whole']), cut: z.string().nullable() }).nullable().default(null),
   /** The app predicts with the mean of the photo and its mirror image. */
   tta: z.boolean(),
   metrics: z.object({ valid: Accuracy, test: Accuracy.nullable(), bestEpoch: z.number().int() }),

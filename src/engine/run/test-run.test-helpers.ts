@@ -77,7 +77,8 @@ export async function writeTestRun(dir: string, run: TestRun): Promise<string> {
     valid,
     test,
     warnings: [],
-    seconds: { scan: 0, features: 0, train: 0, total: 0 },
+    fineTune: null,
+    seconds: { scan: 0, features: 0, train: 0, fineTune: 0, total: 0 },
   });
   return writer.dir;
 }

@@ -12,7 +12,7 @@ import { appVersion, writeFileAtomic } from '../paths';
 import { RUN_FILES, RUN_FORMAT, RunConfig, RunEpoch, RunMetadata, RunPredictions, RunResult } from './format';
 
 /** What training knows for metadata.json; the writer adds how the backbone feeds the head, the time and the app version. */
-export type RunMetadataInput = Pick<z.input<typeof RunMetadata>, 'labels' | 'head' | 'fineTuned' | 'tta' | 'metrics'> & { spec: BackboneSpec };
+export type RunMetadataInput = Pick<z.input<typeof RunMetadata>, 'labels' | 'head' | 'fineTuned' | 'fineTune' | 'tta' | 'metrics'> & { spec: BackboneSpec };
 
 export interface RunWriter {
   /** Final location. */

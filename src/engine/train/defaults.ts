@@ -22,4 +22,6 @@ export const TRAIN_DEFAULTS = {
   /** Fine-tuning: epochs over the photos with the backbone unfrozen. */
   fineTuneEpochs: 2,
   fineTuneBatchSize: 16,
+  /** Top fine-tuning (steps/fine-tune-top.ts), from cached activations; chosen by bench/fine-tune-top.ts. */
+  top: { epochs: 4, batchSize: 32, headLrFactor: 0.5, topLrFactor: 1 / 3, mirror: true },
 };

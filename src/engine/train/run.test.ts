@@ -41,7 +41,7 @@ describe('trainFolder', () => {
   it('trains a folder end to end and writes the run folder other stages read', async () => {
     const out = path.join(tmp, 'runs', 'first');
     const { ctx, events, count } = recorder();
-    const result = await trainFolder(TrainConfig.parse({ root, out, backbone, epochs: 3, validFraction: 0.25 }), ctx);
+    const result = await trainFolder(TrainConfig.parse({ root, out, backbone, epochs: 3, fineTune: 'off', validFraction: 0.25 }), ctx);
     expect(result.classes).toEqual(['blue', 'red']);
     expect(result.epochs).toHaveLength(3);
     expect(result.images.train + result.images.valid).toBe(16);
@@ -105,7 +105,7 @@ describe('trainFolder', () => {
         void handlers['train/pause']({ job: 'pause-job', paused: true }, ctx);
       }
     };
-    const run = handlers['train/run'](TrainConfig.parse({ root, out: path.join(tmp, 'runs', 'paused'), backbone, epochs: 3, lr: 0.01, validFraction: 0.25 }), ctx);
+    const run = handlers['train/run'](TrainConfig.parse({ root, out: path.join(tmp, 'runs', 'paused'), backbone, epochs: 3, lr: 0.01, fineTune: 'off', validFraction: 0.25 }), ctx);
     while (!paused) await new Promise((r) => setTimeout(r, 20));
     const batches = count('train/batch');
     await new Promise((r) => setTimeout(r, 400));

@@ -10,8 +10,10 @@ import { newRunId, openRunWriter, type RunConfig } from '../run';
 import { TRAIN_DEFAULTS } from './defaults';
 import { since, type JobContext } from './job';
 import { cachedFeatures, fineTuneBackbone, type FineTuneStep } from './steps/fine-tune';
+import { fineTuneTop, type TopRecipe, type TopStep } from './steps/fine-tune-top';
+import { canTuneTop, estimateTop } from './top-estimate';
 import { findLearningRateFor, trainHead, type HeadStep } from './steps/head';
-import { prepare } from './steps/prepare';
+import { prepare, type Prepared } from './steps/prepare';
 import { writeRun } from './steps/write';
 
 
@@ -23,6 +25,22 @@ export function findLearningRateForFolder(config: LrFindConfig, ctx: JobContext)
 export interface TrainOverrides {
   fineTuneInputSize?: number;
   keepFineTuned?: boolean;
+  /** Benches only: another top fine-tuning recipe than TRAIN_DEFAULTS.top. */
+  topRecipe?: Partial<TopRecipe>;
+}
+
+/** 'auto': top when its estimate fits the time budget (and the backbone has a known cut), otherwise off. */
+async function resolveFineTune(config: TrainConfig, spec: ReturnType<typeof getBackbone>, features: Prepared['features'], ctx: JobContext): Promise<'off' | 'top' | 'whole'> {
+  if (config.fineTune !== 'auto') return config.fineTune;
+  if (!canTuneTop(spec)) return 'off';
+  const photos = { train: features.train.images, valid: features.valid.images, test: features.test.images, tta: features.validFlip !== null };
+  return (await estimateTop(spec, photos, ctx.signal)).fits ? 'top' : 'off';
+}
+
+/** Whole-network fine-tuning's pace: training photos over its epochs' seconds (validation included; it does not time them apart). */
+function photosPerSecondOf(tuning: FineTuneStep, photos: number): number {
+  const seconds = tuning.epochs.reduce((sum, e) => sum + e.seconds, 0);
+  return seconds > 0 ? (photos * tuning.epochs.length) / seconds : 0;
 }
 
 export function trainFolder(config: TrainConfig, ctx: JobContext, overrides: TrainOverrides = {}): Promise<TrainResult> {
@@ -41,10 +59,15 @@ export function trainFolder(config: TrainConfig, ctx: JobContext, overrides: Tra
     };
     const onEpoch = (metrics: TrainResult['epochs'][number]) => void run.appendEpoch(metrics).catch(() => undefined);
     let trained: HeadStep | null = null;
-    let tuning: FineTuneStep | null = null;
+    let tuning: (FineTuneStep & Partial<Pick<TopStep, 'cut' | 'photosPerSecond'>>) | null = null;
+    let fineTuneSeconds = 0;
     try {
-      trained = await trainHead(set, { ...recipe, lr: config.lr, moreAfter: config.fineTune, onEpoch }, ctx);
-      if (config.fineTune) tuning = await fineTuneBackbone({ ...recipe, spec, features, trained, inputSize: overrides.fineTuneInputSize, alwaysKeep: overrides.keepFineTuned, onEpoch }, ctx);
+      const layers = await resolveFineTune(config, spec, features, ctx);
+      trained = await trainHead(set, { ...recipe, lr: config.lr, moreAfter: layers !== 'off', onEpoch }, ctx);
+      const tuneStart = performance.now();
+      if (layers === 'whole') tuning = await fineTuneBackbone({ ...recipe, spec, features, trained, inputSize: overrides.fineTuneInputSize, alwaysKeep: overrides.keepFineTuned, onEpoch }, ctx);
+      if (layers === 'top') tuning = await fineTuneTop({ ...recipe, spec, features, trained, recipe: overrides.topRecipe, alwaysKeep: overrides.keepFineTuned, onEpoch }, ctx);
+      if (tuning) fineTuneSeconds = since(tuneStart);
       const resolved: RunConfig = {
         ...config,
         root: path.resolve(config.root),
@@ -69,6 +92,7 @@ export function trainFolder(config: TrainConfig, ctx: JobContext, overrides: Tra
         spec,
         head: trained.head,
         tuned: tuning?.tuned ?? null,
+        fineTune: tuning?.tuned && layers !== 'off' ? { layers, cut: tuning.cut ?? null } : null,
         features: tuning?.features ?? cachedFeatures(features),
         bestEpoch,
       });
@@ -83,7 +107,11 @@ export function trainFolder(config: TrainConfig, ctx: JobContext, overrides: Tra
         epochs,
         bestEpoch,
         warnings,
-        seconds: { ...seconds, train: since(trainStart), total: since(started) },
+        fineTune:
+          tuning && layers !== 'off'
+            ? { layers, cut: tuning.cut ?? null, epochs: tuning.epochs.length, kept: tuning.tuned !== null, photosPerSecond: tuning.photosPerSecond ?? photosPerSecondOf(tuning, set.train.labels.length) }
+            : null,
+        seconds: { ...seconds, train: since(trainStart), fineTune: fineTuneSeconds, total: since(started) },
       };
       await run.finish(result);
       return result;

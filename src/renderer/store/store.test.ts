@@ -156,7 +156,7 @@ describe('renderer store', () => {
     expect(trainReady(store.getState())).toMatch(/Wait for training/);
 
     await tick();
-    finish({ runId: 'r1', runDir: '/runs/r1', backend: 'wasm', backbone: 'b', classes: ['a', 'b'], lr: 0.003, images: { train: 8, valid: 2, test: 0 }, epochs: [], bestEpoch: 1, valid: { accuracy: 0.9, loss: 0.4 }, test: null, warnings: [], seconds: { scan: 0, features: 0, train: 1, total: 1 } });
+    finish({ runId: 'r1', runDir: '/runs/r1', backend: 'wasm', backbone: 'b', classes: ['a', 'b'], lr: 0.003, images: { train: 8, valid: 2, test: 0 }, epochs: [], bestEpoch: 1, valid: { accuracy: 0.9, loss: 0.4 }, test: null, warnings: [], fineTune: null, seconds: { scan: 0, features: 0, train: 1, fineTune: 0, total: 1 } });
     await tick();
     expect(store.getState().training.status).toBe('done');
     expect(trainReady(store.getState())).toBe(true);

@@ -76,10 +76,10 @@ describe('the write step', () => {
     const features = { train: asMatrix(set.train, 'train', set.classes), valid: asMatrix(set.valid, 'valid', set.classes), validFlip: null, test: asMatrix({ dim: set.dim, data: new Float32Array(0), labels: new Int32Array(0) }, 'valid', set.classes), testFlip: null };
     const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'foldwise-steps-')), 'run');
     const writer = await openRunWriter(dir);
-    const config = { root: '/photos', backbone: spec.id, classes: set.classes, lr: 0.01, lrSource: 'given', epochs: 2, seed: 1, fineTune: false, head: { hidden: 0, dropout: 0 }, batchSize: 32, weightDecay: 0, labelSmoothing: 0, augmentedViews: 0, tta: false, bestEpochBy: 'lowest validation loss' };
-    const scores = await writeRun(writer, { config, spec, head: trained.head, tuned: null, features, bestEpoch: trained.bestEpoch });
+    const config = { root: '/photos', backbone: spec.id, classes: set.classes, lr: 0.01, lrSource: 'given', epochs: 2, seed: 1, fineTune: 'off' as const, head: { hidden: 0, dropout: 0 }, batchSize: 32, weightDecay: 0, labelSmoothing: 0, augmentedViews: 0, tta: false, bestEpochBy: 'lowest validation loss' };
+    const scores = await writeRun(writer, { config, spec, head: trained.head, tuned: null, fineTune: null, features, bestEpoch: trained.bestEpoch });
     expect(fs.existsSync(dir)).toBe(false); // nothing is in place before the result is written
-    await writer.finish({ runId: 'r', runDir: dir, backend: 'test', backbone: spec.id, classes: set.classes, lr: 0.01, ...scores, epochs: trained.epochs, bestEpoch: trained.bestEpoch, warnings: [], seconds: { scan: 0, features: 0, train: 0, total: 0 } });
+    await writer.finish({ runId: 'r', runDir: dir, backend: 'test', backbone: spec.id, classes: set.classes, lr: 0.01, ...scores, epochs: trained.epochs, bestEpoch: trained.bestEpoch, warnings: [], fineTune: null, seconds: { scan: 0, features: 0, train: 0, fineTune: 0, total: 0 } });
 
     const run = await readRun(dir);
     const expected = predictProbabilities(trained.head, features.valid, null);

@@ -15,6 +15,8 @@ export interface FinishedTraining {
   head: Head;
   /** The tuned feature model when fine-tuning was kept; null for the stock backbone. */
   tuned: tf.LayersModel | null;
+  /** Which layers the kept fine-tuning trained; null when the backbone is the stock one. */
+  fineTune: { layers: 'top' | 'whole'; cut: string | null } | null;
   features: PredictionFeatures;
   bestEpoch: number;
 }
@@ -55,6 +57,6 @@ export async function writeRun(run: RunWriter, done: FinishedTraining): Promise<
     model.dispose();
   }
   if (done.tuned) await run.writeBackbone(done.tuned);
-  await run.writeMetadata({ spec, labels: classes, head: { ...head.spec }, fineTuned: done.tuned !== null, tta, metrics: { ...scores, bestEpoch: done.bestEpoch } });
+  await run.writeMetadata({ spec, labels: classes, head: { ...head.spec }, fineTuned: done.tuned !== null, fineTune: done.tuned ? done.fineTune : null, tta, metrics: { ...scores, bestEpoch: done.bestEpoch } });
   return { ...scores, images: { train: features.train.labels.length, valid: features.valid.labels.length, test: features.test.labels.length } };
 }

@@ -1,0 +1,95 @@
+// What top fine-tuning (steps/fine-tune-top.ts) would cost on this machine, in a second or two: a
+// few real training steps of the top on random activations, a forward pass of the frozen part for
+// the activations not yet cached, and the forward passes of validation and the final predictions.
+// Also decides --fine-tune auto: top when this estimate fits TOP_BUDGET_SECONDS.
+import * as tf from '@tensorflow/tfjs';
+import type { BackboneSpec } from '../backbones/catalog';
+import { loadFeatureModel } from '../backbones/load';
+import { withBackend } from '../compute';
+import { countMissingActivations, defaultThreads, type ScannedImage } from '../features';
+import { headLoss } from './batches';
+import { TRAIN_DEFAULTS } from './defaults';
+import { yieldToEventLoop } from './fit';
+import { createHead } from './head';
+import { createRandom } from './random';
+import { cutOf, topOfBackbone, TOP_CUTS } from './top-of-backbone';
+
+/**
+ * The most seconds 'auto' spends on top fine-tuning (activations included). On dogs_vs_cats (2000
+ * photos) on 2 cores this keeps a default `foldwise train` inside the issue's budget: 180 s with a
+ * cold cache, 90 s warm (docs/BENCHMARKS.md "Top fine-tuning").
+ */
+export const TOP_BUDGET_SECONDS = { cold: 120, warm: 60 };
+
+export interface TopEstimate {
+  seconds: number;
+  /** Activations still to compute, and the seconds they take (part of `seconds`). */
+  missing: number;
+  activationSeconds: number;
+  /** Training photos per second of the top's training step. */
+  photosPerSecond: number;
+  epochs: number;
+  cut: string;
+  /** Whether 'auto' fine-tunes the top: the estimate fits the budget for a cache this warm. */
+  fits: boolean;
+}
+
+export function canTuneTop(spec: BackboneSpec): boolean {
+  return spec.id in TOP_CUTS;
+}
+
+export async function estimateTop(spec: BackboneSpec, photos: { train: ScannedImage[]; valid: ScannedImage[]; test: ScannedImage[]; tta: boolean }, signal?: AbortSignal): Promise<TopEstimate> {
+  const cut = cutOf(spec);
+  const model = await loadFeatureModel(spec.id);
+  try {
+    const top = topOfBackbone(model, cut);
+    const size = top.shape[0] * top.shape[1] * top.shape[2];
+    const { missing } = await countMissingActivations(spec.id, cut, photos, { size, signal });
+    const { batchSize, epochs } = TRAIN_DEFAULTS.top;
+    const timed = await withBackend('head', async () => {
+      const head = createHead({ inputDim: spec.featureSize, classes: 2, ...TRAIN_DEFAULTS.head }, createRandom(0));
+      const x = tf.randomNormal([batchSize, ...top.shape]) as tf.Tensor4D;
+      const labels = Int32Array.from({ length: batchSize }, (_, i) => i % 2);
+      let step = Infinity;
+      try {
+        // The first step pays one-off allocations; the faster of the next two counts.
+        for (let round = 0; round < 3; round++) {
+          await yieldToEventLoop();
+          signal?.throwIfAborted();
+          const begin = performance.now();
+          tf.tidy(() => Object.values(tf.variableGrads(() => headLoss(head.logits(top.features(x)), labels), [...top.variables, ...head.variables]).grads)[0]!.dataSync());
+          if (round > 0) step = Math.min(step, (performance.now() - begin) / 1000 / batchSize);
+        }
+        const begin = performance.now();
+        tf.tidy(() => top.features(x).dataSync());
+        const forward = (performance.now() - begin) / 1000 / batchSize;
+        return { step, forward };
+      } finally {
+        x.dispose();
+        head.dispose();
+      }
+    });
+    // The frozen part runs in one wasm worker per core (features/activations.ts): time one photo here, on wasm too.
+    const bottom = missing === 0 ? 0 : await withBackend('inference', () => {
+      const pixels = tf.randomUniform([2, spec.inputSize, spec.inputSize, 3], 0, 255);
+      try {
+        (top.bottom.predict(pixels) as tf.Tensor).dispose();
+        const begin = performance.now();
+        tf.tidy(() => (top.bottom.predict(pixels) as tf.Tensor).dataSync());
+        return (performance.now() - begin) / 1000 / 2;
+      } finally {
+        pixels.dispose();
+      }
+    });
+    const views = photos.tta ? 2 : 1;
+    const n = photos.train.length;
+    // Decoding runs beside the workers; 1.3 covers it and the workers' share of two busy cores.
+    const activationSeconds = (missing * bottom * 1.3) / defaultThreads();
+    const forwardPhotos = epochs * photos.valid.length * views + n + (photos.valid.length + photos.test.length) * views;
+    const seconds = activationSeconds + epochs * n * timed.step + forwardPhotos * timed.forward;
+    const budget = missing > 0.1 * (n + photos.valid.length) ? TOP_BUDGET_SECONDS.cold : TOP_BUDGET_SECONDS.warm;
+    return { seconds, missing, activationSeconds, photosPerSecond: 1 / timed.step, epochs, cut, fits: seconds <= budget };
+  } finally {
+    model.dispose();
+  }
+}

@@ -1,0 +1,153 @@
+// The top of a backbone, above a cut inside it: the part top fine-tuning trains (from cached
+// activations at the cut, so no photo is decoded and the frozen part never runs during an epoch).
+// Its forward pass is written with plain tensor ops on the feature model's own weights (shared, so
+// training them trains the model that is saved): above a 7x7 cut every convolution is 1x1 (a matrix
+// product) or a 3x3 depthwise one at stride 1 (nine shifted products), and batch norm keeps its
+// ImageNet statistics (an affine map). Those ops have fast gradients on the wasm backend, which has
+// no convolution gradients, and the matrix products' gradients transpose first: wasm multiplies a
+// transposed operand 10-18x slower than a plain one (measured here on [1568,112]x[112,1280]).
+import * as tf from '@tensorflow/tfjs';
+import type { BackboneSpec } from '../backbones/catalog';
+import { FEATURE_MODEL_LAYERS } from '../backbones/load';
+import { modelToCut } from '../features/activations';
+
+/**
+ * Where each backbone is cut: the layer whose output feeds the top. Chosen so the top is the last
+ * blocks at 7x7 (MobileNetV2: blocks 14-16 and Conv_1; MobileNet v1: the last depthwise-pointwise
+ * pair). The issue's prototype found a deeper (14x14) cut gave no consistent gain.
+ */
+export const TOP_CUTS: Record<string, string> = {
+  mobilenet_v2_035: 'block_13_project_BN',
+  mobilenet_v1_075: 'conv_pw_12_relu',
+  mobilenet_v1_025: 'conv_pw_12_relu',
+};
+
+export function cutOf(spec: BackboneSpec): string {
+  const cut = TOP_CUTS[spec.id];
+  if (!cut) throw new Error(`Top fine-tuning does not know where to cut ${spec.id}; use --fine-tune whole or off.`);
+  return cut;
+}
+
+export interface TopOfBackbone {
+  cut: string;
+  /** Activations at the cut: [height, width, channels]. */
+  shape: [number, number, number];
+  /** Trainable weights above the cut (the feature model's own variables), earliest layer first. */
+  variables: tf.Variable[];
+  /** Cut activations [N, h, w, c] -> features [N, featureSize] (the global average of the last activations). */
+  features(x: tf.Tensor4D): tf.Tensor2D;
+  /** Pixels 0-255 -> cut activations, sharing the feature model's weights (never dispose it separately). */
+  bottom: tf.LayersModel;
+}
+
+type Node = { inputTensors: tf.SymbolicTensor[]; outputTensors: tf.SymbolicTensor[] };
+const nodeOf = (layer: tf.layers.Layer) => (layer as unknown as { inboundNodes: Node[] }).inboundNodes[0]!;
+
+/** x @ w whose gradients multiply plain (explicitly transposed) operands: see the header. */
+const matMul = tf.customGrad((x, w, save) => {
+  (save as tf.GradSaveFunc)([x as tf.Tensor2D, w as tf.Tensor2D]);
+  return {
+    value: tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D),
+    gradFunc: (dy, saved) => {
+      const [a, b] = saved as [tf.Tensor2D, tf.Tensor2D];
+      return [tf.matMul(dy as tf.Tensor2D, tf.transpose(b)), tf.matMul(tf.transpose(a), dy as tf.Tensor2D)];
+    },
+  };
+}) as (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D;
+
+function conv1x1(x: tf.Tensor4D, kernel: tf.Tensor, bias: tf.Tensor | null): tf.Tensor4D {
+  const [n, h, w, c] = x.shape;
+  const out = kernel.shape[3]!;
+  let y: tf.Tensor = matMul(tf.reshape(x, [n * h * w, c]), tf.reshape(kernel, [c, out]));
+  if (bias) y = tf.add(y, bias);
+  return tf.reshape(y, [n, h, w, out]);
+}
+
+function depthwise3x3(x: tf.Tensor4D, kernel: tf.Tensor, bias: tf.Tensor | null): tf.Tensor4D {
+  const [n, h, w, c] = x.shape;
+  const padded = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]);
+  let sum: tf.Tensor | null = null;
+  for (let i = 0; i < 3; i++) {
+    for (let j = 0; j < 3; j++) {
+      const tap = tf.mul(tf.slice(padded, [0, i, j, 0], [n, h, w, c]), tf.reshape(tf.slice(kernel, [i, j, 0, 0], [1, 1, c, 1]), [c]));
+      sum = sum ? tf.add(sum, tap) : tap;
+    }
+  }
+  return (bias ? tf.add(sum!, bias) : sum!) as tf.Tensor4D;
+}
+
+type LayerConfig = Record<string, unknown>;
+const weightOf = (layer: tf.layers.Layer, suffix: string): tf.Tensor | null => layer.weights.find((w) => w.originalName.endsWith(suffix))?.read() ?? null;
+
+/** One layer of the top as tensor ops; throws for anything a 7x7 MobileNet top does not contain. */
+function applyLayer(layer: tf.layers.Layer, inputs: tf.Tensor[]): tf.Tensor {
+  const x = inputs[0] as tf.Tensor4D;
+  const config = layer.getConfig() as LayerConfig;
+  const kind = layer.getClassName();
+  const unsupported = () => new Error(`Top fine-tuning cannot train ${kind} layer ${layer.name} (${JSON.stringify(config.kernelSize ?? '')} stride ${JSON.stringify(config.strides ?? '')}); cut the backbone higher.`);
+  const activation = (y: tf.Tensor) => {
+    const a = config.activation as string | undefined;
+    if (!a || a === 'linear') return y;
+    if (a === 'relu') return tf.relu(y);
+    if (a === 'relu6') return tf.clipByValue(y, 0, 6);
+    throw unsupported();
+  };
+  const stride1 = (config.strides as number[] | undefined)?.every((s) => s === 1) ?? true;
+  const bias = config.useBias ? weightOf(layer, 'bias') : null;
+  switch (kind) {
+    case 'Conv2D': {
+      const k = weightOf(layer, 'kernel')!;
+      if (k.shape[0] !== 1 || k.shape[1] !== 1 || !stride1) throw unsupported();
+      return activation(conv1x1(x, k, bias));
+    }
+    case 'DepthwiseConv2D': {
+      const k = weightOf(layer, 'depthwise_kernel')!;
+      if (k.shape[0] !== 3 || k.shape[1] !== 3 || k.shape[3] !== 1 || !stride1 || config.padding !== 'same') throw unsupported();
+      return activation(depthwise3x3(x, k, bias));
+    }
+    case 'BatchNormalization': {
+      // ImageNet statistics, as at inference: photos of one folder are too few to re-estimate them.
+      const gamma = weightOf(layer, 'gamma');
+      const beta = weightOf(layer, 'beta');
+      const scale = tf.mul(gamma ?? 1, tf.rsqrt(tf.add(weightOf(layer, 'moving_variance')!, config.epsilon as number)));
+      const shift = tf.sub(beta ?? 0, tf.mul(weightOf(layer, 'moving_mean')!, scale));
+      return tf.add(tf.mul(x, scale), shift);
+    }
+    case 'ReLU': {
+      const max = config.maxValue as number | null | undefined;
+      return max == null ? tf.relu(x) : tf.clipByValue(x, 0, max);
+    }
+    case 'Activation':
+      return activation(x);
+    case 'Add':
+      return inputs.reduce((a, b) => tf.add(a, b));
+    default:
+      throw unsupported();
+  }
+}
+
+/** The top of `model` (a Foldwise feature model) above `cut`, sharing its weights. */
+export function topOfBackbone(model: tf.LayersModel, cut: string): TopOfBackbone {
+  const trunk = model.getLayer(FEATURE_MODEL_LAYERS.trunk) as unknown as tf.LayersModel;
+  const names = trunk.layers.map((l) => l.name);
+  const at = names.indexOf(cut);
+  if (at < 0) throw new Error(`The backbone has no layer named ${cut} to cut at.`);
+  const layers = trunk.layers.slice(at + 1);
+  const cutTensor = trunk.getLayer(cut).output as tf.SymbolicTensor;
+  const last = trunk.outputs[0]!;
+  const [, h, w, c] = cutTensor.shape as number[];
+  return {
+    cut,
+    shape: [h!, w!, c!],
+    variables: layers.flatMap((l) => l.trainableWeights.map((v) => v.read() as tf.Variable)),
+    bottom: modelToCut(model, cut),
+    features(x) {
+      const values = new Map<number, tf.Tensor>([[cutTensor.id, x]]);
+      for (const layer of layers) {
+        const node = nodeOf(layer);
+        values.set(node.outputTensors[0]!.id, applyLayer(layer, node.inputTensors.map((t) => values.get(t.id)!)));
+      }
+      return tf.mean(values.get(last.id)!, [1, 2]) as tf.Tensor2D;
+    },
+  };
+}
