@@ -1,9 +1,10 @@
 // The compute owner: jobs take turns, each starts on the backend for what it computes, a phase of a
 // job gets its own backend and gives the job's back, and nothing outside a job switches under it.
 import * as tf from '@tensorflow/tfjs';
-import { describe, expect, it } from 'vitest';
-import { switchBackend, withBackend } from './compute';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { overridePreference, switchBackend, withBackend } from './compute';
 import { originalCpuKernel } from './train/cpu-gradients';
+import { originalWasmKernel } from './train/wasm-gradients';
 
 /** Resolves when `release` is called, so a test can hold a job open. */
 function gate() {
@@ -13,6 +14,11 @@ function gate() {
 }
 
 describe('withBackend', () => {
+  // Without tfjs-node every need runs on wasm; convolutions on 'cpu' here tell a job's backend from a phase's.
+  let undo: () => void;
+  beforeAll(() => (undo = overridePreference('convolutions', ['cpu'])));
+  afterAll(() => undo());
+
   it('runs jobs one at a time, in the order asked, each on its own backend', async () => {
     const log: string[] = [];
     const hold = gate();
@@ -64,7 +70,14 @@ describe('withBackend', () => {
 });
 
 describe('switchBackend', () => {
-  it("switches to cpu for convolution gradients without tfjs's install-our-node-backend banner", async () => {
+  it("runs convolutions on wasm, with Foldwise's convolution gradients in place there", async () => {
+    expect(await switchBackend('convolutions')).toBe('wasm');
+    for (const name of ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput']) expect(tf.getKernel(name, 'wasm')).toBeDefined();
+    expect(tf.getKernel('Conv2DBackpropInput', 'wasm')!.kernelFunc).not.toBe(originalWasmKernel('Conv2DBackpropInput'));
+  });
+
+  it("switches to cpu without tfjs's install-our-node-backend banner", async () => {
+    const undo = overridePreference('convolutions', ['cpu']);
     const printed: string[] = [];
     const warn = console.warn;
     console.warn = (...args: unknown[]) => void printed.push(args.join(' '));
@@ -73,6 +86,7 @@ describe('switchBackend', () => {
       tf.tidy(() => tf.ones([2, 2]).sum().dataSync());
     } finally {
       console.warn = warn;
+      undo();
     }
     expect(printed.join('\n')).not.toMatch(/node backend/);
   });

@@ -123,7 +123,7 @@ describe('fine-tuning', () => {
     const started = performance.now();
     const estimate = await trainHandlers()['train/estimate-fine-tune'](TrainConfig.parse({ root, backbone, fineTune: true, validFraction: 0.25 }), ctx);
     expect((performance.now() - started) / 1000).toBeLessThan(15);
-    expect(['cpu', 'tensorflow']).toContain(estimate.backend);
+    expect(['wasm', 'tensorflow']).toContain(estimate.backend); // convolutions run on wasm where tfjs-node is missing
     expect(estimate.seconds).toBeGreaterThan(0);
     expect(estimate.low!).toBeLessThanOrEqual(estimate.seconds);
     expect(estimate.high!).toBeGreaterThanOrEqual(estimate.seconds);

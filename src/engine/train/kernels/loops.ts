@@ -1,0 +1,31 @@
+// Foldwise's compiled gradient loops (kernels.as.ts), instantiated on tfjs-backend-wasm's own memory
+// so they read and write its tensors in place. One instance per wasm module (per memory).
+import { KERNELS_WASM_BASE64 } from './kernels.wasm';
+
+export interface GradientLoops {
+  maskPositive(dy: number, x: number, out: number, n: number): void;
+  maskBetween(dy: number, x: number, out: number, n: number, lo: number, hi: number): void;
+  scaleChannels(dy: number, factor: number, out: number, rows: number, channels: number): void;
+  affineChannels(x: number, factor: number, shift: number, out: number, rows: number, channels: number): void;
+  clip(x: number, out: number, n: number, lo: number, hi: number): void;
+  /** x = 0: sums of dy per channel; else sums of dy * (x - mean). */
+  channelSums(dy: number, x: number, mean: number, sums: number, rows: number, channels: number): void;
+  transpose(src: number, dst: number, rows: number, cols: number): void;
+  setGeometry(batch: number, inH: number, inW: number, inC: number, outH: number, outW: number, strideH: number, strideW: number, filterH: number, filterW: number, dilationH: number, dilationW: number, padTop: number, padLeft: number): void;
+  patches(x: number, out: number): void;
+  depthwiseGradient(a: number, dy: number, out: number, filter: boolean): void;
+}
+
+let compiled: WebAssembly.Module | null = null;
+const instances = new WeakMap<WebAssembly.Memory, GradientLoops>();
+
+/** The loops working on `memory` (tfjs-backend-wasm's module.asm.memory). */
+export function gradientLoops(memory: WebAssembly.Memory): GradientLoops {
+  let loops = instances.get(memory);
+  if (!loops) {
+    compiled ??= new WebAssembly.Module(Buffer.from(KERNELS_WASM_BASE64, 'base64'));
+    loops = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as GradientLoops;
+    instances.set(memory, loops);
+  }
+  return loops;
+}
