@@ -6,7 +6,7 @@ const runtimeOnly = ['electron', 'sharp', 'onnxruntime-node', '@tensorflow/*', '
 const ban = (groups, message) => ({ 'no-restricted-imports': ['error', { patterns: [{ group: groups, message }] }] });
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'release/**', 'out/**', 'test-results/**', 'playwright-report/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'release/**', 'out/**', 'test-results/**', 'playwright-report/**', 'src/engine/export/tflite/generated/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -227,7 +227,7 @@ export const Heatmap = z.object({
 
 // ---- export and predict -----------------------------------------------------------------------
 
-export const ExportFormat = z.enum(['tfjs', 'onnx']);
+export const ExportFormat = z.enum(['tfjs', 'onnx', 'tflite', 'tflite-fp16']);
 export const ExportResult = z.object({
   format: ExportFormat,
   out: z.string(),

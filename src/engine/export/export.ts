@@ -127,11 +127,12 @@ async function exportNow(runDir: string, opts: ExportOptions): Promise<ExportRep
     if (verified.images === 0) {
       throw new EngineError('export/nothing-to-verify', `None of the ${images.length} validation images of the run could be read (first problem: ${verified.skipped[0]?.file}: ${verified.skipped[0]?.reason}). Were they moved?`);
     }
-    if (verified.agreement < AGREEMENT_REQUIRED || !(verified.maxAbsDiff <= MAX_ABS_DIFF_ALLOWED)) {
+    const tolerance = format.tolerance ?? { agreement: AGREEMENT_REQUIRED, maxAbsDiff: MAX_ABS_DIFF_ALLOWED };
+    if (verified.agreement < tolerance.agreement || !(verified.maxAbsDiff <= tolerance.maxAbsDiff)) {
       throw new EngineError(
         'export/verify-failed',
         `The exported ${format.id} model does not predict what the app predicts: on ${verified.images} images it agrees on ${(verified.agreement * 100).toFixed(1)}% ` +
-          `(needs 100%) and probabilities differ by up to ${verified.maxAbsDiff.toExponential(2)} (allowed ${MAX_ABS_DIFF_ALLOWED}). Nothing was written.`,
+          `(needs ${tolerance.agreement * 100}%) and probabilities differ by up to ${verified.maxAbsDiff.toExponential(2)} (allowed ${tolerance.maxAbsDiff}). Nothing was written.`,
         { images: verified.images, agreement: verified.agreement, maxAbsDiff: verified.maxAbsDiff },
       );
     }

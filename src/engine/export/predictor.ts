@@ -6,6 +6,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { onnx } from 'onnx-proto';
 import { EngineError } from '../../shared/rpc';
+import type { ExportFormat } from '../../shared/types';
 import { getBackbone } from '../backbones/catalog';
 import { loadLayersModelFromFolder } from '../backbones/model-io';
 import type { ResizeRecipe } from '../dataset/decode';
@@ -19,7 +20,7 @@ import { withBackend } from '../compute';
 import { predictArray, predictPixels } from '../predict-array';
 
 export interface Predictor {
-  kind: 'run' | 'tfjs' | 'onnx';
+  kind: 'run' | ExportFormat;
   labels: string[];
   recipe: ResizeRecipe;
   /** What computes the answer, e.g. 'onnxruntime-cpu x2 + tfjs-wasm head'. */

@@ -41,4 +41,9 @@ export interface ModelFormat {
    * that each boot a runtime) overlaps writing and decoding. Without it, export calls load().
    */
   prepareLoad?(opts: LoadOptions): Loader;
+  /**
+   * How close the reloaded file must come to the app (default: every top class the same and
+   * probabilities within 1e-4). Looser only where the format rounds weights on purpose (float16).
+   */
+  tolerance?: { agreement: number; maxAbsDiff: number };
 }

@@ -10,6 +10,8 @@ import { defaultExportDir } from '../../store/export';
 const FORMATS: Record<ExportFormat, { name: string; what: string }> = {
   tfjs: { name: 'TensorFlow.js', what: 'for websites and Node.js (model.json + weights)' },
   onnx: { name: 'ONNX', what: 'for Python, C#, C++, Java and most other tools (one .onnx file)' },
+  tflite: { name: 'TFLite', what: 'for Android apps (MediaPipe, LiteRT): one .tflite file, labels inside' },
+  'tflite-fp16': { name: 'TFLite, half size', what: 'for Android apps at half the size (float16 weights; answers differ very slightly)' },
 };
 
 export function ExportStep() {

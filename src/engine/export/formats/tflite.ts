@@ -1,0 +1,64 @@
+// TFLite (LiteRT) for Android: one .tflite file with the labels and input description inside
+// (TFLite metadata), written by our own flatbuffer writer (../tflite) and loaded back with Google's
+// LiteRT.js (wasm, XNNPACK) for verification, as an app's runtime would run it.
+import fs from 'node:fs';
+import path from 'node:path';
+import { EngineError } from '../../../shared/rpc';
+import { classifierMetadata, LABELS_FILE, withAssociatedFiles } from '../tflite/metadata';
+import { compileTflite, runEach } from '../tflite/litert';
+import { graphToTflite } from '../tflite/writer';
+import type { ModelFormat, Runner } from './types';
+
+function tfliteFormat(id: 'tflite' | 'tflite-fp16'): ModelFormat {
+  const float16 = id === 'tflite-fp16';
+  return {
+    id,
+    modelFile: 'model.tflite',
+    inputName: 'pixels',
+    outputName: 'probabilities',
+    // Weights rounded to float16 move probabilities by up to ~1e-2, and may swap the top class of a photo the app finds a near tie.
+    tolerance: float16 ? { agreement: 0.99, maxAbsDiff: 2e-2 } : undefined,
+    async write(dir, graph, meta) {
+      const metadata = classifierMetadata({
+        name: `Foldwise image classifier (${meta.backbone.name})`,
+        description: `Classifies a photo as one of: ${meta.labels.join(', ')}. Preprocessing is inside the model: feed RGB values 0-255.`,
+        version: meta.runId,
+        author: `Foldwise ${meta.appVersion}`,
+        labels: meta.labels,
+        inputSize: meta.recipe.size,
+      });
+      const model = graphToTflite(graph, { weights: float16 ? 'float16' : 'float32', inputName: this.inputName, outputName: this.outputName, description: `Foldwise ${meta.appVersion}`, metadata });
+      await fs.promises.writeFile(path.join(dir, this.modelFile), withAssociatedFiles(model, { [LABELS_FILE]: `${meta.labels.join('\n')}\n` }));
+      return [this.modelFile];
+    },
+    load(dir) {
+      return loadTfliteRunner(path.join(dir, this.modelFile));
+    },
+  };
+}
+
+export const tfliteFp32Format = tfliteFormat('tflite');
+export const tfliteFp16Format = tfliteFormat('tflite-fp16');
+
+/** A .tflite image classifier (batch 1, [1, size, size, 3] float32 in) run by LiteRT.js, one photo at a time. */
+export async function loadTfliteRunner(file: string): Promise<Runner> {
+  const bytes = await fs.promises.readFile(file);
+  let compiled: Awaited<ReturnType<typeof compileTflite>>;
+  try {
+    compiled = await compileTflite(bytes);
+  } catch (error) {
+    throw new EngineError('predict/not-a-model', `LiteRT cannot load ${file}: ${(error as Error).message}. Export the model again.`, { file });
+  }
+  const { litert, model } = compiled;
+  const shape = [...model.getInputDetails()[0]!.shape];
+  if (shape.length !== 4 || shape[0] !== 1 || shape[3] !== 3 || shape[1] !== shape[2]) {
+    model.delete();
+    throw new EngineError('predict/not-a-model', `${file} takes input of shape [${shape.join(', ')}]; Foldwise models take one square RGB image [1, size, size, 3].`, { file });
+  }
+  return {
+    runtime: 'litert.js-wasm',
+    inputSize: shape[1]!,
+    run: (pixels, n) => runEach(litert, model, pixels, n, shape),
+    dispose: () => model.delete(),
+  };
+}

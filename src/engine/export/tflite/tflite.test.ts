@@ -1,0 +1,154 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as flatbuffers from 'flatbuffers';
+import { unzipSync } from 'fflate';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportModel } from '../export';
+import { loadTfliteRunner } from '../formats/tflite';
+import { graphFromModel } from '../graph';
+import { createPredictor } from '../predictor';
+import { predictFiles } from '../predict';
+import { makeRunFixture, type RunFixture } from '../run-fixture.test-helpers';
+import { fromFloat16Bits, toFloat16Bits } from './float16';
+import { BuiltinOperator, Model, TensorType } from './generated/schema_generated';
+import { ModelMetadata } from './generated/metadata_schema_generated';
+import { compileTflite, runEach } from './litert';
+import { graphToTflite } from './writer';
+
+let tmp: string;
+let fixture: RunFixture;
+const cacheBefore = process.env.FOLDWISE_CACHE;
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'foldwise-tflite-'));
+  process.env.FOLDWISE_CACHE = path.join(tmp, 'cache');
+  fixture = await makeRunFixture(tmp, { backbone: 'mobilenet_v1_025', trainPerClass: 4, validPerClass: 4, tta: true });
+});
+afterAll(() => {
+  process.env.FOLDWISE_CACHE = cacheBefore;
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+/** A small graph with every op the writer knows for classifiers: strided, padded, depthwise, add, pooling, dense, softmax. */
+function smallModel(): tf.LayersModel {
+  const init = (seed: number) => tf.initializers.randomNormal({ seed, stddev: 0.4 });
+  const input = tf.input({ shape: [10, 10, 3] });
+  const scaled = tf.layers.rescaling({ scale: 1 / 127.5, offset: -1 }).apply(input) as tf.SymbolicTensor;
+  const padded = tf.layers.zeroPadding2d({ padding: [[0, 1], [0, 1]] }).apply(scaled) as tf.SymbolicTensor;
+  const a = tf.layers.conv2d({ filters: 4, kernelSize: 3, strides: 2, kernelInitializer: init(1), biasInitializer: init(2) }).apply(padded) as tf.SymbolicTensor;
+  const bn = tf.layers.batchNormalization({ gammaInitializer: init(3), movingMeanInitializer: init(4) }).apply(a) as tf.SymbolicTensor;
+  const r = tf.layers.reLU({ maxValue: 6 }).apply(bn) as tf.SymbolicTensor;
+  const dw = tf.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', depthMultiplier: 2, depthwiseInitializer: init(5) }).apply(r) as tf.SymbolicTensor;
+  const pw = tf.layers.conv2d({ filters: 8, kernelSize: 1, activation: 'relu', kernelInitializer: init(6) }).apply(dw) as tf.SymbolicTensor;
+  const sum = tf.layers.add().apply([dw, pw]) as tf.SymbolicTensor;
+  const pooled = tf.layers.globalAveragePooling2d({}).apply(sum) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: init(7) }).apply(pooled) as tf.SymbolicTensor;
+  return tf.model({ inputs: input, outputs: out });
+}
+
+function pixels(n: number, size: number, seed: number): Float32Array {
+  let s = seed;
+  return new Float32Array(n * size * size * 3).map(() => ((s = (s * 1664525 + 1013904223) >>> 0), s % 256));
+}
+
+describe('the TFLite writer', () => {
+  it('writes float32 and float16 files LiteRT.js runs like tfjs, aligned and with both operator codes', async () => {
+    const model = smallModel();
+    const { graph } = graphFromModel(model);
+    const px = pixels(3, 10, 7);
+    const expected = tf.tidy(() => {
+      const x = tf.tensor4d(px, [3, 10, 10, 3]);
+      return tf.div(tf.add(model.predict(x) as tf.Tensor, model.predict(tf.reverse(x, 2)) as tf.Tensor), 2).dataSync();
+    });
+    for (const weights of ['float32', 'float16'] as const) {
+      const bytes = graphToTflite({ ...graph, mirrorAverage: true }, { weights });
+      const parsed = Model.getRootAsModel(new flatbuffers.ByteBuffer(bytes));
+      expect(Model.bufferHasIdentifier(new flatbuffers.ByteBuffer(bytes))).toBe(true);
+      for (let i = 0; i < parsed.buffersLength(); i++) {
+        const data = parsed.buffers(i)!.dataArray();
+        if (data && data.length > 0) expect((data.byteOffset - bytes.byteOffset) % 16).toBe(0); // from the file's start
+      }
+      const codes = Array.from({ length: parsed.operatorCodesLength() }, (_, i) => parsed.operatorCodes(i)!);
+      for (const c of codes) expect(c.deprecatedBuiltinCode()).toBe(Math.min(c.builtinCode(), 127));
+      expect(codes.some((c) => c.builtinCode() === BuiltinOperator.REVERSE_V2)).toBe(true);
+      const subgraph = parsed.subgraphs(0)!;
+      const types = Array.from({ length: subgraph.tensorsLength() }, (_, i) => subgraph.tensors(i)!.type());
+      expect(types.includes(TensorType.FLOAT16)).toBe(weights === 'float16');
+      expect(codes.some((c) => c.builtinCode() === BuiltinOperator.DEQUANTIZE)).toBe(weights === 'float16');
+
+      const { litert, model: compiled } = await compileTflite(bytes);
+      const actual = await runEach(litert, compiled, px, 3, [1, 10, 10, 3]);
+      compiled.delete();
+      let diff = 0;
+      for (let i = 0; i < expected.length; i++) diff = Math.max(diff, Math.abs(actual[i]! - expected[i]!));
+      expect(diff).toBeLessThan(weights === 'float32' ? 1e-5 : 2e-2);
+    }
+    model.dispose();
+  });
+
+  it('rounds to float16 as IEEE 754 does', () => {
+    for (const v of [0, 1, -2.5, 65504, 1e-7, 0.1, 3.14159]) expect(fromFloat16Bits(toFloat16Bits(v))).toBeCloseTo(v, v === 0.1 || v === 3.14159 ? 2 : 6);
+    expect(toFloat16Bits(1)).toBe(0x3c00);
+    expect(toFloat16Bits(-2)).toBe(0xc000);
+    expect(toFloat16Bits(1e6)).toBe(0x7c00); // beyond float16: infinity
+    expect(toFloat16Bits(2 ** -24)).toBe(1); // the smallest subnormal
+    expect(toFloat16Bits(1 + 2 ** -11)).toBe(0x3c00); // a tie rounds to even
+  });
+});
+
+describe('TFLite export', () => {
+  it('exports float32 and float16 files with metadata and labels inside that agree with the app, and predict runs them', async () => {
+    const sizes: Record<string, number> = {};
+    for (const format of ['tflite', 'tflite-fp16'] as const) {
+      const out = path.join(tmp, 'exports', format);
+      const result = await exportModel(fixture.runDir, { format, out });
+      expect(result.verified.images).toBe(8);
+      if (format === 'tflite') {
+        expect(result.verified.agreement).toBe(1);
+        expect(result.verified.maxAbsDiff).toBeLessThanOrEqual(1e-4);
+      } else {
+        expect(result.verified.agreement).toBeGreaterThanOrEqual(0.99);
+        expect(result.verified.maxAbsDiff).toBeLessThanOrEqual(2e-2);
+      }
+      expect(result.runtime.exported).toBe('litert.js-wasm');
+      const file = path.join(out, 'model.tflite');
+      const bytes = new Uint8Array(fs.readFileSync(file));
+      sizes[format] = bytes.length;
+      const meta = JSON.parse(fs.readFileSync(path.join(out, 'metadata.json'), 'utf8')) as { format: string; labels: string[]; recipe: { size: number } };
+      expect(meta.format).toBe(format);
+
+      // TFLite metadata: the labels as an associated file, the image input with its normalization.
+      const parsed = Model.getRootAsModel(new flatbuffers.ByteBuffer(bytes));
+      const entries = Array.from({ length: parsed.metadataLength() }, (_, i) => parsed.metadata(i)!);
+      const entry = entries.find((m) => m.name() === 'TFLITE_METADATA')!;
+      const mdBytes = parsed.buffers(entry.buffer())!.dataArray()!;
+      const md = ModelMetadata.getRootAsModelMetadata(new flatbuffers.ByteBuffer(mdBytes));
+      expect(ModelMetadata.bufferHasIdentifier(new flatbuffers.ByteBuffer(mdBytes))).toBe(true);
+      const input = md.subgraphMetadata(0)!.inputTensorMetadata(0)!;
+      const norm = input.processUnits(0)!.options(new (await import('./generated/metadata_schema_generated')).NormalizationOptions()) as { meanArray(): Float32Array; stdArray(): Float32Array };
+      expect(Array.from(norm.meanArray())).toEqual([0, 0, 0]);
+      expect(Array.from(norm.stdArray())).toEqual([1, 1, 1]);
+      expect(md.subgraphMetadata(0)!.outputTensorMetadata(0)!.associatedFiles(0)!.name()).toBe('labels.txt');
+      const zipStart = bytes.findIndex((_, i) => bytes[i] === 0x50 && bytes[i + 1] === 0x4b && bytes[i + 2] === 3 && bytes[i + 3] === 4 && i > bytes.length - 4096);
+      const unzipped = unzipSync(bytes.subarray(zipStart));
+      expect(new TextDecoder().decode(unzipped['labels.txt']).trim().split('\n')).toEqual(meta.labels);
+
+      // `foldwise predict` on the export folder: LiteRT again, with the app's labels.
+      const predictor = await createPredictor(out);
+      expect(predictor.kind).toBe(format);
+      const answers = await predictFiles(predictor, [fixture.validFiles[0]!]);
+      predictor.dispose();
+      expect(meta.labels).toContain(answers[0]!.label);
+    }
+    expect(sizes['tflite-fp16']! / sizes.tflite!).toBeGreaterThan(0.45);
+    expect(sizes['tflite-fp16']! / sizes.tflite!).toBeLessThan(0.6);
+  });
+
+  it('names a broken .tflite file and says what to do', async () => {
+    const broken = path.join(tmp, 'broken.tflite');
+    fs.writeFileSync(broken, 'not a model at all');
+    await expect(loadTfliteRunner(broken)).rejects.toThrow(/broken\.tflite.*Export the model again/);
+  });
+});
