@@ -1,13 +1,14 @@
 // Convolution gradients for tfjs-backend-wasm, so fine-tuning can run on the backend with the fast
 // forward pass. tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter and no depthwise backprops, and
 // its Conv2DBackpropInput is a plain loop about 10x slower than a matrix product of the same size.
-// Here a convolution's gradients are matrix products on the backend's own BatchMatMul (XNNPACK):
+// Here a convolution's gradients are matrix products:
 //   filter: dW[k, out] = patches[rows, k]^T x dy[rows, out]   (for a 1x1 convolution, patches = x)
 //   input:  cols[rows, k] = dy[rows, out] x W[k, out]^T, then each column added back at its pixel
-// XNNPACK multiplies only untransposed matrices (its transposed path is a plain loop, 5-10x slower),
-// so the thinner operand is transposed first. Depthwise gradients are 9 products per value, too few
-// for a matrix product: they, the transposes and the patches are Foldwise's own compiled loops
-// (kernels/kernels.as.ts), working on the same heap; plain-JS loops there were 3-5x slower than
+// The input gradient runs on the backend's own BatchMatMul (XNNPACK), which multiplies only
+// untransposed matrices fast (its transposed path is a plain loop, 5-10x slower), so W is transposed
+// first (it is small). The filter gradient, depthwise gradients (9 products per value, too few for a
+// matrix product), transposes and patches are Foldwise's own compiled SIMD loops
+// (kernels/kernels.as.ts) working on the same heap; plain-JS loops there were 3-5x slower than
 // tfjs's own C kernels.
 // Only channels-last (NHWC, what every Foldwise model uses) is handled.
 import * as tf from '@tensorflow/tfjs';
@@ -55,22 +56,13 @@ function conv2dFilterGradient({ inputs, backend: b, attrs }: KernelArgs): tf.Ten
   const info = tf.backend_util.computeConv2DInfo(x.shape as Shape4, a.filterShape!, a.strides, 1, a.pad, a.dimRoundingMode);
   const rows = info.batchSize * info.outHeight * info.outWidth;
   const k = info.filterHeight * info.filterWidth * info.inChannels;
-  const outChannels = info.outChannels;
   const pointwise = isPointwise(info);
   const cols = pointwise ? reshaped(x, [rows, k]) : patches(backend, x, info);
-  let out: tf.TensorInfo;
-  if (outChannels <= k) {
-    // dW^T = dy^T x patches, then a small transpose back.
-    const dyT = transpose2d(backend, dy, rows, outChannels);
-    const product = matMul(backend, dyT, cols);
-    out = transpose2d(backend, product, outChannels, k);
-    backend.disposeData(dyT.dataId);
-    backend.disposeData(product.dataId);
-  } else {
-    const colsT = transpose2d(backend, cols, rows, k);
-    out = matMul(backend, colsT, reshaped(dy, [rows, outChannels]));
-    backend.disposeData(colsT.dataId);
-  }
+  // dW[k, out] = cols^T x dy in one compiled loop. XNNPACK's product of the same operands (after
+  // transposing the thinner one in a compiled loop) was as fast or slower on every MobileNetV2 shape
+  // and needed a copy of one operand: measured in docs/BENCHMARKS.md.
+  const out = zeros(backend, [k, info.outChannels]);
+  loopsOf(backend).transposedProduct(offsetOf(backend, cols), offsetOf(backend, dy), offsetOf(backend, out), rows, k, info.outChannels);
   if (!pointwise) backend.disposeData(cols.dataId);
   return { ...out, shape: [...a.filterShape!] };
 }
@@ -81,7 +73,7 @@ function conv2dInputGradient({ inputs, backend: b, attrs }: KernelArgs): tf.Tens
   channelsLast(a, 'Conv2DBackpropInput');
   const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
   const info = tf.backend_util.computeConv2DInfo(a.inputShape!, filter.shape as Shape4, a.strides, 1, a.pad, a.dimRoundingMode);
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, strideHeight, strideWidth, filterHeight, filterWidth } = info;
+  const { batchSize, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth } = info;
   const rows = batchSize * outHeight * outWidth;
   const k = filterHeight * filterWidth * inChannels;
   const filterT = transpose2d(backend, filter, k, outChannels);
@@ -90,26 +82,8 @@ function conv2dInputGradient({ inputs, backend: b, attrs }: KernelArgs): tf.Tens
   if (isPointwise(info)) return { ...cols, shape: [...a.inputShape!] };
   // Each row holds one output pixel's share of its receptive field: add it back where it came from.
   const out = zeros(backend, [...a.inputShape!]);
-  const dx = valuesOf(backend, out);
-  const from = valuesOf(backend, cols);
-  let at = 0;
-  for (let n = 0; n < batchSize; n++) {
-    for (let r = 0; r < outHeight; r++) {
-      for (let c = 0; c < outWidth; c++) {
-        for (let fr = 0; fr < filterHeight; fr++) {
-          const xr = r * strideHeight + fr - info.padInfo.top;
-          for (let fc = 0; fc < filterWidth; fc++) {
-            const xc = c * strideWidth + fc - info.padInfo.left;
-            if (xr >= 0 && xr < inHeight && xc >= 0 && xc < inWidth) {
-              const xAt = ((n * inHeight + xr) * inWidth + xc) * inChannels;
-              for (let ci = 0; ci < inChannels; ci++) dx[xAt + ci]! += from[at + ci]!;
-            }
-            at += inChannels;
-          }
-        }
-      }
-    }
-  }
+  setGeometry(backend, info);
+  loopsOf(backend).addPatches(offsetOf(backend, cols), offsetOf(backend, out));
   backend.disposeData(cols.dataId);
   return out;
 }

@@ -154,6 +154,32 @@ export function patches(x: usize, out: usize): void {
   }
 }
 
+/** The reverse of patches: each row's values added back at the pixels they came from. `out` (dx) must start zeroed. */
+export function addPatches(cols: usize, out: usize): void {
+  const channels = inC;
+  let at = cols;
+  for (let b = 0; b < batch; b++) {
+    for (let r = 0; r < outH; r++) {
+      for (let c = 0; c < outW; c++) {
+        for (let fr = 0; fr < filterH; fr++) {
+          const xr = r * strideH + fr * dilationH - padTop;
+          for (let fc = 0; fc < filterW; fc++) {
+            const xc = c * strideW + fc * dilationW - padLeft;
+            if (xr >= 0 && xr < inH && xc >= 0 && xc < inW) {
+              const to = out + (((<usize>((b * inH + xr) * inW + xc)) * channels) << 2);
+              for (let ci = 0; ci < channels; ci++) {
+                const o = (<usize>ci) << 2;
+                store<f32>(to + o, load<f32>(to + o) + load<f32>(at + o));
+              }
+            }
+            at += (<usize>channels) << 2;
+          }
+        }
+      }
+    }
+  }
+}
+
 /**
  * Depthwise gradients, channel multiplier 1. filter = true: out[fr, fc, c] = sum of x[tap] * dy;
  * filter = false: out[tap pixel, c] += dy * w[fr, fc, c] (out is dx). `out` must start zeroed.
@@ -187,6 +213,75 @@ export function depthwiseGradient(a: usize, dy: usize, out: usize, filter: bool)
             }
           }
         }
+      }
+    }
+  }
+}
+
+/**
+ * out[i, j] += sum over rows p of a[p, i] * b[p, j]: a^T x b without transposing either (a convolution's
+ * filter gradient, a = patches or x, b = dy). Rows go in tiles that stay in cache while every 4x8
+ * block of out is accumulated in registers over the tile. `out` must start zeroed.
+ */
+export function transposedProduct(a: usize, b: usize, out: usize, rows: i32, m: i32, n: i32): void {
+  const tile = 64;
+  const aRow = (<usize>m) << 2;
+  const bRow = (<usize>n) << 2;
+  const oRow = (<usize>n) << 2;
+  const mBlocks = m & ~3;
+  const nBlocks = n & ~7;
+  for (let p0 = 0; p0 < rows; p0 += tile) {
+    const p1 = min(rows, p0 + tile);
+    for (let i = 0; i < mBlocks; i += 4) {
+      for (let j = 0; j < nBlocks; j += 8) {
+        const o0 = out + (<usize>i) * oRow + ((<usize>j) << 2);
+        const o1 = o0 + oRow;
+        const o2 = o1 + oRow;
+        const o3 = o2 + oRow;
+        let c00 = v128.load(o0), c01 = v128.load(o0, 16);
+        let c10 = v128.load(o1), c11 = v128.load(o1, 16);
+        let c20 = v128.load(o2), c21 = v128.load(o2, 16);
+        let c30 = v128.load(o3), c31 = v128.load(o3, 16);
+        let ap = a + (<usize>p0) * aRow + ((<usize>i) << 2);
+        let bp = b + (<usize>p0) * bRow + ((<usize>j) << 2);
+        for (let p = p0; p < p1; p++) {
+          const b0 = v128.load(bp);
+          const b1 = v128.load(bp, 16);
+          const a0 = f32x4.splat(load<f32>(ap));
+          const a1 = f32x4.splat(load<f32>(ap, 4));
+          const a2 = f32x4.splat(load<f32>(ap, 8));
+          const a3 = f32x4.splat(load<f32>(ap, 12));
+          c00 = f32x4.add(c00, f32x4.mul(a0, b0));
+          c01 = f32x4.add(c01, f32x4.mul(a0, b1));
+          c10 = f32x4.add(c10, f32x4.mul(a1, b0));
+          c11 = f32x4.add(c11, f32x4.mul(a1, b1));
+          c20 = f32x4.add(c20, f32x4.mul(a2, b0));
+          c21 = f32x4.add(c21, f32x4.mul(a2, b1));
+          c30 = f32x4.add(c30, f32x4.mul(a3, b0));
+          c31 = f32x4.add(c31, f32x4.mul(a3, b1));
+          ap += aRow;
+          bp += bRow;
+        }
+        v128.store(o0, c00); v128.store(o0, c01, 16);
+        v128.store(o1, c10); v128.store(o1, c11, 16);
+        v128.store(o2, c20); v128.store(o2, c21, 16);
+        v128.store(o3, c30); v128.store(o3, c31, 16);
+      }
+    }
+    // Rows of out past the last block of 4, and columns past the last block of 8: one value at a time.
+    for (let i = 0; i < m; i++) {
+      const jFrom = i < mBlocks ? nBlocks : 0;
+      for (let j = jFrom; j < n; j++) {
+        let sum: f32 = 0;
+        let ap = a + (<usize>p0) * aRow + ((<usize>i) << 2);
+        let bp = b + (<usize>p0) * bRow + ((<usize>j) << 2);
+        for (let p = p0; p < p1; p++) {
+          sum += load<f32>(ap) * load<f32>(bp);
+          ap += aRow;
+          bp += bRow;
+        }
+        const o = out + (<usize>i) * oRow + ((<usize>j) << 2);
+        store<f32>(o, load<f32>(o) + sum);
       }
     }
   }

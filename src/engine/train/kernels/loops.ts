@@ -10,9 +10,12 @@ export interface GradientLoops {
   clip(x: number, out: number, n: number, lo: number, hi: number): void;
   /** x = 0: sums of dy per channel; else sums of dy * (x - mean). */
   channelSums(dy: number, x: number, mean: number, sums: number, rows: number, channels: number): void;
+  /** out[m, n] += a[rows, m]^T x b[rows, n]; out starts zeroed. */
+  transposedProduct(a: number, b: number, out: number, rows: number, m: number, n: number): void;
   transpose(src: number, dst: number, rows: number, cols: number): void;
   setGeometry(batch: number, inH: number, inW: number, inC: number, outH: number, outW: number, strideH: number, strideW: number, filterH: number, filterW: number, dilationH: number, dilationW: number, padTop: number, padLeft: number): void;
   patches(x: number, out: number): void;
+  addPatches(cols: number, out: number): void;
   depthwiseGradient(a: number, dy: number, out: number, filter: boolean): void;
 }
 
