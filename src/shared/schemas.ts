@@ -227,13 +227,35 @@ export const Heatmap = z.object({
 
 // ---- export and predict -----------------------------------------------------------------------
 
-export const ExportFormat = z.enum(['tfjs', 'onnx', 'tflite', 'tflite-fp16']);
+export const ExportFormat = z.enum(['tfjs', 'onnx', 'tflite', 'tflite-fp16', 'coreml']);
+/** The exported file, reloaded by its runtime, compared with the app's own answers on the checking photos. */
+export const PredictionCheck = z.object({
+  /** Absent in results written before structure checks existed. */
+  kind: z.literal('predictions').optional(),
+  images: z.number().int(),
+  agreement: z.number(),
+  maxAbsDiff: z.number(),
+});
+/** Only the file's structure checked, for a format nothing here can run (Core ML needs an Apple system). */
+export const StructureCheck = z.object({
+  kind: z.literal('structure'),
+  /** Who checked it, e.g. "Apple's Core ML validator". */
+  checker: z.string(),
+  /** The checker's answer, e.g. "VALID". */
+  answer: z.string(),
+  /** The plain sentence to show, e.g. "structure checked by Apple's validator; predictions not checked (needs a Mac)". */
+  summary: z.string(),
+  // Declared absent, so code that reads a prediction check's numbers gets undefined here, never a made-up number.
+  images: z.undefined().optional(),
+  agreement: z.undefined().optional(),
+  maxAbsDiff: z.undefined().optional(),
+});
 export const ExportResult = z.object({
   format: ExportFormat,
   out: z.string(),
   files: z.array(z.string()),
   seconds: z.number().optional(),
-  verified: z.object({ images: z.number().int(), agreement: z.number(), maxAbsDiff: z.number() }),
+  verified: z.union([PredictionCheck, StructureCheck]),
 });
 
 export const Prediction = z.object({

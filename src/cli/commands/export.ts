@@ -1,21 +1,28 @@
-// `foldwise export <run dir> --format tfjs|onnx --out <dir>`: one self-contained model, checked
-// against the app's own predictions before it is put in place.
+// `foldwise export <run dir> --format <format> --out <dir>`: one self-contained model, checked
+// before it is put in place: against the app's own predictions, or (Core ML, which nothing here can
+// run) for structure by Apple's validator.
 import type { Command } from 'commander';
-import type { ExportResult } from '../../shared/types';
+import { EXPORT_FORMATS, exportFormatInfo } from '../../shared/export-formats';
+import type { ExportFormat, ExportResult } from '../../shared/types';
 import { startLocalEngine } from '../engine';
 import { runJob } from '../job';
 import { reportFailure } from '../output';
 
 export function formatExport(r: ExportResult): string {
   const v = r.verified;
+  const info = exportFormatInfo(r.format);
   return [
-    `Exported ${r.format === 'tfjs' ? 'TensorFlow.js' : 'ONNX'} model to ${r.out}${r.seconds === undefined ? '' : ` in ${r.seconds.toFixed(1)} s`}`,
-    `Verified on ${v.images} validation photos: same answer as the app for ${(v.agreement * 100).toFixed(1)}%, probabilities within ${v.maxAbsDiff.toExponential(1)}`,
+    `Exported ${info.name} model (${info.audience.toLowerCase()}) to ${r.out}${r.seconds === undefined ? '' : ` in ${r.seconds.toFixed(1)} s`}`,
+    v.kind === 'structure'
+      ? `Checked: ${v.summary} (${v.checker} says ${v.answer})`
+      : `Verified on ${v.images} validation photos: same answer as the app for ${(v.agreement * 100).toFixed(1)}%, probabilities within ${v.maxAbsDiff.toExponential(1)}`,
     'Files:',
     ...r.files.map((f) => `  ${f}`),
     '',
   ].join('\n');
 }
+
+const formatList = () => EXPORT_FORMATS.map((f) => `  ${f.id.padEnd(12)} ${f.audience}: ${f.what}`).join('\n');
 
 export function register(program: Command): void {
   program
@@ -23,15 +30,16 @@ export function register(program: Command): void {
     .description('Export a trained run as one model (backbone + head, preprocessing inside) that other apps can use, checked against the app.')
     .argument('<run>', 'the folder of a finished training run')
     .requiredOption('--out <dir>', 'folder to write (new, empty, or an earlier export to replace)')
-    .option('--format <format>', 'tfjs or onnx', 'tfjs')
+    .option('--format <format>', EXPORT_FORMATS.map((f) => `${f.id} (${f.audience.toLowerCase()})`).join(', '), 'tfjs')
     .option('--json', 'print one JSON object instead of a summary')
+    .addHelpText('after', () => `\nFormats:\n${formatList()}\n`)
     .action(async (runDir: string, opts: { out: string; format: string; json?: boolean }) => {
       const json = Boolean(opts.json);
-      if (opts.format !== 'tfjs' && opts.format !== 'onnx') {
-        reportFailure(new Error(`--format must be tfjs or onnx, not "${opts.format}".`), json);
+      if (!EXPORT_FORMATS.some((f) => f.id === opts.format)) {
+        reportFailure(new Error(`--format must be one of ${EXPORT_FORMATS.map((f) => f.id).join(', ')}, not "${opts.format}".\n${formatList()}`), json);
         return;
       }
       const client = startLocalEngine();
-      await runJob(client, client.call('model/export', { runDir, format: opts.format, out: opts.out }), { json, format: formatExport });
+      await runJob(client, client.call('model/export', { runDir, format: opts.format as ExportFormat, out: opts.out }), { json, format: formatExport });
     });
 }

@@ -1,7 +1,7 @@
 // MODEL_CARD.md and its HTML twin, written from the run's own predictions: what the model knows,
 // how well, where it goes wrong, and what it cannot do. One list of blocks renders to both formats.
 import { argmax } from '../../shared/argmax';
-import type { Split } from '../../shared/types';
+import type { Split, StructureCheck } from '../../shared/types';
 import { mostConfusedPairs, type SavedPrediction } from '../interpret/review';
 import type { ExportMetadata } from './metadata';
 
@@ -102,6 +102,15 @@ export function confusionSvg(classes: string[], confusion: number[][]): string {
   return parts.join('\n');
 }
 
+/** What each format is, for the card's first paragraph. */
+const FORMAT_NAMES: Record<string, string> = {
+  tfjs: 'TensorFlow.js layers model',
+  onnx: 'ONNX (opset 13)',
+  tflite: 'TFLite (float32)',
+  'tflite-fp16': 'TFLite (float16 weights)',
+  coreml: 'Core ML neural network classifier (specification version 4: iOS 13, macOS 10.15 and later)',
+};
+
 type Block =
   | { h: 1 | 2 | 3; text: string }
   | { p: string }
@@ -112,7 +121,8 @@ type Block =
 export interface CardInput {
   meta: ExportMetadata;
   stats: CardStats;
-  verified: { images: number; agreement: number; maxAbsDiff: number; accuracy: number | null };
+  /** Predictions compared with the app's, or (Core ML) only the structure checked. */
+  verified: { kind?: 'predictions'; images: number; agreement: number; maxAbsDiff: number; accuracy: number | null } | StructureCheck;
   files: string[];
   /** Usage files written beside the model, with one line each. */
   usage: { file: string; what: string }[];
@@ -125,7 +135,7 @@ function blocks(input: CardInput): Block[] {
   const classes = stats.classes;
   out.push({ h: 1, text: `Model card: ${classes.join(' / ')} classifier` });
   out.push({
-    p: `An image classifier made with Foldwise ${meta.appVersion} on ${meta.createdAt.slice(0, 10)}, built on ${meta.backbone.name}${meta.backbone.fineTuned ? ' (fine-tuned)' : ' (ImageNet weights, frozen)'}. Format: ${meta.format === 'tfjs' ? 'TensorFlow.js layers model' : 'ONNX (opset 13)'}, file ${meta.modelFile}.`,
+    p: `An image classifier made with Foldwise ${meta.appVersion} on ${meta.createdAt.slice(0, 10)}, built on ${meta.backbone.name}${meta.backbone.fineTuned ? ' (fine-tuned)' : ' (ImageNet weights, frozen)'}. Format: ${FORMAT_NAMES[meta.format] ?? meta.format}, file ${meta.modelFile}.`,
   });
 
   out.push({ h: 2, text: 'Classes it knows' });
@@ -145,10 +155,17 @@ function blocks(input: CardInput): Block[] {
   } else lines.push('Validation accuracy: not measured (the run kept no validation images).');
   const testAcc = meta.metrics.testAccuracy ?? stats.test?.accuracy ?? null;
   lines.push(testAcc !== null && stats.test ? `Test accuracy: ${pct(testAcc)} on ${stats.test.images} images never used to choose anything.` : 'Test accuracy: no test split was set aside, so there is no independent score.');
-  lines.push(
-    `This exported file was reloaded and checked on ${verified.images} validation images: it agrees with the app on ${pct(verified.agreement)} of them ` +
-      `(largest probability difference ${verified.maxAbsDiff.toExponential(1)})${verified.accuracy === null ? '' : ` and gets ${pct(verified.accuracy)} right`}.`,
-  );
+  if (verified.kind === 'structure') {
+    lines.push(
+      `This exported file: ${verified.summary}. ${verified.checker} says ${verified.answer}; nothing on Linux or Windows runs Core ML, so whether it gives the app's answers is not known yet. ` +
+        'On a Mac, iPhone or iPad, checkSamples() in the Swift file (or `python predict.py --check` on a Mac) compares its answers for the photos in samples/ with the app\'s.',
+    );
+  } else {
+    lines.push(
+      `This exported file was reloaded and checked on ${verified.images} validation images: it agrees with the app on ${pct(verified.agreement)} of them ` +
+        `(largest probability difference ${verified.maxAbsDiff.toExponential(1)})${verified.accuracy === null ? '' : ` and gets ${pct(verified.accuracy)} right`}.`,
+    );
+  }
   out.push({ ul: lines });
   if (stats.valid) {
     out.push({ h: 3, text: 'Per class (validation)' });
@@ -177,16 +194,23 @@ function blocks(input: CardInput): Block[] {
   out.push({ ul: limits });
 
   out.push({ h: 2, text: 'How to feed it' });
+  const imageInput = meta.format === 'coreml';
   out.push({
     ul: [
-      `Input "${meta.input.name}": float32, shape [N, ${meta.input.shape[1]}, ${meta.input.shape[2]}, 3], RGB values 0 to 255 (scaling happens inside the model).`,
-      `Before that: ${meta.recipe.description}`,
-      `Output "${meta.output.name}": ${classes.length} probabilities per image, in this order: ${classes.join(', ')}.`,
+      imageInput
+        ? `Input "${meta.input.name}": an RGB image of ${meta.input.shape[1]}x${meta.input.shape[2]} (a CVPixelBuffer, or any image through Vision); scaling happens inside the model.`
+        : `Input "${meta.input.name}": float32, shape [N, ${meta.input.shape[1]}, ${meta.input.shape[2]}, 3], RGB values 0 to 255 (scaling happens inside the model).`,
+      `Before that: ${meta.recipe.description}${imageInput ? " With Vision, imageCropAndScaleOption = .centerCrop does the resizing and cropping (with Core ML's own resampling, not exactly the app's)." : ''}`,
+      imageInput
+        ? `Outputs "label" (the most likely class) and "${meta.output.name}" (a dictionary from each class to its probability): ${classes.join(', ')}.`
+        : `Output "${meta.output.name}": ${classes.length} probabilities per image, in this order: ${classes.join(', ')}.`,
       ...(meta.testTimeAugmentation === 'none' ? [] : ['Inside, the model looks at the photo and at its mirror image and averages the two answers, as the app does; do not mirror photos yourself.']),
     ],
   });
   out.push({ h: 2, text: 'Files' });
-  out.push({ ul: [...input.files.map((f) => f), ...input.usage.map((u) => `${u.file}: ${u.what}`)] });
+  const samples = input.files.filter((f) => f.startsWith('samples/') && !f.endsWith('.json')).length;
+  const samplesLine = samples > 0 ? [`samples/: ${samples} checking photos and the app's probabilities for them (expected.json); each snippet's check mode compares its own answers with these.`] : [];
+  out.push({ ul: [...input.files.filter((f) => !f.startsWith('samples/')), ...samplesLine, ...input.usage.map((u) => `${u.file}: ${u.what}`)] });
   return out;
 }
 

@@ -12,6 +12,9 @@ import { packageRoot } from '../paths';
 import { exportModel } from './export';
 import { onnxFormat } from './formats/onnx';
 import { tfjsFormat } from './formats/tfjs';
+import { coremlFormat } from './formats/coreml';
+import { coremlValidator } from './coreml/validate';
+import { decodeSpec, encodeSpec } from './coreml/proto';
 import type { ModelFormat } from './formats';
 import { createPredictor } from './predictor';
 import { makeRunFixture, type RunFixture } from './run-fixture.test-helpers';
@@ -165,6 +168,39 @@ describe('exportModel', () => {
     const model = await tf.loadLayersModel(dirLoader(path.join(tmp, 'tta', 'tfjs')));
     expect(model.layers.map((l) => l.getClassName())).toEqual(expect.arrayContaining(['Permute', 'Dense', 'Average']));
     model.dispose();
+  });
+
+  it.skipIf(!coremlValidator())("writes a Core ML model that Apple's validator accepts, and says its predictions were not checked", async () => {
+    const out = path.join(tmp, 'exports', 'coreml');
+    const result = await exportModel(fixture.runDir, { format: 'coreml', out });
+    const sentence = "structure checked by Apple's validator; predictions not checked (needs a Mac)";
+    expect(result.verified).toEqual({ kind: 'structure', checker: "Apple's Core ML validator", answer: 'VALID', summary: sentence });
+    expect(result.accuracy).toBeNull();
+    expect(result.files).toEqual(expect.arrayContaining(['model.mlmodel', 'metadata.json', 'MODEL_CARD.md', 'FoldwiseClassifier.swift', 'predict.py', 'samples/expected.json']));
+    const meta = JSON.parse(fs.readFileSync(path.join(out, 'metadata.json'), 'utf8'));
+    expect(meta).toMatchObject({ format: 'coreml', modelFile: 'model.mlmodel', labels: fixture.classes, verified: { kind: 'structure', summary: sentence } });
+    expect(fs.readFileSync(path.join(out, 'MODEL_CARD.md'), 'utf8')).toContain(sentence);
+    expect(fs.readFileSync(path.join(out, 'FoldwiseClassifier.swift'), 'utf8')).toContain('NOT RUN BY FOLDWISE');
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'samples', 'expected.json'), 'utf8')).samples).toHaveLength(3);
+    // Nothing here runs Core ML: predicting with the export says so instead of guessing.
+    await expect(createPredictor(out)).rejects.toMatchObject({ name: 'predict/cannot-run' });
+
+    // A writer that drops one weight: Apple's validator refuses the file and nothing is put in place.
+    const broken: ModelFormat = {
+      ...coremlFormat,
+      async write(dir, graph, meta) {
+        const files = await coremlFormat.write.call(this, dir, graph, meta);
+        const file = path.join(dir, 'model.mlmodel');
+        const spec = decodeSpec(fs.readFileSync(file));
+        const layer = (spec.neuralNetworkClassifier as { layers: { layer: string; convolution?: { weights: { floatValue: number[] } } }[] }).layers.find((l) => l.layer === 'convolution')!;
+        layer.convolution!.weights.floatValue.pop();
+        fs.writeFileSync(file, encodeSpec(spec));
+        return files;
+      },
+    };
+    const fresh = path.join(tmp, 'exports', 'coreml-broken');
+    await expect(exportModel(fixture.runDir, { format: 'coreml', out: fresh, formatModule: broken })).rejects.toMatchObject({ name: 'export/structure-invalid', message: /Apple's Core ML validator refused/ });
+    expect(fs.existsSync(fresh)).toBe(false);
   });
 
   it('refuses a target folder that holds other files, and a folder that is not a run', async () => {

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { EngineError } from '../../shared/rpc';
-import type { ExportFormat, ExportResult } from '../../shared/types';
+import type { ExportFormat, ExportResult, PredictionCheck, StructureCheck } from '../../shared/types';
 import { defaultThreads } from '../features/extractor';
 import { cardStats, confusionSvg, renderHtml, renderMarkdown } from './card';
 import { buildRunGraph } from './graph/run';
@@ -17,7 +17,7 @@ import { readRun } from '../run';
 import { usageFiles, writeUsageFiles } from './snippets';
 import { writeSamples } from './samples';
 import { withBackend } from '../compute';
-import { AGREEMENT_REQUIRED, MAX_ABS_DIFF_ALLOWED, verifyExport } from './verify';
+import { AGREEMENT_REQUIRED, MAX_ABS_DIFF_ALLOWED, verifyExport, type Verification } from './verify';
 
 export interface ExportProgress {
   stage: 'export' | 'verify';
@@ -108,37 +108,49 @@ async function exportNow(runDir: string, opts: ExportOptions): Promise<ExportRep
     opts.signal?.throwIfAborted();
     endStage('write');
 
-    progress({ stage: 'export', done: 2, total: 3, message: 'reloading what was written' });
-    const reloadStart = performance.now();
-    const reloading = loader.load(tmp).then((r) => {
-      reloaded.runner = r;
-      stages.reload = Number(((performance.now() - reloadStart) / 1000).toFixed(3));
-      return r;
-    });
-    const verified = await verifyExport({
-      runner: reloading,
-      reference: async () => (reference = await createPredictor(run.dir)),
-      labels: run.classes,
-      recipe: classifier.spec.recipe,
-      images,
-      signal: opts.signal,
-      onProgress: (done, total) => progress({ stage: 'verify', done, total }),
-    });
-    if (verified.images === 0) {
-      throw new EngineError('export/nothing-to-verify', `None of the ${images.length} validation images of the run could be read (first problem: ${verified.skipped[0]?.file}: ${verified.skipped[0]?.reason}). Were they moved?`);
+    // What is proven about the written file: the app's answers, from the file reloaded by the format's
+    // own runtime; or, for a format nothing here can run (Core ML), its structure, checked by a validator.
+    let checked: PredictionCheck | StructureCheck;
+    let verified: Verification | null = null;
+    let runner: Runner | null = null;
+    if (format.checkStructure) {
+      progress({ stage: 'verify', done: 0, total: 1, message: 'checking the structure of what was written' });
+      checked = await format.checkStructure(tmp);
+      progress({ stage: 'verify', done: 1, total: 1 });
+      endStage('verify');
+    } else {
+      progress({ stage: 'export', done: 2, total: 3, message: 'reloading what was written' });
+      const reloadStart = performance.now();
+      const reloading = loader.load(tmp).then((r) => {
+        reloaded.runner = r;
+        stages.reload = Number(((performance.now() - reloadStart) / 1000).toFixed(3));
+        return r;
+      });
+      verified = await verifyExport({
+        runner: reloading,
+        reference: async () => (reference = await createPredictor(run.dir)),
+        labels: run.classes,
+        recipe: classifier.spec.recipe,
+        images,
+        signal: opts.signal,
+        onProgress: (done, total) => progress({ stage: 'verify', done, total }),
+      });
+      if (verified.images === 0) {
+        throw new EngineError('export/nothing-to-verify', `None of the ${images.length} validation images of the run could be read (first problem: ${verified.skipped[0]?.file}: ${verified.skipped[0]?.reason}). Were they moved?`);
+      }
+      const tolerance = format.tolerance ?? { agreement: AGREEMENT_REQUIRED, maxAbsDiff: MAX_ABS_DIFF_ALLOWED };
+      if (verified.agreement < tolerance.agreement || !(verified.maxAbsDiff <= tolerance.maxAbsDiff)) {
+        throw new EngineError(
+          'export/verify-failed',
+          `The exported ${format.id} model does not predict what the app predicts: on ${verified.images} images it agrees on ${(verified.agreement * 100).toFixed(1)}% ` +
+            `(needs ${tolerance.agreement * 100}%) and probabilities differ by up to ${verified.maxAbsDiff.toExponential(2)} (allowed ${tolerance.maxAbsDiff}). Nothing was written.`,
+          { images: verified.images, agreement: verified.agreement, maxAbsDiff: verified.maxAbsDiff },
+        );
+      }
+      endStage('verify');
+      runner = await reloading;
+      checked = { kind: 'predictions', images: verified.images, agreement: verified.agreement, maxAbsDiff: verified.maxAbsDiff };
     }
-    const tolerance = format.tolerance ?? { agreement: AGREEMENT_REQUIRED, maxAbsDiff: MAX_ABS_DIFF_ALLOWED };
-    if (verified.agreement < tolerance.agreement || !(verified.maxAbsDiff <= tolerance.maxAbsDiff)) {
-      throw new EngineError(
-        'export/verify-failed',
-        `The exported ${format.id} model does not predict what the app predicts: on ${verified.images} images it agrees on ${(verified.agreement * 100).toFixed(1)}% ` +
-          `(needs ${tolerance.agreement * 100}%) and probabilities differ by up to ${verified.maxAbsDiff.toExponential(2)} (allowed ${tolerance.maxAbsDiff}). Nothing was written.`,
-        { images: verified.images, agreement: verified.agreement, maxAbsDiff: verified.maxAbsDiff },
-      );
-    }
-    endStage('verify');
-    const runner = await reloading;
-    const checked = { images: verified.images, agreement: verified.agreement, maxAbsDiff: verified.maxAbsDiff };
 
     // Documentation of what was proven: metadata, model card, usage files.
     const stats = cardStats(run.classes, run.predictions);
@@ -151,21 +163,24 @@ async function exportNow(runDir: string, opts: ExportOptions): Promise<ExportRep
       picture = 'confusion-matrix.svg';
       extra.push(picture);
     }
-    const fullMeta = { ...meta, verified: { ...checked, accuracy: verified.accuracy, runtime: runner.runtime } };
+    const fullMeta = { ...meta, verified: verified && runner ? { ...checked, accuracy: verified.accuracy, runtime: runner.runtime } : checked };
     await fs.promises.writeFile(path.join(tmp, 'metadata.json'), JSON.stringify(fullMeta, null, 2));
     // Golden samples: a few checking photos and the app's answers, for the snippets' --check mode.
     const samples = await writeSamples(tmp, { images, labels: run.classes, recipe: classifier.spec.recipe, reference: () => createPredictor(run.dir) });
     extra.push(...samples);
     const cardFiles = ['metadata.json', 'MODEL_CARD.md', 'MODEL_CARD.html'];
-    const cardInput = { meta, stats, verified: { ...checked, accuracy: verified.accuracy }, files: [...modelFiles, ...cardFiles, ...extra], usage, confusionPicture: picture };
+    const cardInput = { meta, stats, verified: checked.kind === 'structure' ? checked : { ...checked, accuracy: verified?.accuracy ?? null }, files: [...modelFiles, ...cardFiles, ...extra], usage, confusionPicture: picture };
     await fs.promises.writeFile(path.join(tmp, 'MODEL_CARD.md'), renderMarkdown(cardInput));
     await fs.promises.writeFile(path.join(tmp, 'MODEL_CARD.html'), renderHtml(cardInput, svg));
     const usageWritten = await writeUsageFiles(tmp, usage);
     opts.signal?.throwIfAborted();
     endStage('document');
 
-    const runtimes = { exported: runner.runtime, app: reference ? (reference as Predictor).runtime : 'predictions recorded at training' };
-    runner.dispose();
+    const runtimes = {
+      exported: runner?.runtime ?? `not run: ${checked.kind === 'structure' ? checked.summary : ''}`,
+      app: reference ? (reference as Predictor).runtime : 'predictions recorded at training',
+    };
+    runner?.dispose();
     reloaded.runner = null;
     reference = null; // verifyExport disposed it
     await moveIntoPlace(tmp, target);
@@ -177,8 +192,8 @@ async function exportNow(runDir: string, opts: ExportOptions): Promise<ExportRep
       files: [...modelFiles, ...cardFiles, ...extra, ...usageWritten],
       seconds: (performance.now() - started) / 1000,
       verified: checked,
-      accuracy: verified.accuracy,
-      skipped: verified.skipped,
+      accuracy: verified?.accuracy ?? null,
+      skipped: verified?.skipped ?? [],
       runtime: runtimes,
       stages,
     };

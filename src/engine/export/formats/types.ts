@@ -1,6 +1,6 @@
 // One module per export format. Adding a format (TFLite, Core ML ...) means one more module that
 // writes its files and can load them back with that format's own stock runtime for verification.
-import type { ExportFormat } from '../../../shared/types';
+import type { ExportFormat, StructureCheck } from '../../../shared/types';
 import type { ExportGraph } from '../graph';
 import type { ExportMetadata } from '../metadata';
 
@@ -46,4 +46,10 @@ export interface ModelFormat {
    * probabilities within 1e-4). Looser only where the format rounds weights on purpose (float16).
    */
   tolerance?: { agreement: number; maxAbsDiff: number };
+  /**
+   * Only for formats that nothing here can run (Core ML needs an Apple system): checks the written
+   * files' structure instead, and the export reports that predictions were not checked. Throws
+   * (export/structure-invalid) when the checker refuses the file.
+   */
+  checkStructure?(dir: string): Promise<StructureCheck>;
 }

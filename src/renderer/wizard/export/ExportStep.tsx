@@ -1,4 +1,5 @@
-import type { ExportFormat } from '../../../shared/types';
+import { EXPORT_FORMATS, exportFormatInfo } from '../../../shared/export-formats';
+import type { ExportResult } from '../../../shared/types';
 import { CopyPathButton } from '../../components/CopyPath';
 import { Message } from '../../components/Message';
 import { ProgressBar } from '../../components/ProgressBar';
@@ -6,13 +7,6 @@ import { getApi } from '../../ipc';
 import { formatDuration, formatPercent, plural } from '../../lib/format';
 import { useApp } from '../../store';
 import { defaultExportDir } from '../../store/export';
-
-const FORMATS: Record<ExportFormat, { name: string; what: string }> = {
-  tfjs: { name: 'TensorFlow.js', what: 'for websites and Node.js (model.json + weights)' },
-  onnx: { name: 'ONNX', what: 'for Python, C#, C++, Java and most other tools (one .onnx file)' },
-  tflite: { name: 'TFLite', what: 'for Android apps (MediaPipe, LiteRT): one .tflite file, labels inside' },
-  'tflite-fp16': { name: 'TFLite, half size', what: 'for Android apps at half the size (float16 weights; answers differ very slightly)' },
-};
 
 export function ExportStep() {
   const exporting = useApp((s) => s.exporting);
@@ -35,17 +29,19 @@ export function ExportStep() {
     <div className="stack">
       <fieldset disabled={running} className="stack">
         <legend>Format and destination</legend>
-        <label className="row">
-          <span>Format</span>
-          <select data-testid="export-format" value={exporting.format} onChange={(e) => setFormat(e.target.value as ExportFormat)}>
-            {(Object.keys(FORMATS) as ExportFormat[]).map((f) => (
-              <option key={f} value={f}>
-                {FORMATS[f].name}
-              </option>
-            ))}
-          </select>
-          <span className="muted">{FORMATS[exporting.format].what}</span>
-        </label>
+        <div className="format-list" role="radiogroup" aria-label="Where the model will run" data-testid="export-format">
+          {EXPORT_FORMATS.map((f) => (
+            <label key={f.id} className={`format-option${exporting.format === f.id ? ' chosen' : ''}`} data-testid={`export-format-${f.id}`}>
+              <input type="radio" name="export-format" value={f.id} checked={exporting.format === f.id} onChange={() => setFormat(f.id)} />
+              <span className="stack-tight">
+                <span>
+                  <strong>{f.audience}</strong> <span className="muted">· {f.name}</span>
+                </span>
+                <span className="muted small">{f.what}</span>
+              </span>
+            </label>
+          ))}
+        </div>
         <label className="stack-tight">
           <span>Save into this folder</span>
           <input
@@ -65,7 +61,7 @@ export function ExportStep() {
       </fieldset>
       <div className="row">
         <button type="button" className="primary big" data-testid="export-start" onClick={() => void exportModel()} disabled={running}>
-          Export {FORMATS[exporting.format].name}
+          Export {exportFormatInfo(exporting.format).name}
         </button>
         {running && (
           <button type="button" onClick={cancelExport}>
@@ -80,12 +76,8 @@ export function ExportStep() {
         </Message>
       )}
       {result && (
-        <div className={`message ${result.verified.agreement >= 1 ? 'message-good' : 'message-warning'}`} data-testid="export-result" role="status">
-          <strong>
-            {formatPercent(result.verified.agreement)} agreement on {plural(result.verified.images, 'checking photo')}
-          </strong>{' '}
-          — the exported {FORMATS[result.format].name} model predicts {result.verified.agreement >= 1 ? 'exactly' : 'almost exactly'} what Foldwise predicts (largest difference in a
-          probability: {result.verified.maxAbsDiff.toExponential(1)}).
+        <div className={`message ${resultTone(result)}`} data-testid="export-result" role="status">
+          <CheckSummary result={result} />
           <div className="mono small truncate" title={result.out} data-testid="export-path">
             {result.out}
           </div>
@@ -108,5 +100,36 @@ export function ExportStep() {
         </div>
       )}
     </div>
+  );
+}
+
+function resultTone(result: ExportResult): string {
+  const v = result.verified;
+  if (v.kind === 'structure') return ''; // the plain (blue) message: checked, but not the answers
+  return v.agreement >= 1 ? 'message-good' : 'message-warning';
+}
+
+/** What was proven about the exported file, in plain words: the app's answers, or (Core ML) only its structure. */
+function CheckSummary({ result }: { result: ExportResult }) {
+  const v = result.verified;
+  const name = exportFormatInfo(result.format).name;
+  if (v.kind === 'structure') {
+    const [checked, notChecked] = v.summary.split('; ');
+    return (
+      <>
+        <strong>{checked ? checked[0]!.toUpperCase() + checked.slice(1) : v.summary}</strong>
+        {notChecked ? `; ${notChecked}.` : '.'} Nothing on this computer can run a {name} model, so whether it gives Foldwise’s answers is not known yet: on a Mac,
+        iPhone or iPad, the check in the Swift file beside the model compares it with the answers saved in samples/.
+      </>
+    );
+  }
+  return (
+    <>
+      <strong>
+        {formatPercent(v.agreement)} agreement on {plural(v.images, 'checking photo')}
+      </strong>{' '}
+      — the exported {name} model predicts {v.agreement >= 1 ? 'exactly' : 'almost exactly'} what Foldwise predicts (largest difference in a probability:{' '}
+      {v.maxAbsDiff.toExponential(1)}).
+    </>
   );
 }
