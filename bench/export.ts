@@ -11,17 +11,21 @@
 // export process (all threads) are printed beside the wall-clock seconds.
 //
 // Env: FOLDWISE_CACHE (reuse one to skip the ONNX conversion of the backbone), BENCH_REPEATS (default 3),
-// BENCH_TTA=0 to benchmark runs without test-time augmentation only (default: both).
+// BENCH_TTA=0 to benchmark runs without test-time augmentation only (default: both), BENCH_FORMATS
+// (comma-separated; default onnx,tfjs,tflite,tflite-fp16). modelBytes: the size of the model file(s).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_BACKBONE } from '../src/engine/backbones/catalog';
 import { exportModel, type ExportReport } from '../src/engine/export/export';
 import { makeRunFixture } from '../src/engine/export/run-fixture.test-helpers';
+import type { ExportFormat } from '../src/shared/types';
 import { median } from './common';
 
 const repeats = Number(process.env.BENCH_REPEATS ?? 3);
 const ttaModes = process.env.BENCH_TTA === '0' ? [false] : [false, true];
+const formats = (process.env.BENCH_FORMATS ?? 'onnx,tfjs,tflite,tflite-fp16').split(',') as ExportFormat[];
+const MODEL_FILES = new Set(['model.onnx', 'model.json', 'weights.bin', 'model.tflite', 'model.mlmodel']);
 
 async function main(): Promise<void> {
   const loadAverageBefore = os.loadavg().map((l) => Number(l.toFixed(2)));
@@ -34,11 +38,12 @@ async function main(): Promise<void> {
       // hymenoptera val/ has 70 ants and 83 bees: 70 + 80 = 150 validation photos.
       const run = await makeRunFixture(path.join(tmp, tta ? 'tta' : 'plain'), { backbone: DEFAULT_BACKBONE, trainPerClass: 20, validPerClass: 80, tta });
       const setupSeconds = (performance.now() - setupStart) / 1000;
-      for (const format of ['onnx', 'tfjs'] as const) {
+      for (const format of formats) {
         const seconds: number[] = [];
         let last: ExportReport | null = null;
         const stages: ExportReport['stages'][] = [];
         const cpu: number[] = [];
+        let modelBytes = 0;
         for (let i = 0; i < repeats; i++) {
           const out = path.join(tmp, 'exports', `${format}-${tta}-${i}`);
           const started = performance.now();
@@ -48,6 +53,7 @@ async function main(): Promise<void> {
           const used = process.cpuUsage(cpuBefore);
           cpu.push((used.user + used.system) / 1e6);
           stages.push(last.stages);
+          modelBytes = last.files.filter((f) => MODEL_FILES.has(f)).reduce((sum, f) => sum + fs.statSync(path.join(out, f)).size, 0);
         }
         results.push({
           format,
@@ -59,6 +65,7 @@ async function main(): Promise<void> {
           // CPU seconds of this process, all its threads (workers, sharp) included: less sensitive to
           // other programs than the wall clock. On an idle machine the wall time is at least cpu / cores.
           medianCpuSeconds: Number(median(cpu).toFixed(2)),
+          modelBytes,
           verified: last!.verified,
           runtime: last!.runtime,
           // Where the time goes: the median of each stage over the repeats.

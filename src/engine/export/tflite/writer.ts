@@ -2,7 +2,10 @@
 // generated into ./generated). Batch 1, as MediaPipe and the Android samples expect: input
 // [1, size, size, 3] RGB 0-255 float32, output [1, classes] probabilities.
 //   - weights float32, or float16 stored as FLOAT16 tensors each read through one DEQUANTIZE op
-//     (what TensorFlow's float16 quantization writes; XNNPACK folds the pair back into its weights);
+//     (what TensorFlow's float16 quantization writes; XNNPACK folds the pair back into its weights).
+//     Biases and depthwise filters stay float32: batch norms folded into them make some values large;
+//     in float16 they moved the default backbone's probabilities by up to 3.8e-2 (2.2e-2 with float32
+//     biases), and they are a few % of the bytes;
 //   - weight buffers aligned to 16 bytes (the schema's force_align, which the generated builder skips);
 //   - both deprecated_builtin_code (min(code, 127)) and builtin_code set: older runtimes read only the first.
 // The preprocessing is inside the model (MUL, ADD), so the file takes the same pixels as the ONNX
@@ -187,7 +190,7 @@ function emit(t: TfliteBuilder, graph: ExportGraph, node: GraphNode, ins: number
       const act = activationType(node.activation);
       const [sh, sw] = node.strides;
       const [dh, dw] = node.dilations;
-      t.op(BuiltinOperator.CONV_2D, [x, t.floats(`${name}/filter`, node.filter, node.filterShape), t.floats(`${name}/bias`, node.bias, [node.bias.length])], [y], {
+      t.op(BuiltinOperator.CONV_2D, [x, t.floats(`${name}/filter`, node.filter, node.filterShape), t.floats(`${name}/bias`, node.bias, [node.bias.length], false)], [y], {
         type: BuiltinOptions.Conv2DOptions,
         build: (b) => Conv2DOptions.createConv2DOptions(b, padding, sw, sh, act, dw, dh, TensorType.FLOAT32),
       });
@@ -200,7 +203,7 @@ function emit(t: TfliteBuilder, graph: ExportGraph, node: GraphNode, ins: number
       const act = activationType(node.activation);
       const [sh, sw] = node.strides;
       const [dh, dw] = node.dilations;
-      t.op(BuiltinOperator.DEPTHWISE_CONV_2D, [x, t.floats(`${name}/filter`, node.filter, node.filterShape), t.floats(`${name}/bias`, node.bias, [node.bias.length])], [y], {
+      t.op(BuiltinOperator.DEPTHWISE_CONV_2D, [x, t.floats(`${name}/filter`, node.filter, node.filterShape, false), t.floats(`${name}/bias`, node.bias, [node.bias.length], false)], [y], {
         type: BuiltinOptions.DepthwiseConv2DOptions,
         build: (b) => DepthwiseConv2DOptions.createDepthwiseConv2DOptions(b, padding, sw, sh, node.multiplier, act, dw, dh),
       });
@@ -210,7 +213,7 @@ function emit(t: TfliteBuilder, graph: ExportGraph, node: GraphNode, ins: number
       if (inShape.length !== 2) throw unsupported('dense on an image-shaped value');
       const y = out();
       const act = activationType(node.activation);
-      const inputs = [ins[0]!, t.floats(`${name}/weights`, node.weights, node.weightsShape), node.bias ? t.floats(`${name}/bias`, node.bias, [node.bias.length]) : -1];
+      const inputs = [ins[0]!, t.floats(`${name}/weights`, node.weights, node.weightsShape), node.bias ? t.floats(`${name}/bias`, node.bias, [node.bias.length], false) : -1];
       t.op(BuiltinOperator.FULLY_CONNECTED, inputs, [y], {
         type: BuiltinOptions.FullyConnectedOptions,
         build: (b) => FullyConnectedOptions.createFullyConnectedOptions(b, act, FullyConnectedOptionsWeightsFormat.DEFAULT, false, false, TensorType.FLOAT32),
