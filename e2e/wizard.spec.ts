@@ -1,5 +1,5 @@
 // The whole wizard on real photos (hymenoptera: ants vs bees) with the real engine: scan, find the
-// learning rate, train 3 epochs, open a confusion-matrix cell, show a heatmap, export TF.js and ONNX.
+// learning rate, train 3 epochs, open a confusion-matrix cell, show a heatmap, export TF.js, ONNX and Core ML.
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, HYMENOPTERA, test } from './fixtures';
@@ -144,8 +144,10 @@ test('a person trains, reviews and exports an ants-vs-bees classifier', async ({
     await expect(app.getByTestId('step-review')).toContainText('✓');
   });
 
-  await test.step('Export: TF.js and ONNX, each verified against the app on the checking photos', async () => {
+  await test.step('Export: TF.js and ONNX, each verified against the app on the checking photos; Core ML checked by Apple\'s validator', async () => {
     const exporter = new ExportPage(app);
+    // Each format says who it is for, in the user's words.
+    for (const audience of ['Websites', 'Node and Python', 'Android', 'iPhone and iPad']) await expect(exporter.formats()).toContainText(audience);
     const tfjsDir = path.join(sandbox.dir, 'out', 'ants-bees-tfjs');
     await exporter.exportTo('tfjs', tfjsDir);
     await expect(exporter.result()).toContainText(/100% agreement on \d+ checking photos/);
@@ -164,6 +166,15 @@ test('a person trains, reviews and exports an ants-vs-bees classifier', async ({
     await expect(exporter.result()).toContainText(/100% agreement on \d+ checking photos/);
     expect(fs.readdirSync(onnxDir).some((f) => f.endsWith('.onnx'))).toBe(true);
     await wizard.screenshot('11-export-onnx');
+
+    // Core ML: nothing here runs it, so the step says what was checked (Apple's validator) and what was not.
+    const coremlDir = path.join(sandbox.dir, 'out', 'ants-bees-coreml');
+    await exporter.exportTo('coreml', coremlDir);
+    await expect(exporter.result()).toContainText("Structure checked by Apple's validator; predictions not checked (needs a Mac).");
+    await expect(exporter.result()).not.toContainText('agreement');
+    expect(fs.existsSync(path.join(coremlDir, 'model.mlmodel'))).toBe(true);
+    expect(fs.existsSync(path.join(coremlDir, 'samples', 'expected.json'))).toBe(true);
+    await wizard.screenshot('12-export-coreml');
   });
 
   await test.step('Try it: a dropped photo gets a prediction and a heatmap', async () => {

@@ -30,7 +30,7 @@ export const STEPS: readonly WizardStep[] = [
   { id: 'learning-rate', title: 'Learning rate', blurb: 'Find how big a step the model should take while it learns.', Component: LearningRateStep, canAdvance: lrReady },
   { id: 'train', title: 'Train', blurb: 'Teach the model with your photos and watch it improve.', Component: TrainStep, canAdvance: trainReady },
   { id: 'review', title: 'Review', blurb: 'See what the model gets wrong, and why.', Component: ReviewStep, canAdvance: reviewReady, isDone: reviewDone },
-  { id: 'export', title: 'Export', blurb: 'Save the model so other programs and websites can use it.', Component: ExportStep, canAdvance: exportReady, isDone: exportDone },
+  { id: 'export', title: 'Export', blurb: 'Save the model for a website, a program, or an Android or iPhone app.', Component: ExportStep, canAdvance: exportReady, isDone: exportDone },
 ];
 
 /** Whether a step's work is done (its tick in the step list). */
