@@ -35,37 +35,27 @@ function clipGradient(args: KernelArgs): tf.TensorInfo {
 }
 
 /**
- * Batch norm's gradients with fixed statistics, channels last: 'x' gives dy * scale / sqrt(var + eps)
- * at every value; 'scale' and 'offset' give per-channel sums of dy * (x - mean) / sqrt(var + eps) and of dy.
+ * Batch norm's gradients with fixed statistics, channels last, in one pass: [dx, sums] where
+ * dx = dy * scale / sqrt(var + eps) and sums [2, C] holds per channel the sum of dy (the offset's
+ * gradient) and of dy * (x - mean) / sqrt(var + eps) (the scale's).
  */
-function batchNormGradient(args: KernelArgs): tf.TensorInfo {
+function batchNormGradient(args: KernelArgs): tf.TensorInfo[] {
   const backend = args.backend as unknown as WasmBackend;
   const { dy, x, mean, variance, scale } = args.inputs as Record<string, tf.TensorInfo>;
-  const { varianceEpsilon, part } = args.attrs as unknown as { varianceEpsilon: number; part: 'x' | 'scale' | 'offset' };
+  const { varianceEpsilon } = args.attrs as unknown as { varianceEpsilon: number };
   const channels = mean!.shape[0]!;
   const rows = tf.util.sizeFromShape(dy!.shape) / channels;
-  const loops = loopsOf(backend);
   const inverseDeviation = Float32Array.from(valuesOf(backend, variance!), (v) => 1 / Math.sqrt(v + varianceEpsilon));
-  if (part === 'x') {
-    if (scale) {
-      const scales = valuesOf(backend, scale);
-      inverseDeviation.forEach((v, c) => (inverseDeviation[c] = v * scales[c]!));
-    }
-    const factor = backend.makeOutput([channels], 'float32');
-    valuesOf(backend, factor).set(inverseDeviation);
-    const out = backend.makeOutput([...dy!.shape], 'float32');
-    loops.scaleChannels(offsetOf(backend, dy!), offsetOf(backend, factor), offsetOf(backend, out), rows, channels);
-    backend.disposeData(factor.dataId);
-    return out;
-  }
-  const out = zeros(backend, [channels]);
-  const withX = part === 'scale';
-  loops.channelSums(offsetOf(backend, dy!), withX ? offsetOf(backend, x!) : 0, withX ? offsetOf(backend, mean!) : 0, offsetOf(backend, out), rows, channels);
-  if (withX) {
-    const sums = valuesOf(backend, out);
-    sums.forEach((v, c) => (sums[c] = v * inverseDeviation[c]!));
-  }
-  return out;
+  const scales = scale ? valuesOf(backend, scale) : null;
+  const factor = backend.makeOutput([channels], 'float32');
+  valuesOf(backend, factor).set(inverseDeviation.map((v, c) => v * (scales ? scales[c]! : 1)));
+  const dx = backend.makeOutput([...dy!.shape], 'float32');
+  const sums = zeros(backend, [2, channels]);
+  loopsOf(backend).batchNormBackward(offsetOf(backend, dy!), offsetOf(backend, x!), offsetOf(backend, mean!), offsetOf(backend, factor), offsetOf(backend, dx), offsetOf(backend, sums), rows, channels);
+  backend.disposeData(factor.dataId);
+  const scaleSums = valuesOf(backend, sums).subarray(channels);
+  scaleSums.forEach((v, c) => (scaleSums[c] = v * inverseDeviation[c]!));
+  return [dx, sums];
 }
 
 const onWasm = () => tf.getBackend() === 'wasm';
@@ -96,10 +86,19 @@ function batchNormGradFunc(original: GradFunc): GradFunc {
     const { varianceEpsilon } = attrs as unknown as { varianceEpsilon: number };
     const inputs: tf.NamedTensorMap = { dy: dy as tf.Tensor, x: x!, mean: mean!, variance: variance! };
     if (scale) inputs.scale = scale;
-    const part = (which: 'x' | 'scale' | 'offset') => () => tf.engine().runKernel(BATCH_NORM_GRAD, inputs, { varianceEpsilon, part: which }) as tf.Tensor;
+    // One pass for all three, now: wherever batch norm is in the tape, x's gradient is needed (it
+    // leads back to trained weights) and the scale's and offset's cost little beside it.
+    const [dx, sums] = tf.engine().runKernel(BATCH_NORM_GRAD, inputs, { varianceEpsilon }) as unknown as [tf.Tensor, tf.Tensor2D];
+    const channels = mean!.shape[0]!;
     // Statistics are not trained (they are not variables); were they ever asked for, the original computes theirs.
     const stock = (which: 'mean' | 'variance') => () => original(dy, saved, attrs)[which]!();
-    return { x: part('x'), mean: stock('mean'), variance: stock('variance'), scale: part('scale'), offset: part('offset') };
+    return {
+      x: () => dx!,
+      mean: stock('mean'),
+      variance: stock('variance'),
+      scale: () => tf.reshape(tf.slice(sums!, [1, 0], [1, channels]), [channels]),
+      offset: () => tf.reshape(tf.slice(sums!, [0, 0], [1, channels]), [channels]),
+    };
   };
 }
 

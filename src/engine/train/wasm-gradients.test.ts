@@ -122,6 +122,36 @@ describe('faster wasm forward kernels', () => {
     tf.dispose([x, mean, variance, offset, scale]);
   });
 
+  const slices = [
+    { shape: [2, 9, 9, 5], begin: [0, 0, 0, 0], size: [2, 8, 8, 5] },
+    { shape: [1, 7, 6, 3], begin: [0, 1, 2, 1], size: [1, 5, 3, 2] },
+    { shape: [3, 5], begin: [1, 2], size: [2, -1] },
+    { shape: [2, 3, 4], begin: [1, 0, 1], size: [1, 3, 2] },
+  ];
+  for (const c of slices) {
+    it(`Slice ${JSON.stringify(c)} gives the stock kernel's values`, () => {
+      const x = tf.tensor(values(c.shape.reduce((a, b) => a * b, 1), 12), c.shape);
+      expectClose(tf.slice(x, c.begin, c.size).dataSync() as Float32Array, run(originalWasmForwardKernel('Slice'), { x }, { begin: c.begin, size: c.size }), 0);
+      x.dispose();
+    });
+  }
+
+  const pads = [
+    { shape: [2, 6, 7, 3], paddings: [[0, 0], [0, 1], [0, 1], [0, 0]], value: 0 },
+    { shape: [1, 4, 5, 2], paddings: [[0, 0], [2, 1], [1, 3], [0, 0]], value: 0 },
+    { shape: [3, 4], paddings: [[1, 0], [0, 2]], value: 1.5 },
+    { shape: [2, 3, 2], paddings: [[0, 0], [0, 0], [1, 1]], value: -1 },
+  ] as const;
+  for (const c of pads) {
+    it(`PadV2 ${JSON.stringify(c)} gives the stock kernel's values`, () => {
+      const shape: number[] = [...c.shape];
+      const x = tf.tensor(values(shape.reduce((a, b) => a * b, 1), 13), shape);
+      const paddings = c.paddings.map((p) => [...p]) as [number, number][];
+      expectClose(tf.pad(x, paddings, c.value).dataSync() as Float32Array, run(originalWasmForwardKernel('PadV2'), { x }, { paddings, constantValue: c.value }), 0);
+      x.dispose();
+    });
+  }
+
   it('a clone shares the data and outlives its original', () => {
     const x = tf.tensor1d([1, 2, 3]);
     const copy = tf.clone(x);

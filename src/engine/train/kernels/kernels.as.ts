@@ -38,23 +38,6 @@ export function maskBetween(dy: usize, x: usize, out: usize, n: i32, lo: f32, hi
   }
 }
 
-/** out[r, c] = dy[r, c] * factor[c]. */
-export function scaleChannels(dy: usize, factor: usize, out: usize, rows: i32, channels: i32): void {
-  const rowBytes = (<usize>channels) << 2;
-  for (let r = 0; r < rows; r++) {
-    const row = (<usize>r) * rowBytes;
-    let c = 0;
-    for (; c + 4 <= channels; c += 4) {
-      const at = (<usize>c) << 2;
-      v128.store(out + row + at, f32x4.mul(v128.load(dy + row + at), v128.load(factor + at)));
-    }
-    for (; c < channels; c++) {
-      const at = (<usize>c) << 2;
-      store<f32>(out + row + at, load<f32>(dy + row + at) * load<f32>(factor + at));
-    }
-  }
-}
-
 /** out[r, c] = x[r, c] * factor[c] + shift[c] (batch norm with fixed statistics, folded per channel). */
 export function affineChannels(x: usize, factor: usize, shift: usize, out: usize, rows: i32, channels: i32): void {
   const rowBytes = (<usize>channels) << 2;
@@ -87,23 +70,29 @@ export function clip(x: usize, out: usize, n: i32, lo: f32, hi: f32): void {
   }
 }
 
-/** sums[c] += dy[r, c] over rows; with x (not 0), sums[c] += dy[r, c] * (x[r, c] - mean[c]) instead. */
-export function channelSums(dy: usize, x: usize, mean: usize, sums: usize, rows: i32, channels: i32): void {
+/**
+ * Batch norm's backward pass with fixed statistics, in one read of dy and x: dx = dy * factor[c],
+ * sums[c] += dy, sums[channels + c] += dy * (x - mean[c]). `sums` must start zeroed.
+ */
+export function batchNormBackward(dy: usize, x: usize, mean: usize, factor: usize, dx: usize, sums: usize, rows: i32, channels: i32): void {
   const rowBytes = (<usize>channels) << 2;
+  const second = sums + rowBytes;
   for (let r = 0; r < rows; r++) {
     const row = (<usize>r) * rowBytes;
     let c = 0;
     for (; c + 4 <= channels; c += 4) {
       const at = (<usize>c) << 2;
-      let v = v128.load(dy + row + at);
-      if (x != 0) v = f32x4.mul(v, f32x4.sub(v128.load(x + row + at), v128.load(mean + at)));
-      v128.store(sums + at, f32x4.add(v128.load(sums + at), v));
+      const g = v128.load(dy + row + at);
+      v128.store(dx + row + at, f32x4.mul(g, v128.load(factor + at)));
+      v128.store(sums + at, f32x4.add(v128.load(sums + at), g));
+      v128.store(second + at, f32x4.add(v128.load(second + at), f32x4.mul(g, f32x4.sub(v128.load(x + row + at), v128.load(mean + at)))));
     }
     for (; c < channels; c++) {
       const at = (<usize>c) << 2;
-      let v = load<f32>(dy + row + at);
-      if (x != 0) v *= load<f32>(x + row + at) - load<f32>(mean + at);
-      store<f32>(sums + at, load<f32>(sums + at) + v);
+      const g = load<f32>(dy + row + at);
+      store<f32>(dx + row + at, g * load<f32>(factor + at));
+      store<f32>(sums + at, load<f32>(sums + at) + g);
+      store<f32>(second + at, load<f32>(second + at) + g * (load<f32>(x + row + at) - load<f32>(mean + at)));
     }
   }
 }

@@ -5,11 +5,10 @@ import { KERNELS_WASM_BASE64 } from './kernels.wasm';
 export interface GradientLoops {
   maskPositive(dy: number, x: number, out: number, n: number): void;
   maskBetween(dy: number, x: number, out: number, n: number, lo: number, hi: number): void;
-  scaleChannels(dy: number, factor: number, out: number, rows: number, channels: number): void;
   affineChannels(x: number, factor: number, shift: number, out: number, rows: number, channels: number): void;
   clip(x: number, out: number, n: number, lo: number, hi: number): void;
-  /** x = 0: sums of dy per channel; else sums of dy * (x - mean). */
-  channelSums(dy: number, x: number, mean: number, sums: number, rows: number, channels: number): void;
+  /** dx = dy * factor[c]; sums[c] += dy; sums[channels + c] += dy * (x - mean[c]). */
+  batchNormBackward(dy: number, x: number, mean: number, factor: number, dx: number, sums: number, rows: number, channels: number): void;
   /** out[m, n] += a[rows, m]^T x b[rows, n]; out starts zeroed. */
   transposedProduct(a: number, b: number, out: number, rows: number, m: number, n: number): void;
   transpose(src: number, dst: number, rows: number, cols: number): void;
