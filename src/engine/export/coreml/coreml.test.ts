@@ -13,11 +13,17 @@ import { classifierSpec, encodeMlmodel, SPEC_VERSION } from './model';
 import { decodeSpec, encodeSpec, type MlModelSpec } from './proto';
 import { coremlValidator, runCoremlValidator } from './validate';
 import { checkMlmodel } from '../formats/coreml';
+import { interpretClassifier } from './reference.test-helpers';
+import { getBackbone } from '../../backbones/catalog';
+import { decodeForModel } from '../../dataset/decode';
+import { flipHorizontal } from '../../features/augment';
+import { sharedDir } from '../../paths';
 
 const labels = ['ants', 'bees', 'wasps'];
 const names = { input: 'image', probabilities: 'probabilities', label: 'label' };
 const about = { summary: 'test', author: 'Foldwise', version: 'test', inputHelp: 'a photo', notes: { labels: JSON.stringify(labels) } };
 let graph: ExportGraph;
+let classifier: tf.LayersModel;
 let tmp: string;
 const validator = coremlValidator();
 
@@ -27,11 +33,13 @@ beforeAll(async () => {
   const head = tf.sequential({ layers: [tf.layers.dense({ inputShape: [features.outputs[0]!.shape[1]!], units: labels.length, activation: 'softmax' })] });
   const model = tf.model({ inputs: features.inputs, outputs: head.apply(features.outputs[0]!) as tf.SymbolicTensor });
   graph = graphFromModel(model).graph;
-  features.dispose();
-  head.dispose();
+  classifier = model;
 });
 
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+afterAll(() => {
+  classifier.dispose();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
 
 const layersOf = (spec: MlModelSpec) => (spec.neuralNetworkClassifier as { layers: Layer[] }).layers;
 
@@ -109,5 +117,32 @@ describe('Core ML writer', () => {
       if (before === undefined) delete process.env.FOLDWISE_SHARED;
       else process.env.FOLDWISE_SHARED = before;
     }
+  });
+
+  it("run by an interpreter of Apple's documented layer semantics, gives the model's own probabilities (photo, and photo + mirror)", async () => {
+    // Not Core ML itself (nothing here runs it): this checks the weight layouts, paddings and mirror the writer chose.
+    const photos = ['bees'].map((c) => {
+      const dir = path.join(sharedDir(), 'datasets', 'hymenoptera', 'val', c);
+      return path.join(dir, fs.readdirSync(dir).filter((f) => f.endsWith('.jpg')).sort()[0]!);
+    });
+    const recipe = getBackbone('mobilenet_v1_025').recipe;
+    const plain = decodeSpec(encodeMlmodel(classifierSpec(graph, labels, names, about)));
+    const mirrored = decodeSpec(encodeMlmodel(classifierSpec({ ...graph, mirrorAverage: true }, labels, names, about)));
+    let worst = 0;
+    for (const photo of photos) {
+      const pixels = await decodeForModel(photo, recipe);
+      const flipped = flipHorizontal(pixels, 224);
+      const [own, ownFlipped] = [pixels, flipped].map((px) => tf.tidy(() => (classifier.predict(tf.tensor4d(Float32Array.from(px), [1, 224, 224, 3])) as tf.Tensor).dataSync()));
+      const expectations: [MlModelSpec, number[]][] = [
+        [plain, Array.from(own!)],
+        [mirrored, Array.from(own!, (p, i) => (p + ownFlipped![i]!) / 2)],
+      ];
+      for (const [spec, expected] of expectations) {
+        const got = interpretClassifier(spec, pixels, 224);
+        expected.forEach((p, i) => (worst = Math.max(worst, Math.abs(p - got[i]!))));
+      }
+    }
+    console.log(`reference interpreter vs the model: largest probability difference ${worst.toExponential(1)}`);
+    expect(worst).toBeLessThan(1e-4);
   });
 });
