@@ -170,6 +170,19 @@ describe('exportModel', () => {
     model.dispose();
   });
 
+  it('the TFLite export carries the samples, and its Node snippet (LiteRT.js) checks itself against them', async () => {
+    const out = path.join(tmp, 'exports', 'tflite');
+    const result = await exportModel(fixture.runDir, { format: 'tflite', out, maxImages: 4 });
+    expect(result.files).toEqual(expect.arrayContaining(['model.tflite', 'predict.cjs', 'predict.py', 'FoldwiseClassifier.kt', 'samples/expected.json']));
+    const { stdout } = await promisify(execFile)(process.execPath, [path.join(out, 'predict.cjs'), '--check'], {
+      cwd: os.tmpdir(),
+      env: { ...process.env, NODE_PATH: path.join(packageRoot(), 'node_modules') },
+    });
+    console.log(stdout);
+    expect(stdout).toMatch(/^OK: same top class on 3 of 3 photos; probabilities differ by at most \S+ \(allowed 0\.001\)/m);
+    expect(Number(/differ by at most (\S+) \(/.exec(stdout)![1])).toBeLessThanOrEqual(1e-4);
+  });
+
   it.skipIf(!coremlValidator())("writes a Core ML model that Apple's validator accepts, and says its predictions were not checked", async () => {
     const out = path.join(tmp, 'exports', 'coreml');
     const result = await exportModel(fixture.runDir, { format: 'coreml', out });
