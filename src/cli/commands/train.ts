@@ -21,7 +21,8 @@ export function formatResult(r: TrainResult): string {
     `Backbone ${r.backbone} on ${r.backend}; learning rate ${r.lr.toPrecision(2)}; kept epoch ${r.bestEpoch}`,
     `Validation: accuracy ${pct(r.valid.accuracy)}, loss ${r.valid.loss.toFixed(4)}`,
     r.test ? `Test (scored once, at the end): accuracy ${pct(r.test.accuracy)}, loss ${r.test.loss.toFixed(4)}` : 'No test split.',
-    `Time: ${r.seconds.total.toFixed(1)}s (scan ${r.seconds.scan.toFixed(1)}s, features ${r.seconds.features.toFixed(1)}s, training ${r.seconds.train.toFixed(1)}s)`,
+    fineTuneLine(r),
+    `Time: ${r.seconds.total.toFixed(1)}s (scan ${r.seconds.scan.toFixed(1)}s, features ${r.seconds.features.toFixed(1)}s, training ${r.seconds.train.toFixed(1)}s${r.seconds.fineTune > 0 ? `, of which fine-tuning ${r.seconds.fineTune.toFixed(1)}s` : ''})`,
     ...r.warnings.map((w) => `Warning: ${w}`),
     `Run saved in ${r.runDir}`,
     '',
@@ -29,13 +30,23 @@ export function formatResult(r: TrainResult): string {
   return lines.join('\n');
 }
 
+function fineTuneLine(r: TrainResult): string {
+  const f = r.fineTune;
+  if (!f) return 'Fine-tuning: none (the backbone is the stock one).';
+  const layers = f.layers === 'top' ? `the top of the backbone (above ${f.cut})` : 'the whole backbone';
+  return `Fine-tuning: ${layers}, ${f.epochs} epochs at ${f.photosPerSecond.toFixed(0)} photos/s; ${f.kept ? 'kept (it lowered the validation loss)' : 'not kept (it did not lower the validation loss)'}.`;
+}
+
+const FINE_TUNE_CHOICES = ['off', 'top', 'whole', 'auto'] as const;
+
 interface Options {
   out?: string;
   backbone: string;
   epochs?: string;
   lr: string;
   seed: string;
-  fineTune?: boolean;
+  /** A value, or true for a bare --fine-tune (what it meant before there were choices: the whole backbone). */
+  fineTune?: string | boolean;
   augment?: boolean;
   labelSmoothing?: string;
   json?: boolean;
@@ -51,7 +62,9 @@ export function parseTrainOptions(folder: string, o: Options): TrainConfigInput 
   if (!Number.isInteger(seed)) return `--seed must be a whole number, not "${o.seed}".`;
   const labelSmoothing = o.labelSmoothing === undefined ? undefined : Number(o.labelSmoothing);
   if (labelSmoothing !== undefined && !(labelSmoothing >= 0 && labelSmoothing <= 0.5)) return `--label-smoothing must be between 0 and 0.5, not "${o.labelSmoothing}".`;
-  return { root: folder, out: o.out, backbone: o.backbone, epochs, lr, seed, fineTune: Boolean(o.fineTune), augment: o.augment, labelSmoothing };
+  const fineTune = o.fineTune === undefined ? 'auto' : o.fineTune === true ? 'whole' : o.fineTune;
+  if (!FINE_TUNE_CHOICES.includes(fineTune as (typeof FINE_TUNE_CHOICES)[number])) return `--fine-tune must be off, top, whole or auto, not "${String(o.fineTune)}".`;
+  return { root: folder, out: o.out, backbone: o.backbone, epochs, lr, seed, fineTune: fineTune as (typeof FINE_TUNE_CHOICES)[number], augment: o.augment, labelSmoothing };
 }
 
 export function register(program: Command): void {
@@ -64,7 +77,10 @@ export function register(program: Command): void {
     .option('--epochs <n>', `epochs of head training (default ${DEFAULT_EPOCHS})`)
     .option('--lr <x|auto>', 'maximum learning rate, or auto to use the learning-rate finder', 'auto')
     .option('--seed <n>', 'random seed: the same seed gives the same model', '42')
-    .option('--fine-tune', 'after the head, also train the backbone (slow without a GPU; the time is estimated first)')
+    .option(
+      '--fine-tune [layers]',
+      'after the head, also train backbone layers: off, top (its last blocks, from cached activations), whole (slow without a GPU; the time is estimated first) or auto (default: top when it fits the time budget)',
+    )
     .option('--augment', 'also train on augmented views of the training photos (slower on a cold cache)')
     .option('--no-augment', 'train on the centre crop only')
     .option('--label-smoothing <x>', 'label smoothing, 0 to 0.5 (default 0)')
@@ -75,7 +91,7 @@ export function register(program: Command): void {
       if (typeof config === 'string') return reportFailure(new Error(config), json);
       const client = startLocalEngine();
       try {
-        if (config.fineTune && !json) {
+        if ((config.fineTune === 'whole' || config.fineTune === 'top') && !json) {
           const estimate = await client.call('train/estimate-fine-tune', config);
           process.stderr.write(`${estimate.message}\n`);
         }

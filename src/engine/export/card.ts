@@ -127,6 +127,16 @@ export interface CardInput {
   /** Usage files written beside the model, with one line each. */
   usage: { file: string; what: string }[];
   confusionPicture: string | null;
+  /** Which backbone layers training changed (the run's metadata.fineTune); absent or null: none, or not recorded. */
+  trainedLayers?: { layers: 'top' | 'whole'; cut: string | null } | null;
+}
+
+/** What the card says about the backbone's weights, in a parenthesis after its name. */
+export function backboneWords(fineTuned: boolean, trained: CardInput['trainedLayers']): string {
+  if (!fineTuned) return ' (ImageNet weights, frozen)';
+  if (trained?.layers === 'top') return ` (ImageNet weights; its top layers, those above ${trained.cut ?? 'the cut'}, fine-tuned on these photos and the rest frozen)`;
+  if (trained?.layers === 'whole') return ' (ImageNet weights, every layer fine-tuned on these photos)';
+  return ' (fine-tuned)';
 }
 
 function blocks(input: CardInput): Block[] {
@@ -135,7 +145,7 @@ function blocks(input: CardInput): Block[] {
   const classes = stats.classes;
   out.push({ h: 1, text: `Model card: ${classes.join(' / ')} classifier` });
   out.push({
-    p: `An image classifier made with Foldwise ${meta.appVersion} on ${meta.createdAt.slice(0, 10)}, built on ${meta.backbone.name}${meta.backbone.fineTuned ? ' (fine-tuned)' : ' (ImageNet weights, frozen)'}. Format: ${FORMAT_NAMES[meta.format] ?? meta.format}, file ${meta.modelFile}.`,
+    p: `An image classifier made with Foldwise ${meta.appVersion} on ${meta.createdAt.slice(0, 10)}, built on ${meta.backbone.name}${backboneWords(meta.backbone.fineTuned, input.trainedLayers)}. Format: ${FORMAT_NAMES[meta.format] ?? meta.format}, file ${meta.modelFile}.`,
   });
 
   out.push({ h: 2, text: 'Classes it knows' });

@@ -19,6 +19,8 @@ import { yieldToEventLoop } from './fit';
 import { createHead } from './head';
 import { createRandom } from './random';
 import type { JobContext } from './job';
+import { estimateTop } from './top-estimate';
+import { defaultThreads } from '../features';
 
 /** Seconds for one photo's forward and backward pass at `pixels` per photo. */
 export interface StepTiming {
@@ -92,9 +94,38 @@ export interface EstimateOptions {
   onTimed?(timing: StepTiming & { size: number; round: number }): void;
 }
 
-/** A job on the fine-tuning backend (its forward passes a phase on the inference backend); tfjs is left as it was found. */
+/**
+ * What the asked-for fine-tuning costs: 'top' and 'auto' estimate top fine-tuning (top-estimate.ts),
+ * 'whole' (and 'off', for callers that ask before choosing) the whole network. A job on the
+ * fine-tuning backend (its forward passes a phase on the inference backend); tfjs is left as it was found.
+ */
 export function estimateFineTune(config: TrainConfig, ctx: Pick<JobContext, 'signal'>, options: EstimateOptions = {}): Promise<FineTuneEstimate> {
+  if (config.fineTune === 'top' || config.fineTune === 'auto') return withBackend('head', () => estimateTopFor(config, ctx));
   return withBackend('convolutions', () => estimate(config, ctx, options));
+}
+
+async function estimateTopFor(config: TrainConfig, { signal }: Pick<JobContext, 'signal'>): Promise<FineTuneEstimate> {
+  const started = performance.now();
+  const spec = getBackbone(config.backbone);
+  let dataset = await scanDataset(config.root, { validFraction: config.validFraction, signal });
+  if (config.edits) dataset = applyEdits(dataset, config.edits);
+  const of = (split: string) => dataset.images.filter((i) => i.split === split);
+  const photos = { train: of('train'), valid: of('valid'), test: of('test'), tta: config.tta !== false };
+  if (photos.train.length === 0) throw new EngineError('train/no-images', `No usable training photos were found in ${config.root}.`);
+  const e = await estimateTop(spec, photos, signal);
+  const busy = os.loadavg()[0]! > 0.75 * os.availableParallelism();
+  const message = [
+    `Fine-tuning the top of the backbone would take about ${describeDuration(e.seconds)} on this machine:`,
+    e.missing > 0 ? `${describeDuration(e.activationSeconds)} to prepare ${e.missing} photos once (kept for later runs), then` : 'its prepared photos are ready, then',
+    `${e.epochs} passes over ${photos.train.length} photos at about ${Math.round(e.photosPerSecond)} photos a second.`,
+    busy ? 'Other programs were busy while this was measured, so it may be on the high side.' : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+  const method =
+    `Timed training steps of the backbone's top (above ${e.cut}) on random activations, a forward pass of the frozen part for the ${e.missing} activations not cached ` +
+    `(shared among ${defaultThreads()} workers), and the forward passes of validation and the final predictions. Measured in ${((performance.now() - started) / 1000).toFixed(1)} s.`;
+  return { seconds: e.seconds, low: 0.7 * e.seconds, high: 1.5 * e.seconds, backend: tf.getBackend(), message, method };
 }
 
 async function estimate(config: TrainConfig, ctx: Pick<JobContext, 'signal'>, options: EstimateOptions): Promise<FineTuneEstimate> {

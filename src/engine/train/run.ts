@@ -59,7 +59,7 @@ export function trainFolder(config: TrainConfig, ctx: JobContext, overrides: Tra
     };
     const onEpoch = (metrics: TrainResult['epochs'][number]) => void run.appendEpoch(metrics).catch(() => undefined);
     let trained: HeadStep | null = null;
-    let tuning: (FineTuneStep & Partial<Pick<TopStep, 'cut' | 'photosPerSecond'>>) | null = null;
+    let tuning: (FineTuneStep & Partial<Pick<TopStep, 'cut' | 'photosPerSecond' | 'head'>>) | null = null;
     let fineTuneSeconds = 0;
     try {
       const layers = await resolveFineTune(config, spec, features, ctx);
@@ -90,7 +90,7 @@ export function trainFolder(config: TrainConfig, ctx: JobContext, overrides: Tra
       const written = await writeRun(run, {
         config: resolved,
         spec,
-        head: trained.head,
+        head: tuning?.head ?? trained.head,
         tuned: tuning?.tuned ?? null,
         fineTune: tuning?.tuned && layers !== 'off' ? { layers, cut: tuning.cut ?? null } : null,
         features: tuning?.features ?? cachedFeatures(features),
@@ -121,6 +121,7 @@ export function trainFolder(config: TrainConfig, ctx: JobContext, overrides: Tra
     } finally {
       trained?.head.dispose();
       tuning?.tuned?.dispose();
+      tuning?.head?.dispose();
     }
   });
 }

@@ -10,16 +10,19 @@ import { loadFeatureModel } from '../../backbones/load';
 import { withBackend } from '../../compute';
 import { computeActivations, type ActivationRows, type DatasetActivations, type DatasetFeatures, type FeatureMatrix } from '../../features';
 import { AdamW } from '../adamw';
+import type { TrainingSet } from '../batches';
 import { headLoss } from '../batches';
 import { TRAIN_DEFAULTS } from '../defaults';
 import { predictProbabilities, score } from '../evaluate';
-import { yieldToEventLoop } from '../fit';
+import { fitHead, yieldToEventLoop } from '../fit';
+import type { Head } from '../head';
 import { reportProgress, type JobContext } from '../job';
 import { createRandom, type Random } from '../random';
 import { oneCycle } from '../schedule';
 import { cutOf, topOfBackbone, type TopOfBackbone } from '../top-of-backbone';
 import { cachedFeatures, type FineTuneStep } from './fine-tune';
 import type { HeadStep } from './head';
+import { trainingSet } from './prepare';
 
 /** The recipe's knobs (TRAIN_DEFAULTS.top holds the chosen ones; bench/fine-tune-top.ts compares others). */
 export interface TopRecipe {
@@ -31,6 +34,12 @@ export interface TopRecipe {
   topLrFactor: number;
   /** Each epoch, each photo's activation map mirrored left-right with probability 1/2 (augmentation at no cost). */
   mirror: boolean;
+  /**
+   * fast.ai's schedule: tuning starts from a head trained this many epochs (a fresh one, from the
+   * features), not from the head step's fully trained one, which already fits the training photos
+   * (0: start from the head step's head).
+   */
+  headEpochs: number;
 }
 
 export interface TopStepOptions {
@@ -47,6 +56,8 @@ export interface TopStepOptions {
 }
 
 export interface TopStep extends FineTuneStep {
+  /** The head to save when tuning was kept (the short head it started from, tuned); null: the head step's. */
+  head: Head | null;
   cut: string;
   /** Training photos per second over the fine-tune epochs (validation not included). */
   photosPerSecond: number;
@@ -54,7 +65,7 @@ export interface TopStep extends FineTuneStep {
 }
 
 /** Features of activation rows through the top, batch by batch, no gradients. */
-async function topFeatures(top: TopOfBackbone, rows: ActivationRows, dim: number, signal?: AbortSignal): Promise<FeatureMatrix> {
+export async function topFeatures(top: TopOfBackbone, rows: ActivationRows, dim: number, signal?: AbortSignal): Promise<FeatureMatrix> {
   const n = rows.labels.length;
   const size = top.shape[0] * top.shape[1] * top.shape[2];
   const data = new Float32Array(n * dim);
@@ -91,16 +102,21 @@ export async function fineTuneTop(options: TopStepOptions, ctx: JobContext): Pro
   const cut = cutOf(spec);
   const model = await loadFeatureModel(spec.id);
   let keep = false;
+  let tuningHead: Head | null = null;
   try {
     const top = topOfBackbone(model, cut);
     const activations = await computeActivations(features, { cut, shape: top.shape, signal: ctx.signal, onProgress: (p) => reportProgress(ctx, 'features', p.done, p.total, { message: 'activations for fine-tuning' }) });
     const headOnly = { weights: head.snapshot(), loss: trained.epochs.find((e) => e.epoch === trained.bestEpoch)!.validLoss };
     // Only dense-op gradients (top-of-backbone.ts), so the head's backend, the fastest at those.
-    const result = await withBackend('head', () => train(top, activations, options, recipe, ctx));
+    const start = recipe.headEpochs > 0 ? await shortHead(trainingSet(features), trained.lr, recipe.headEpochs, options) : null;
+    tuningHead = start?.head ?? null;
+    const from: HeadStep = start ? { ...trained, head: start.head, epochs: trained.epochs } : trained;
+    const result = await withBackend('head', () => trainTop(top, activations, { ...options, trained: from, classes: features.classes.length, dim: features.dim, recipe }, ctx));
     const { kept, epochs, photosPerSecond } = result;
-    const base = { cut, photosPerSecond, activations: activations.stats };
+    const base = { cut, photosPerSecond, activations: activations.stats, head: tuningHead };
     if (kept.validLoss >= headOnly.loss && !options.alwaysKeep) {
       head.restore(headOnly.weights);
+      base.head = null;
       const warning = `Fine-tuning the top of the backbone did not lower the validation loss (${headOnly.loss.toFixed(3)} before, ${kept.validLoss.toFixed(3)} at best after), so Foldwise kept the model from epoch ${trained.bestEpoch} with the backbone unchanged.`;
       return { ...base, epochs, tuned: null, bestEpoch: trained.bestEpoch, features: cachedFeatures(features), warnings: [warning] };
     }
@@ -115,12 +131,38 @@ export async function fineTuneTop(options: TopStepOptions, ctx: JobContext): Pro
     keep = true;
     return { ...base, epochs, tuned: model, bestEpoch: kept.epoch, features: tuned, warnings: [] };
   } finally {
-    if (!keep) model.dispose();
+    if (!keep) {
+      model.dispose();
+      tuningHead?.dispose();
+    }
   }
 }
 
-async function train(top: TopOfBackbone, activations: DatasetActivations, options: TopStepOptions, recipe: TopRecipe, ctx: JobContext) {
-  const { trained, features } = options;
+/** A fresh head trained `epochs` epochs on the features (no time taken to speak of): where tuning starts. */
+export async function shortHead(set: TrainingSet, lr: number, epochs: number, options: Pick<TopStepOptions, 'seed' | 'labelSmoothing' | 'tta'>) {
+  const { head: spec, batchSize, weightDecay } = TRAIN_DEFAULTS;
+  return withBackend('head', () =>
+    fitHead(set, { head: spec, epochs, maxLr: lr, seed: options.seed + 3, batchSize, weightDecay, labelSmoothing: options.labelSmoothing, tta: options.tta }),
+  );
+}
+
+export interface TrainTopOptions {
+  trained: HeadStep;
+  classes: number;
+  dim: number;
+  seed: number;
+  labelSmoothing: number;
+  tta: boolean;
+  recipe: TopRecipe;
+  onEpoch(metrics: EpochMetrics): void;
+}
+
+/**
+ * Trains the top and the head from the training activations, validating after each epoch, and
+ * leaves the weights of the epoch with the lowest validation loss (benches call this directly).
+ */
+export async function trainTop(top: TopOfBackbone, activations: Pick<DatasetActivations, 'train' | 'valid' | 'validFlip'>, options: TrainTopOptions, ctx: JobContext) {
+  const { trained, recipe } = options;
   const { head } = trained;
   const { epochs, batchSize } = recipe;
   const random = createRandom(options.seed + 2);
@@ -133,7 +175,7 @@ async function train(top: TopOfBackbone, activations: DatasetActivations, option
   const n = activations.train.labels.length;
   const batches = Math.ceil(n / batchSize);
   const schedule = oneCycle({ maxLr: trained.lr * recipe.headLrFactor, totalSteps: epochs * batches });
-  const k = features.classes.length;
+  const k = options.classes;
   const history: EpochMetrics[] = [];
   let best: { metrics: EpochMetrics; weights: tf.Tensor[] } | null = null;
   let step = 0;
@@ -164,8 +206,8 @@ async function train(top: TopOfBackbone, activations: DatasetActivations, option
         await yieldToEventLoop();
       }
       trainingSeconds += (performance.now() - started) / 1000;
-      const valid = await topFeatures(top, activations.valid, features.dim, ctx.signal);
-      const flip = options.tta && activations.validFlip ? await topFeatures(top, activations.validFlip, features.dim, ctx.signal) : null;
+      const valid = await topFeatures(top, activations.valid, options.dim, ctx.signal);
+      const flip = options.tta && activations.validFlip ? await topFeatures(top, activations.validFlip, options.dim, ctx.signal) : null;
       const checked = score(predictProbabilities(head, valid, flip), valid.labels, k);
       const metrics: EpochMetrics = { epoch, trainLoss: lossSum / n, validLoss: checked.loss, accuracy: checked.accuracy, seconds: (performance.now() - started) / 1000, lr: optimizers.at(-1)!.getLearningRate(), stage: 'fine-tune' };
       history.push(metrics);

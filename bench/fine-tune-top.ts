@@ -1,0 +1,218 @@
+// Top fine-tuning (src/engine/train/steps/fine-tune-top.ts) on the three shared datasets, from the
+// same features and cached activations the app uses. Three modes (BENCH_MODE):
+//   recipes  choose the recipe: the head alone against top-fine-tuning variants, scored on the
+//            VALIDATION photos only (the kept model's validation loss and accuracy; medians of seeds)
+//   resplit  Foldwise (head + top, kept only if validation improves) against Teachable Machine's recipe
+//            on random re-splits of the training photos (bench/resplit.ts): mean, paired difference, SE
+//   test     the same two on the dataset's own test photos, medians of seeds (run once, after choosing)
+//
+//   FOLDWISE_CACHE=<reused> npx tsx bench/fine-tune-top.ts   (env: BENCH_MODE, BENCH_DATASETS,
+//   BENCH_SEEDS default 3, BENCH_SPLITS default 5, BENCH_RECIPES comma list of names below)
+// Prints one JSON object on stdout; progress on stderr.
+import os from 'node:os';
+import * as tf from '@tensorflow/tfjs';
+import { getBackbone } from '../src/engine/backbones/catalog';
+import { loadFeatureModel } from '../src/engine/backbones/load';
+import { switchBackend, withBackend } from '../src/engine/compute';
+import { computeActivations, type ActivationRows, type DatasetActivations, type DatasetFeatures, type FeatureMatrix } from '../src/engine/features';
+import type { TrainingSet } from '../src/engine/train/batches';
+import { TRAIN_DEFAULTS } from '../src/engine/train/defaults';
+import { predictProbabilities, score } from '../src/engine/train/evaluate';
+import { shortHead, topFeatures, trainTop, type TopRecipe } from '../src/engine/train/steps/fine-tune-top';
+import { trainHead, type HeadStep } from '../src/engine/train/steps/head';
+import { trainingSet } from '../src/engine/train/steps/prepare';
+import { cutOf, topOfBackbone } from '../src/engine/train/top-of-backbone';
+import { benchFeatures, log, mean, median, round } from './common';
+import { teachableMachine } from './recipes';
+import { pairedDifference, resplit, rowsOf } from './resplit';
+
+const mode = process.env.BENCH_MODE ?? 'recipes';
+const datasets = (process.env.BENCH_DATASETS ?? 'dogs_vs_cats,hymenoptera,flowers5').split(',');
+const seeds = Array.from({ length: Number(process.env.BENCH_SEEDS ?? 3) }, (_, i) => i + 1);
+const splits = Number(process.env.BENCH_SPLITS ?? 5);
+const base = TRAIN_DEFAULTS.top;
+const RECIPES: Record<string, Partial<TopRecipe>> = {
+  default: {},
+  'full-head': { headEpochs: 0 },
+  'full-head-lr-1/100': { headEpochs: 0, headLrFactor: 0.01 },
+  'head-1': { headEpochs: 1 },
+  'head-5': { headEpochs: 5 },
+  'epochs-2': { epochs: 2 },
+  'epochs-6': { epochs: 6 },
+  'head-lr-1': { headLrFactor: 1 },
+  'head-lr-1/5': { headLrFactor: 0.2 },
+  'top-lr-1': { topLrFactor: 1 },
+  'top-lr-1/10': { topLrFactor: 0.1 },
+  'no-mirror': { mirror: false },
+};
+const recipeNames = (process.env.BENCH_RECIPES ?? Object.keys(RECIPES).join(',')).split(',');
+const ctx = { job: 'bench', signal: new AbortController().signal, emit: () => undefined };
+const spec = getBackbone('mobilenet_v2_035');
+
+/** The activation rows `picked` (numbered across `parts`, in order) as one block, like resplit's rowsOf. */
+function activationRowsOf(parts: ActivationRows[], picked: number[], size: number): ActivationRows {
+  const all = parts.flatMap((m) => m.images.map((_, row) => ({ m, row })));
+  const data = new Float32Array(picked.length * size);
+  picked.forEach((i, k) => data.set(all[i]!.m.data.subarray(all[i]!.row * size, (all[i]!.row + 1) * size), k * size));
+  return { data, labels: Int32Array.from(picked, (i) => all[i]!.m.labels[all[i]!.row]!), images: picked.map((i) => all[i]!.m.images[all[i]!.row]!) };
+}
+
+interface Tuned {
+  /** Validation loss and accuracy of the kept model (the head alone when tuning did not beat it). */
+  valid: { loss: number; accuracy: number };
+  kept: boolean;
+  headOnly: { loss: number; accuracy: number };
+  photosPerSecond: number;
+  seconds: number;
+  predict(rows: ActivationRows, flip: ActivationRows | null, headRows: FeatureMatrix, headFlip: FeatureMatrix | null): Promise<Float32Array>;
+  dispose(): void;
+}
+
+/** Foldwise as the app trains: head (LR finder, defaults), then the top with `recipe`, kept only if validation loss drops. */
+async function foldwiseTop(set: TrainingSet, acts: Pick<DatasetActivations, 'train' | 'valid' | 'validFlip'>, seed: number, recipe: Partial<TopRecipe>, head?: HeadStep): Promise<Tuned> {
+  const started = performance.now();
+  const full = head ?? (await trainHead(set, { lr: 'auto', epochs: TRAIN_DEFAULTS.epochs, seed, labelSmoothing: 0, tta: set.validFlip !== null, onEpoch: () => undefined }, ctx));
+  const best = full.epochs.find((e) => e.epoch === full.bestEpoch)!;
+  const headOnly = { loss: best.validLoss, accuracy: best.accuracy };
+  const headEpochs = recipe.headEpochs ?? base.headEpochs;
+  // As the step does: tuning starts from a fresh head trained headEpochs epochs (or from the full one).
+  const short = headEpochs > 0 ? await shortHead(set, full.lr, headEpochs, { seed, labelSmoothing: 0, tta: set.validFlip !== null }) : null;
+  const trained: HeadStep = short ? { ...full, head: short.head } : full;
+  const snapshot = trained.head.snapshot();
+  const model = await loadFeatureModel(spec.id);
+  const top = topOfBackbone(model, cutOf(spec));
+  {
+    // The untouched top must give the head's own validation loss: a check that the activations and the top's ops match the features.
+    const f = await topFeatures(top, acts.valid, set.dim);
+    const flip = acts.validFlip && set.validFlip ? await topFeatures(top, acts.validFlip, set.dim) : null;
+    const start = score(predictProbabilities(trained.head, f, flip), set.valid.labels, set.classes.length);
+    const same = score(predictProbabilities(trained.head, set.valid, set.validFlip), set.valid.labels, set.classes.length);
+    let diff = 0;
+    for (let i = 0; i < f.data.length; i++) diff = Math.max(diff, Math.abs(f.data[i]! - set.valid.data[i]!));
+    log(`  before tuning: valid loss ${start.loss.toFixed(4)} through the top, ${same.loss.toFixed(4)} from the features (max feature difference ${diff.toExponential(1)})`);
+  }
+  const result = await trainTop(top, acts, { trained, classes: set.classes.length, dim: set.dim, seed, labelSmoothing: 0, tta: set.validFlip !== null, recipe: { ...base, ...recipe }, onEpoch: (m) => log(`  epoch ${m.epoch}: train loss ${m.trainLoss.toFixed(4)}, valid loss ${m.validLoss.toFixed(4)}, accuracy ${m.accuracy.toFixed(4)}`) }, ctx);
+  const kept = result.kept.validLoss < headOnly.loss;
+  const predictor = kept ? trained.head : full.head;
+  return {
+    valid: kept ? { loss: result.kept.validLoss, accuracy: result.kept.accuracy } : headOnly,
+    kept,
+    headOnly,
+    photosPerSecond: result.photosPerSecond,
+    seconds: (performance.now() - started) / 1000,
+    async predict(rows, flip, headRows, headFlip) {
+      if (!kept) return predictProbabilities(predictor, headRows, headFlip);
+      const f = await topFeatures(top, rows, set.dim);
+      return predictProbabilities(predictor, f, flip ? await topFeatures(top, flip, set.dim) : null);
+    },
+    dispose() {
+      if (short) short.head.dispose();
+      else trained.head.restore(snapshot);
+      if (!head) full.head.dispose();
+      model.dispose();
+    },
+  };
+}
+
+async function activationsOf(features: DatasetFeatures): Promise<DatasetActivations> {
+  const cut = cutOf(spec);
+  const model = await loadFeatureModel(spec.id);
+  const shape = topOfBackbone(model, cut).shape;
+  model.dispose();
+  const started = performance.now();
+  const acts = await withBackend('inference', () => computeActivations(features, { cut, shape }));
+  log(`activations: ${acts.stats.computed} computed, ${acts.stats.cached} cached, ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return acts;
+}
+
+async function recipes(features: DatasetFeatures, acts: DatasetActivations) {
+  const set = trainingSet(features);
+  const out: Record<string, unknown> = {};
+  const rows: Record<string, Tuned[]> = {};
+  for (const seed of seeds) {
+    await switchBackend('head');
+    const head = await trainHead(set, { lr: 'auto', epochs: TRAIN_DEFAULTS.epochs, seed, labelSmoothing: 0, tta: set.validFlip !== null, onEpoch: () => undefined }, ctx);
+    for (const name of recipeNames) {
+      const t = await foldwiseTop(set, acts, seed, RECIPES[name]!, head);
+      (rows[name] ??= []).push(t);
+      log(`seed ${seed} ${name} (head lr ${head.lr.toExponential(2)}): valid loss ${t.headOnly.loss.toFixed(4)} -> ${t.valid.loss.toFixed(4)}, accuracy ${t.headOnly.accuracy.toFixed(4)} -> ${t.valid.accuracy.toFixed(4)}, kept ${t.kept}, ${t.photosPerSecond.toFixed(0)} photos/s`);
+      t.dispose();
+    }
+    head.head.dispose();
+  }
+  const first = rows[recipeNames[0]!]!;
+  out.headOnly = { validLoss: round(median(first.map((t) => t.headOnly.loss))), validAccuracy: round(median(first.map((t) => t.headOnly.accuracy))) };
+  for (const [name, list] of Object.entries(rows)) {
+    out[name] = {
+      validLoss: round(median(list.map((t) => t.valid.loss))),
+      validAccuracy: round(median(list.map((t) => t.valid.accuracy))),
+      kept: list.filter((t) => t.kept).length,
+      photosPerSecond: round(median(list.map((t) => t.photosPerSecond))),
+    };
+  }
+  return out;
+}
+
+async function test(features: DatasetFeatures, acts: DatasetActivations) {
+  const set = trainingSet(features);
+  const k = features.classes.length;
+  const results = { foldwise: [] as number[], teachableMachine: [] as number[], kept: 0, seconds: [] as number[] };
+  for (const seed of seeds) {
+    await switchBackend('head');
+    const t = await foldwiseTop(set, acts, seed, {});
+    const p = await t.predict(acts.test, acts.testFlip, features.test, features.testFlip);
+    results.foldwise.push(score(p, features.test.labels, k).accuracy);
+    results.kept += t.kept ? 1 : 0;
+    results.seconds.push(t.seconds);
+    t.dispose();
+    const tm = await teachableMachine(set, seed);
+    results.teachableMachine.push(score(tm.predict(features.test, null), features.test.labels, k).accuracy);
+    tm.dispose();
+    log(`seed ${seed}: foldwise ${results.foldwise.at(-1)!.toFixed(4)} (kept ${t.kept}), teachable machine ${results.teachableMachine.at(-1)!.toFixed(4)}`);
+  }
+  return { testPhotos: features.test.labels.length, foldwise: round(median(results.foldwise)), teachableMachine: round(median(results.teachableMachine)), perSeed: results, keptTop: results.kept };
+}
+
+async function resplits(features: DatasetFeatures, acts: DatasetActivations) {
+  const pool = [features.train, features.valid];
+  const actPool = [acts.train, acts.valid];
+  const labels = pool.flatMap((m) => Array.from(m.labels));
+  const accuracy = { foldwise: [] as number[], teachableMachine: [] as number[] };
+  let kept = 0;
+  for (let split = 1; split <= splits; split++) {
+    await switchBackend('head');
+    const [held, valid, train] = resplit(labels, 7000 + split);
+    const set: TrainingSet = { classes: features.classes, dim: features.dim, train: rowsOf(pool, train), trainViews: [], valid: rowsOf(pool, valid), validFlip: null };
+    const splitActs = { train: activationRowsOf(actPool, train, acts.size), valid: activationRowsOf(actPool, valid, acts.size), validFlip: null };
+    const t = await foldwiseTop(set, splitActs, split, {});
+    const k = features.classes.length;
+    accuracy.foldwise.push(score(await t.predict(activationRowsOf(actPool, held, acts.size), null, rowsOf(pool, held), null), Int32Array.from(held, (i) => labels[i]!), k).accuracy);
+    kept += t.kept ? 1 : 0;
+    t.dispose();
+    const tm = await teachableMachine(set, split);
+    const holdout = rowsOf(pool, held);
+    accuracy.teachableMachine.push(score(tm.predict(holdout, null), holdout.labels, k).accuracy);
+    tm.dispose();
+    log(`split ${split}: foldwise ${accuracy.foldwise.at(-1)!.toFixed(4)} (kept ${t.kept}), teachable machine ${accuracy.teachableMachine.at(-1)!.toFixed(4)}`);
+  }
+  const d = pairedDifference(accuracy.foldwise, accuracy.teachableMachine);
+  return { splits, foldwise: round(mean(accuracy.foldwise)), teachableMachine: round(mean(accuracy.teachableMachine)), difference: round(d.mean), standardError: round(d.standardError), aboveTwoSE: d.mean > 2 * d.standardError, keptTop: kept, perSplit: accuracy };
+}
+
+async function main() {
+  const started = performance.now();
+  const report: Record<string, unknown> = { mode, backbone: spec.id, cut: cutOf(spec), defaults: base, seeds: seeds.length, load: os.loadavg().map(round) };
+  await switchBackend('head');
+  for (const name of datasets) {
+    const features = await benchFeatures(name);
+    const acts = await activationsOf(features);
+    report[name] = mode === 'test' ? await test(features, acts) : mode === 'resplit' ? await resplits(features, acts) : await recipes(features, acts);
+    log(`${name}: ${JSON.stringify(report[name])}`);
+  }
+  report.seconds = round((performance.now() - started) / 1000);
+  report.loadAfter = os.loadavg().map(round);
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  tf.disposeVariables();
+}
+
+void main();
