@@ -192,6 +192,7 @@ describe('exportModel', () => {
     expect(result.files).toEqual(expect.arrayContaining(['model.mlmodel', 'metadata.json', 'MODEL_CARD.md', 'FoldwiseClassifier.swift', 'predict.py', 'samples/expected.json']));
     const meta = JSON.parse(fs.readFileSync(path.join(out, 'metadata.json'), 'utf8'));
     expect(meta).toMatchObject({ format: 'coreml', modelFile: 'model.mlmodel', labels: fixture.classes, verified: { kind: 'structure', summary: sentence } });
+    expect(meta.input).toMatchObject({ name: 'image', dtype: 'image', shape: [null, 224, 224, 3] });
     expect(fs.readFileSync(path.join(out, 'MODEL_CARD.md'), 'utf8')).toContain(sentence);
     expect(fs.readFileSync(path.join(out, 'FoldwiseClassifier.swift'), 'utf8')).toContain('NOT RUN BY FOLDWISE');
     expect(JSON.parse(fs.readFileSync(path.join(out, 'samples', 'expected.json'), 'utf8')).samples).toHaveLength(3);

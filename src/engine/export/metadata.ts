@@ -15,11 +15,14 @@ export interface ExportMetadata {
   input: {
     name: string;
     shape: [null, number, number, 3];
-    dtype: 'float32';
+    /** 'image' for Core ML, whose input is a picture (8-bit RGB) rather than an array of numbers. */
+    dtype: 'float32' | 'image';
     layout: 'NHWC';
     channels: 'RGB';
     /** Plain pixel values: scaling happens inside the model. */
     range: [0, 255];
+    /** How to pass the input where it is not a plain array (Core ML). */
+    note?: string;
   };
   output: { name: string; shape: [null, number]; meaning: string };
   /** How to turn a photo into the input square: the exact recipe the app uses. */
@@ -59,12 +62,27 @@ export function buildMetadata(args: {
 }): ExportMetadata {
   const { run, spec } = args;
   const size = spec.inputSize;
+  const image = args.format === 'coreml';
   return {
     format: args.format,
     modelFile: args.modelFile,
     labels: [...run.classes],
-    input: { name: args.inputName, shape: [null, size, size, 3], dtype: 'float32', layout: 'NHWC', channels: 'RGB', range: [0, 255] },
-    output: { name: args.outputName, shape: [null, run.classes.length], meaning: 'class probabilities in label order (they sum to 1)' },
+    input: {
+      name: args.inputName,
+      shape: [null, size, size, 3],
+      dtype: image ? 'image' : 'float32',
+      layout: 'NHWC',
+      channels: 'RGB',
+      range: [0, 255],
+      ...(image ? { note: `a Core ML image of ${size}x${size} (a CVPixelBuffer, or any picture through Vision); the shape and range describe that picture` } : {}),
+    },
+    output: {
+      name: args.outputName,
+      shape: [null, run.classes.length],
+      meaning: image
+        ? "each label's probability, as a dictionary from label to probability (they sum to 1); the output 'label' holds the most likely one"
+        : 'class probabilities in label order (they sum to 1)',
+    },
     recipe: { ...spec.recipe, description: describeRecipe(spec.recipe) },
     preprocessing: { ...spec.preprocessing, insideModel: true },
     backbone: { id: spec.id, name: spec.name, fineTuned: run.backboneDir !== null },
