@@ -5,11 +5,19 @@
 //   top           the top of the backbone above its cut (last inverted-residual blocks + Conv_1, as
 //                 train/top-of-backbone.ts runs them) + head, fed with 7x7 activations, at the top
 //                 step's own batch size (TRAIN_DEFAULTS.top.batchSize)
+//   topLayers     the same top run through the model's own Keras layers (tfjs's conv2d, depthwise and
+//                 batch norm ops, so Foldwise's wasm gradient kernels) instead of top-of-backbone.ts's
+//                 plain tensor ops: which way the top step should go
 //   torch         bench/fine_tune_torch.py: torchvision.models.mobilenet_v2(width_mult=0.35), batch 16,
 //                 torch.set_num_threads(2), /usr/bin/python3. Its steps are interleaved with the
-//                 whole-network ones (one of each in turn) so both see the same load on a shared machine.
+//                 whole-network ones (one of each in turn) so both see the same load on a shared machine;
+//                 so are those of a second, one-thread PyTorch (torchOneThread), for its CPU time.
 // Prints one JSON object: photos per second (median of BENCH_RUNS steps, default 5, after a warm-up),
-// the ratio Foldwise / PyTorch (the goal is at least 1/3), and the load average. When PyTorch cannot
+// the ratio Foldwise / PyTorch (the goal is at least 1/3), and the load average. Other work on a
+// shared machine makes wall-clock numbers swing by 2-4x, so each step's CPU time is kept too, and
+// 'quiet' numbers are derived from it: Foldwise's wasm runs on one thread (its CPU time is its
+// time on an idle core; the GC's helper threads count against it), PyTorch's CPU time is divided by
+// its 2 threads (perfect scaling: favourable to PyTorch). When PyTorch cannot
 // run, "torch" is null and "torchMissing" says why. BENCH_ESTIMATE=1 also runs the fine-tune estimate
 // on a folder (argv[2], default hymenoptera) to compare with the measured step.
 //   npx tsx bench/fine-tune.ts
@@ -37,8 +45,6 @@ const backboneId = process.env.BENCH_BACKBONE ?? 'mobilenet_v2_035';
 const runs = Number(process.env.BENCH_RUNS ?? 5);
 const batch = Number(process.env.BENCH_BATCH ?? 16);
 const PYTHON = '/usr/bin/python3';
-// The issue's comparison is with 2 threads; BENCH_TORCH_THREADS=1 shows PyTorch without thread contention on a busy machine.
-const torchThreads = process.env.BENCH_TORCH_THREADS ?? '2';
 
 /** One training step: gradients of the head's loss for `variables` in groups, then AdamW per group. */
 function trainingStep(loss: () => tf.Scalar, groups: { variables: tf.Variable[] }[], optimizers: AdamW[]): void {
@@ -57,24 +63,60 @@ function optimizersFor(groups: unknown[]): AdamW[] {
   });
 }
 
+/** The top above `cut` through the trunk's own layers (weights shared), from cut activations to features. */
+function topThroughLayers(model: tf.LayersModel, cut: string): (x: tf.Tensor4D) => tf.Tensor2D {
+  const trunk = model.getLayer('trunk') as unknown as tf.LayersModel;
+  const names = trunk.layers.map((l) => l.name);
+  const layers = trunk.layers.slice(names.indexOf(cut) + 1);
+  const cutTensor = trunk.getLayer(cut).output as tf.SymbolicTensor;
+  type Node = { inputTensors: tf.SymbolicTensor[]; outputTensors: tf.SymbolicTensor[] };
+  return (x) => {
+    const values = new Map<number, tf.Tensor>([[cutTensor.id, x]]);
+    for (const layer of layers) {
+      const node = (layer as unknown as { inboundNodes: Node[] }).inboundNodes[0]!;
+      const inputs = node.inputTensors.map((t) => values.get(t.id)!);
+      values.set(node.outputTensors[0]!.id, layer.apply(inputs.length === 1 ? inputs[0]! : inputs, { training: false }) as tf.Tensor);
+    }
+    return tf.mean(values.get(trunk.outputs[0]!.id)!, [1, 2]) as tf.Tensor2D;
+  };
+}
+
+/** Seconds and CPU seconds of `runs` steps after one warm-up. */
+function timeSteps(step: () => void): { seconds: number[]; cpuSeconds: number[] } {
+  const seconds: number[] = [];
+  const cpuSeconds: number[] = [];
+  for (let r = 0; r <= runs; r++) {
+    const started = performance.now();
+    const cpu = process.cpuUsage();
+    step();
+    const used = process.cpuUsage(cpu);
+    if (r > 0) {
+      seconds.push((performance.now() - started) / 1000);
+      cpuSeconds.push((used.user + used.system) / 1e6);
+    }
+  }
+  return { seconds, cpuSeconds };
+}
+
 /** PyTorch's step as a child process that times one step per request, or why it cannot run. */
-async function startTorch(): Promise<{ step(): Promise<number>; about: Record<string, unknown>; stop(): void } | { missing: string }> {
+async function startTorch(threads: number): Promise<{ step(): Promise<{ seconds: number; cpuSeconds: number }>; about: Record<string, unknown>; stop(): void } | { missing: string }> {
   const probe = spawnSync(PYTHON, ['-c', 'import torch, torchvision'], { encoding: 'utf8' });
   if (probe.error) return { missing: `${PYTHON} could not run (${probe.error.message})` };
   if (probe.status !== 0) return { missing: `${PYTHON} has no torch/torchvision (${probe.stderr.trim().split('\n').at(-1)}); install Debian's python3-torch and python3-torchvision` };
-  const child = spawn(PYTHON, [path.join(__dirname, 'fine_tune_torch.py'), '--serve', '--batch', String(batch), '--threads', torchThreads], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(PYTHON, [path.join(__dirname, 'fine_tune_torch.py'), '--serve', '--batch', String(batch), '--threads', String(threads)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = readline.createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   const next = async () => {
     const line = await lines.next();
     if (line.done) throw new Error('the PyTorch bench stopped');
-    return JSON.parse(line.value) as { ready?: Record<string, unknown>; seconds?: number };
+    return JSON.parse(line.value) as { ready?: Record<string, unknown>; seconds?: number; cpuSeconds?: number };
   };
   const ready = await next();
   return {
     about: ready.ready!,
     step: async () => {
       child.stdin!.write('step\n');
-      return (await next()).seconds!;
+      const { seconds, cpuSeconds } = await next();
+      return { seconds: seconds!, cpuSeconds: cpuSeconds! };
     },
     stop: () => child.stdin!.end(),
   };
@@ -94,23 +136,35 @@ async function main() {
   const optimizers = optimizersFor(groups);
   const pixels = tf.randomUniform([batch, spec.inputSize, spec.inputSize, 3], 0, 255, 'float32', 1) as tf.Tensor4D;
   const wholeStep = () => trainingStep(() => headLoss(head.logits(model.apply(pixels, { training: false }) as tf.Tensor2D), labels), groups, optimizers);
-  const torch = await startTorch();
+  const torch = await startTorch(2);
   if ('missing' in torch) log(`PyTorch: ${torch.missing}`);
+  // One thread too: its CPU time is not inflated by threads waiting for each other on a busy machine.
+  const torchOne = 'missing' in torch ? torch : await startTorch(1);
+  const theirsOneCpu: number[] = [];
   const ours: number[] = [];
+  const oursCpu: number[] = [];
   const theirs: number[] = [];
+  const theirsCpu: number[] = [];
   for (let r = 0; r <= runs; r++) {
     const started = performance.now();
+    const cpu = process.cpuUsage();
     wholeStep();
     const seconds = (performance.now() - started) / 1000;
-    const torchSeconds = 'step' in torch ? await torch.step() : NaN;
+    const used = process.cpuUsage(cpu);
+    const torchStep = 'step' in torch ? await torch.step() : { seconds: NaN, cpuSeconds: NaN };
+    const torchOneStep = 'step' in torchOne ? await torchOne.step() : { seconds: NaN, cpuSeconds: NaN };
     // The first of each pays one-off allocations (and XNNPACK's operator setup): not counted.
     if (r > 0) {
       ours.push(seconds);
-      theirs.push(torchSeconds);
+      oursCpu.push((used.user + used.system) / 1e6);
+      theirs.push(torchStep.seconds);
+      theirsCpu.push(torchStep.cpuSeconds);
+      theirsOneCpu.push(torchOneStep.cpuSeconds);
     }
-    log(`whole network, ${batch} photos: Foldwise ${seconds.toFixed(2)} s, PyTorch ${torchSeconds.toFixed(2)} s`);
+    log(`whole network, ${batch} photos: Foldwise ${seconds.toFixed(2)} s (cpu ${((used.user + used.system) / 1e6).toFixed(2)} s), PyTorch ${torchStep.seconds.toFixed(2)} s (cpu ${torchStep.cpuSeconds.toFixed(2)} s)`);
   }
   if ('stop' in torch) torch.stop();
+  if ('stop' in torchOne) torchOne.stop();
   pixels.dispose();
   optimizers.forEach((o) => o.dispose());
 
@@ -121,13 +175,11 @@ async function main() {
   const topLabels = Int32Array.from({ length: topBatch }, (_, i) => i % 2);
   const topGroups = [{ variables: top.variables }, { variables: head.variables }];
   const topOptimizers = optimizersFor(topGroups);
-  const topTimes: number[] = [];
-  for (let r = 0; r <= runs; r++) {
-    const started = performance.now();
-    trainingStep(() => headLoss(head.logits(top.features(activations)), topLabels), topGroups, topOptimizers);
-    if (r > 0) topTimes.push((performance.now() - started) / 1000);
-  }
+  const { seconds: topTimes, cpuSeconds: topCpu } = timeSteps(() => trainingStep(() => headLoss(head.logits(top.features(activations)), topLabels), topGroups, topOptimizers));
   log(`top of the backbone, ${topBatch} photos: ${topTimes.map((t) => t.toFixed(3)).join(', ')} s`);
+  const throughLayers = topThroughLayers(model, top.cut);
+  const layerTimes = timeSteps(() => trainingStep(() => headLoss(head.logits(throughLayers(activations)), topLabels), topGroups, topOptimizers));
+  log(`top through the model's layers, ${topBatch} photos: ${layerTimes.seconds.map((t) => t.toFixed(3)).join(', ')} s`);
   activations.dispose();
   topOptimizers.forEach((o) => o.dispose());
 
@@ -144,6 +196,10 @@ async function main() {
   const photosPerSecond = batch / median(ours);
   const torchPhotosPerSecond = 'step' in torch ? batch / median(theirs) : null;
   const pairRatios = ours.map((s, i) => theirs[i]! / s);
+  const quietPhotosPerSecond = batch / median(oursCpu);
+  const torchQuietPhotosPerSecond = 'step' in torch ? batch / (median(theirsCpu) / Number(torch.about.threads)) : null;
+  // PyTorch's one-thread CPU time, scaled to two threads as if they split the work perfectly.
+  const torchQuietFromOneThread = 'step' in torchOne ? (2 * batch) / median(theirsOneCpu) : null;
   console.log(
     JSON.stringify(
       {
@@ -151,12 +207,19 @@ async function main() {
         backend,
         cores: os.availableParallelism(),
         loadAverage: { start: round(loadAtStart), end: round(os.loadavg()[0]!) },
-        wholeNetwork: { batch, size: spec.inputSize, photosPerSecond: round(photosPerSecond), medianSecondsPerStep: round(median(ours)), runs: ours.map(round) },
-        top: { cut: top.cut, activations: top.shape, batch: topBatch, photosPerSecond: round(topBatch / median(topTimes)), medianSecondsPerStep: round(median(topTimes)), runs: topTimes.map(round) },
-        torch: 'step' in torch ? { ...torch.about, photosPerSecond: round(torchPhotosPerSecond!), medianSecondsPerStep: round(median(theirs)), runs: theirs.map(round) } : null,
+        wholeNetwork: { batch, size: spec.inputSize, photosPerSecond: round(photosPerSecond), quietPhotosPerSecond: round(quietPhotosPerSecond), medianSecondsPerStep: round(median(ours)), runs: ours.map(round), cpuSeconds: oursCpu.map(round) },
+        top: { cut: top.cut, activations: top.shape, batch: topBatch, photosPerSecond: round(topBatch / median(topTimes)), quietPhotosPerSecond: round(topBatch / median(topCpu)), medianSecondsPerStep: round(median(topTimes)), runs: topTimes.map(round), cpuSeconds: topCpu.map(round) },
+        topLayers: { batch: topBatch, photosPerSecond: round(topBatch / median(layerTimes.seconds)), quietPhotosPerSecond: round(topBatch / median(layerTimes.cpuSeconds)), runs: layerTimes.seconds.map(round), cpuSeconds: layerTimes.cpuSeconds.map(round) },
+        torch: 'step' in torch ? { ...torch.about, photosPerSecond: round(torchPhotosPerSecond!), quietPhotosPerSecond: round(torchQuietPhotosPerSecond!), medianSecondsPerStep: round(median(theirs)), runs: theirs.map(round), cpuSeconds: theirsCpu.map(round) } : null,
+        torchOneThread: 'step' in torchOne ? { threads: 1, quietPhotosPerSecond: round(batch / median(theirsOneCpu)), cpuSeconds: theirsOneCpu.map(round) } : null,
         ...('missing' in torch ? { torchMissing: torch.missing } : {}),
-        // Foldwise's photos/s over PyTorch's: of the medians, and the median of step-by-step ratios (same load).
-        ratio: torchPhotosPerSecond ? { ofMedians: round(photosPerSecond / torchPhotosPerSecond), medianOfPairs: round(median(pairRatios)), goal: round(1 / 3) } : null,
+        // Foldwise's photos/s over PyTorch's: wall clock (of the medians, and the median of step-by-step
+        // ratios under the same load), and from CPU time ('quiet', see the header).
+        // quietAgainstTwiceOneThread: against PyTorch's one-thread CPU time halved (perfect 2-thread scaling): the
+        // strictest of the three on a busy machine.
+        ratio: torchPhotosPerSecond
+          ? { ofMedians: round(photosPerSecond / torchPhotosPerSecond), medianOfPairs: round(median(pairRatios)), quiet: round(quietPhotosPerSecond / torchQuietPhotosPerSecond!), quietAgainstTwiceOneThread: round(quietPhotosPerSecond / torchQuietFromOneThread!), goal: round(1 / 3) }
+          : null,
         ...(estimate ? { estimate } : {}),
       },
       null,

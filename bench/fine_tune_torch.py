@@ -5,7 +5,7 @@ Forward + backward + AdamW update of the whole network with a 2-class linear hea
 (speed does not depend on the values), in train mode (batch norm updates its statistics, PyTorch's
 default). Prints one JSON object: seconds per step (median of --runs after one warm-up) and photos/s.
 With --serve it prints {"ready": ...} after the warm-up, then times one step per line read from
-stdin and answers {"seconds": s} for each, so the caller can interleave its own steps with these and
+stdin and answers {"seconds": wall, "cpuSeconds": cpu of all threads} for each, so the caller can interleave its own steps with these and
 both see the same load on a shared machine.
 """
 import sys
@@ -48,9 +48,10 @@ about = {"torch": torch.__version__, "torchvision": torchvision.__version__, "th
 if args.serve:
     print(json.dumps({"ready": about}), flush=True)
     for line in sys.stdin:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         step()
-        print(json.dumps({"seconds": time.perf_counter() - started}), flush=True)
+        # process_time: CPU seconds of all threads, what the step costs whatever else the machine runs.
+        print(json.dumps({"seconds": time.perf_counter() - started, "cpuSeconds": time.process_time() - cpu}), flush=True)
     sys.exit(0)
 times = []
 for _ in range(args.runs):
