@@ -12,7 +12,8 @@
 //
 // Env: FOLDWISE_CACHE (reuse one to skip the ONNX conversion of the backbone), BENCH_REPEATS (default 3),
 // BENCH_TTA=0 to benchmark runs without test-time augmentation only (default: both), BENCH_FORMATS
-// (comma-separated; default onnx,tfjs,tflite,tflite-fp16). modelBytes: the size of the model file(s).
+// (comma-separated; default onnx,tfjs,tflite,tflite-fp16,coreml). modelBytes: the size of the model file(s).
+// Core ML is not run (nothing on Linux runs it): its time covers writing and Apple's structure validator.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,7 +25,7 @@ import { median } from './common';
 
 const repeats = Number(process.env.BENCH_REPEATS ?? 3);
 const ttaModes = process.env.BENCH_TTA === '0' ? [false] : [false, true];
-const formats = (process.env.BENCH_FORMATS ?? 'onnx,tfjs,tflite,tflite-fp16').split(',') as ExportFormat[];
+const formats = (process.env.BENCH_FORMATS ?? 'onnx,tfjs,tflite,tflite-fp16,coreml').split(',') as ExportFormat[];
 const MODEL_FILES = new Set(['model.onnx', 'model.json', 'weights.bin', 'model.tflite', 'model.mlmodel']);
 
 async function main(): Promise<void> {
