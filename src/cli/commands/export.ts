@@ -12,9 +12,9 @@ export function formatExport(r: ExportResult): string {
   const v = r.verified;
   const info = exportFormatInfo(r.format);
   return [
-    `Exported ${info.name} model (${info.audience.toLowerCase()}) to ${r.out}${r.seconds === undefined ? '' : ` in ${r.seconds.toFixed(1)} s`}`,
+    `Exported ${info.name} model (${info.audience}) to ${r.out}${r.seconds === undefined ? '' : ` in ${r.seconds.toFixed(1)} s`}`,
     v.kind === 'structure'
-      ? `Checked: ${v.summary} (${v.checker} says ${v.answer})`
+      ? `${v.summary[0]!.toUpperCase()}${v.summary.slice(1)}. ${v.checker} says ${v.answer}.`
       : `Verified on ${v.images} validation photos: same answer as the app for ${(v.agreement * 100).toFixed(1)}%, probabilities within ${v.maxAbsDiff.toExponential(1)}`,
     'Files:',
     ...r.files.map((f) => `  ${f}`),
@@ -30,7 +30,7 @@ export function register(program: Command): void {
     .description('Export a trained run as one model (backbone + head, preprocessing inside) that other apps can use, checked against the app.')
     .argument('<run>', 'the folder of a finished training run')
     .requiredOption('--out <dir>', 'folder to write (new, empty, or an earlier export to replace)')
-    .option('--format <format>', EXPORT_FORMATS.map((f) => `${f.id} (${f.audience.toLowerCase()})`).join(', '), 'tfjs')
+    .option('--format <format>', EXPORT_FORMATS.map((f) => `${f.id} (${f.audience})`).join(', '), 'tfjs')
     .option('--json', 'print one JSON object instead of a summary')
     .addHelpText('after', () => `\nFormats:\n${formatList()}\n`)
     .action(async (runDir: string, opts: { out: string; format: string; json?: boolean }) => {
