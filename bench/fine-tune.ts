@@ -207,6 +207,8 @@ async function main() {
         backend,
         cores: os.availableParallelism(),
         loadAverage: { start: round(loadAtStart), end: round(os.loadavg()[0]!) },
+        // The wasm heap holds a whole batch's activations for the backward pass (fine-tune.ts passes 8 at a time).
+        peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
         wholeNetwork: { batch, size: spec.inputSize, photosPerSecond: round(photosPerSecond), quietPhotosPerSecond: round(quietPhotosPerSecond), medianSecondsPerStep: round(median(ours)), runs: ours.map(round), cpuSeconds: oursCpu.map(round) },
         top: { cut: top.cut, activations: top.shape, batch: topBatch, photosPerSecond: round(topBatch / median(topTimes)), quietPhotosPerSecond: round(topBatch / median(topCpu)), medianSecondsPerStep: round(median(topTimes)), runs: topTimes.map(round), cpuSeconds: topCpu.map(round) },
         topLayers: { batch: topBatch, photosPerSecond: round(topBatch / median(layerTimes.seconds)), quietPhotosPerSecond: round(topBatch / median(layerTimes.cpuSeconds)), runs: layerTimes.seconds.map(round), cpuSeconds: layerTimes.cpuSeconds.map(round) },

@@ -1,12 +1,12 @@
 // Fine-tuning (--fine-tune): after the head has trained on frozen features, unfreeze the backbone
 // and train everything end to end on decoded photos, with discriminative learning rates (fast.ai's
 // slice(lr/100, lr)): early layers move least, the head most. Needs gradients through convolutions,
-// so it runs on tfjs-node where installed and on the (slow) cpu backend otherwise; estimateFineTune
-// times a few small real steps first so people know what they are in for. On the cpu backend one
-// 224-pixel photo takes seconds forwards and backwards, so a batch is worked through in slices of
-// photos whose gradients add up to the batch's: a cancel or a pause lands after the current slice.
-// (Measured here, bench/fine-tune.ts: one photo per pass 3.3 s, four per pass 4.3 s per photo, so
-// single photos are also the faster way on this backend.)
+// so it runs on tfjs-node where installed and otherwise on wasm with Foldwise's gradient kernels
+// (compute.ts; ~60 ms of CPU per 224-pixel photo, bench/fine-tune.ts) or, failing that, the plain-JS
+// cpu backend (~3 s per photo); estimateFineTune times a few small real steps first so people know
+// what they are in for. A batch is worked through in slices of photos whose gradients add up to the
+// batch's: a cancel or a pause lands after the current slice, and on wasm a slice's activations are
+// what the heap must hold (it never shrinks).
 import * as tf from '@tensorflow/tfjs';
 import type { EpochMetrics } from '../../shared/types';
 import type { BackboneSpec } from '../backbones/catalog';
@@ -38,8 +38,8 @@ export interface FineTuneOptions {
   batchSize?: number;
   /**
    * Photos per forward/backward pass inside a batch (gradients are summed, so the result is the
-   * same): small on slow backends so cancel and pause take effect soon. Default: 1 on the cpu
-   * backend, the whole batch elsewhere.
+   * same): small on slow backends so cancel and pause take effect soon. Default: defaultSliceSize
+   * (1 on the cpu backend, 8 on wasm, the whole batch elsewhere).
    */
   sliceSize?: number;
   weightDecay?: number;
@@ -186,6 +186,19 @@ async function step({ x, labels, backbone, head, groups, optimizers, random, smo
   }
 }
 
+/**
+ * Photos per forward/backward pass on `backend`. cpu: 1 (a 224-pixel photo takes seconds; measured
+ * here, one photo per pass 3.3 s, four per pass 4.3 s per photo). wasm: 8 — MobileNetV2-0.35 keeps
+ * ~100 MB of activations per photo for the backward pass, so 16 per pass grew the heap to 1.55 GB
+ * against 0.82 GB for 8, at the same CPU time per photo (49-59 vs 54-58 ms; 4 per pass: 70-91 ms),
+ * and a slice of 8 ends within about half a second for a cancel.
+ */
+export function defaultSliceSize(backend: string, batchSize: number): number {
+  if (backend === 'cpu') return 1;
+  if (backend === 'wasm') return Math.min(8, batchSize);
+  return batchSize;
+}
+
 /** Weight decay on convolution and dense kernels only: decaying BatchNorm's scale and shift, or biases, only hurts. */
 const decaysKernels = (name: string) => /kernel/i.test(name);
 
@@ -203,7 +216,7 @@ export interface FineTuneResult {
  */
 export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult> {
   const { backbone, spec, head, train, epochs, maxLr, seed, batchSize = TRAIN_DEFAULTS.fineTuneBatchSize, weightDecay = TRAIN_DEFAULTS.weightDecay, labelSmoothing = 0 } = options;
-  const sliceSize = Math.max(1, Math.min(batchSize, options.sliceSize ?? (tf.getBackend() === 'cpu' ? 1 : batchSize)));
+  const sliceSize = Math.max(1, Math.min(batchSize, options.sliceSize ?? defaultSliceSize(tf.getBackend(), batchSize)));
   const random = createRandom(seed + 1);
   const groups = parameterGroups(backbone, head);
   const optimizers = groups.map(() => new AdamW(0, weightDecay, { decays: decaysKernels }));
