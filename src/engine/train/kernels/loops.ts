@@ -26,7 +26,12 @@ export function gradientLoops(memory: WebAssembly.Memory): GradientLoops {
   let loops = instances.get(memory);
   if (!loops) {
     compiled ??= new WebAssembly.Module(Buffer.from(KERNELS_WASM_BASE64, 'base64'));
-    loops = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as GradientLoops;
+    try {
+      loops = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as GradientLoops;
+    } catch (error) {
+      // tfjs-backend-wasm's threaded build shares its memory, which this module does not import (Node runs the non-threaded one).
+      throw new Error(`Foldwise's gradient kernels could not start on this TensorFlow.js WebAssembly build (${(error as Error).message}); fine-tuning needs its non-threaded build.`);
+    }
     instances.set(memory, loops);
   }
   return loops;
