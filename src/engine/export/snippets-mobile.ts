@@ -109,7 +109,7 @@ final class FoldwiseClassifier {
 
     /** url: the .mlmodel file (compiled here), or the .mlmodelc that Xcode put in the app bundle. */
     init(url: URL) throws {
-        let compiled = url.pathExtension == "mlmodelc" ? url : try MLModel.compileModel(at: url)
+        let compiled = try url.pathExtension == "mlmodelc" ? url : MLModel.compileModel(at: url)
         model = try VNCoreMLModel(for: MLModel(contentsOf: compiled))
     }
 
@@ -152,7 +152,7 @@ func checkSamples(classifier: FoldwiseClassifier, exportFolder: URL, tolerance: 
     var same = 0
     var worst = 0.0
     for sample in expected.samples {
-        let mine = Dictionary(uniqueKeysWithValues: try classifier.classify(file: exportFolder.appendingPathComponent(sample.file)).map { ($0.label, $0.probability) })
+        let mine = try Dictionary(uniqueKeysWithValues: classifier.classify(file: exportFolder.appendingPathComponent(sample.file)).map { ($0.label, $0.probability) })
         let diff = expected.labels.indices.map { abs((mine[expected.labels[$0]] ?? .nan) - sample.app.probabilities[$0]) }.max() ?? .nan
         let best = mine.max { $0.value < $1.value }?.key ?? "?"
         if best == sample.app.label { same += 1 }

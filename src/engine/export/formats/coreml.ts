@@ -45,7 +45,7 @@ export const coremlFormat: ModelFormat = {
   async load() {
     throw new EngineError(
       'predict/cannot-run',
-      'Core ML models run only on Apple systems (iPhone, iPad, Mac); Foldwise cannot run this one here. Use the run folder, or a TF.js or ONNX export, to classify photos on this computer.',
+      'Core ML models run only on Apple systems (iPhone, iPad, Mac); Foldwise cannot run this one here. Use the run folder, or a TF.js, ONNX or TFLite export, to classify photos on this computer.',
     );
   },
   async checkStructure(dir) {
