@@ -78,6 +78,8 @@ describe('exportModel', () => {
     }
     model.dispose();
     await expectSnippetPrintsAppAnswer(path.join(out, 'predict.cjs'), files.slice(0, 1));
+    const { stdout } = await promisify(execFile)(process.execPath, [path.join(out, 'predict.cjs'), '--check'], { cwd: os.tmpdir(), env: { ...process.env, NODE_PATH: path.join(packageRoot(), 'node_modules') } });
+    expect(stdout).toMatch(/^OK: same top class on 3 of 3 photos; probabilities differ by at most \S+ \(allowed 0\.001\)/m);
   });
 
   it('writes an ONNX model that onnxruntime runs, and its Node snippet prints the app’s answer', async () => {
