@@ -87,6 +87,9 @@ test('a person trains, reviews and exports an ants-vs-bees classifier', async ({
       expect(saysNodeMissing.length, `the missing TensorFlow for Node, said at most once: ${saysNodeMissing.join(' | ')}`).toBeLessThanOrEqual(1);
       await why.locator('summary').click();
     }
+    // Three fine-tuning choices; the recommended one (the top of the backbone) is picked, with its cost measured.
+    await expect(train.fineTune('top')).toBeChecked();
+    await expect(train.fineTuneEstimate('top')).toHaveText(/would take about \d+ (seconds|minutes|hours)/, { timeout: 60_000 });
     await wizard.screenshot('05-train-ready');
     // Long tasks on the page's main thread while training streams batches and epochs.
     await app.evaluate(() => {
@@ -94,7 +97,8 @@ test('a person trains, reviews and exports an ants-vs-bees classifier', async ({
       w.longTasks = [];
       new PerformanceObserver((list) => list.getEntries().forEach((e) => w.longTasks.push(e.duration))).observe({ type: 'longtask' });
     });
-    await train.train(3);
+    // "No" is one click away, for a quick run: this test checks the head's epochs and charts.
+    await train.train(3, 'off');
     await expect(train.epochRows().first()).toBeVisible({ timeout: 6 * 60_000 });
     await wizard.screenshot('06-train-running');
     await train.waitUntilDone();

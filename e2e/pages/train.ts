@@ -9,8 +9,14 @@ export class TrainPage {
   readonly epochRows = () => this.page.getByTestId('epoch-row');
   readonly done = () => this.page.getByTestId('train-done');
   readonly badge = () => this.page.getByTestId('backend-badge').first();
+  /** The fine-tuning choices: no, the top of the backbone (recommended, the default), all of it. */
+  readonly fineTune = (layers: 'off' | 'top' | 'whole') => this.page.getByTestId(`fine-tune-${layers}`);
+  /** The engine's cost sentence under a fine-tuning choice. */
+  readonly fineTuneEstimate = (layers: 'top' | 'whole') => this.page.getByTestId(`fine-tune-estimate-${layers}`);
 
-  async train(epochs: number) {
+  /** Trains `epochs` epochs; `fineTune` picks a fine-tuning choice first (left alone: the default). */
+  async train(epochs: number, fineTune?: 'off' | 'top' | 'whole') {
+    if (fineTune) await this.fineTune(fineTune).check();
     await this.epochs().fill(String(epochs));
     await this.start().click();
   }

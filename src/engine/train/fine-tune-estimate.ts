@@ -115,8 +115,8 @@ async function estimateTopFor(config: TrainConfig, { signal }: Pick<JobContext, 
   const e = await estimateTop(spec, photos, signal);
   const busy = os.loadavg()[0]! > 0.75 * os.availableParallelism();
   const message = [
-    `Fine-tuning the top of the backbone would take about ${describeDuration(e.seconds)} on this machine:`,
-    e.missing > 0 ? `${describeDuration(e.activationSeconds)} to prepare ${e.missing} photos once (kept for later runs), then` : 'its prepared photos are ready, then',
+    `Fine-tuning the photo model's last layers would take about ${describeDuration(e.seconds)} on this machine:`,
+    e.missing > 0 ? `${describeDuration(e.activationSeconds)} to prepare ${e.missing} photos and mirror images once (kept for later runs), then` : 'its prepared photos are ready, then',
     `${e.epochs} passes over ${photos.train.length} photos at about ${Math.round(e.photosPerSecond)} photos a second.`,
     busy ? 'Other programs were busy while this was measured, so it may be on the high side.' : '',
   ]

@@ -138,7 +138,7 @@ describe('renderer store', () => {
 
     void store.getState().startTraining();
     const job = calls.at(-1)!.job;
-    expect(calls.at(-1)!.args).toMatchObject({ lr: 'auto', epochs: DEFAULT_EPOCHS, fineTune: false });
+    expect(calls.at(-1)!.args).toMatchObject({ lr: 'auto', epochs: DEFAULT_EPOCHS, fineTune: 'auto' });
     updates = 0;
     for (let b = 1; b <= 200; b++) emit('train/batch', { job, epoch: 1, batch: b, batches: 200, loss: 1 / b });
     emit('train/batch', { job: 'someone-else', epoch: 1, batch: 1, batches: 1, loss: 9 });

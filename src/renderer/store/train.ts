@@ -1,6 +1,6 @@
 // Step 3: training. Batch losses arrive many times a second; they are buffered and drawn once a frame.
 import { DEFAULT_EPOCHS } from '../../shared/defaults';
-import type { BatchMetrics, EpochMetrics, FineTuneEstimate, TrainConfigInput, TrainResult } from '../../shared/types';
+import type { BatchMetrics, EpochMetrics, FineTuneChoice, FineTuneEstimate, TrainConfigInput, TrainResult } from '../../shared/types';
 import { isCancelled, messageOf } from '../lib/errors';
 import { joinPath } from '../lib/format';
 import { createFrameBatcher, thinSeries } from '../lib/frame';
@@ -29,10 +29,12 @@ export interface TrainSlice {
     epochs: EpochMetrics[];
     result: TrainResult | null;
   };
-  trainSettings: { epochs: number; fineTune: boolean };
-  estimate: { status: 'idle' | 'running' | 'done' | 'error'; value: FineTuneEstimate | null; error: string | null };
+  /** fineTune 'auto' (the default): the top of the backbone when its estimate fits the time budget. */
+  trainSettings: { epochs: number; fineTune: FineTuneChoice };
+  /** The cost of each kind of fine-tuning on this machine, asked for when it is shown. */
+  estimates: Record<'top' | 'whole', EstimateState>;
   setTrainSettings(settings: Partial<TrainSlice['trainSettings']>): void;
-  estimateFineTune(): Promise<void>;
+  estimateFineTune(layers: 'top' | 'whole'): Promise<void>;
   startTraining(): Promise<void>;
   togglePause(): Promise<void>;
   cancelTraining(): void;
@@ -41,11 +43,19 @@ export interface TrainSlice {
   receiveEpoch(job: string, metrics: EpochMetrics): void;
 }
 
+export interface EstimateState {
+  status: 'idle' | 'running' | 'done' | 'error';
+  value: FineTuneEstimate | null;
+  error: string | null;
+}
+
 export const MAX_CHART_POINTS = 1500;
 
-export const initialTraining: Pick<TrainSlice, 'training' | 'estimate'> = {
+const noEstimate: EstimateState = { status: 'idle', value: null, error: null };
+
+export const initialTraining: Pick<TrainSlice, 'training' | 'estimates'> = {
   training: { status: 'idle', job: null, error: null, startedAt: null, finishedAt: null, planned: 0, batches: [], epochs: [], result: null },
-  estimate: { status: 'idle', value: null, error: null },
+  estimates: { top: noEstimate, whole: noEstimate },
 };
 
 export function trainConfig(s: All): TrainConfigInput {
@@ -62,7 +72,7 @@ export const createTrainSlice =
   (set, get) => {
     // Per store, so two stores (tests, or two windows) never cancel each other's jobs.
     let cancelRunning: (() => void) | null = null;
-    let cancelEstimate: (() => void) | null = null;
+    const cancelEstimate: Record<'top' | 'whole', (() => void) | null> = { top: null, whole: null };
     const pushBatches = createFrameBatcher<BatchMetrics>((items) => {
       const job = get().training.job;
       const fresh = items
@@ -74,27 +84,28 @@ export const createTrainSlice =
 
     return {
       ...initialTraining,
-      trainSettings: { epochs: DEFAULT_EPOCHS, fineTune: false },
+      trainSettings: { epochs: DEFAULT_EPOCHS, fineTune: 'auto' },
       setTrainSettings(settings) {
         set((s) => ({ trainSettings: { ...s.trainSettings, ...settings } }));
-        if (settings.fineTune && (get().estimate.status === 'idle' || get().estimate.status === 'error')) void get().estimateFineTune();
-        // Unticked while the engine measures: stop measuring; it would only hold up the next job.
-        if (settings.fineTune === false && get().estimate.status === 'running') {
-          cancelEstimate?.();
-          set({ estimate: initialTraining.estimate });
+        // Whole-network fine-tuning is measured only once someone picks it (it takes seconds to time).
+        if (settings.fineTune === 'whole' && ['idle', 'error'].includes(get().estimates.whole.status)) void get().estimateFineTune('whole');
+        // Switched away while the engine measures: stop measuring; it would only hold up the next job.
+        if (settings.fineTune && settings.fineTune !== 'whole' && get().estimates.whole.status === 'running') {
+          cancelEstimate.whole?.();
+          set((s) => ({ estimates: { ...s.estimates, whole: noEstimate } }));
         }
       },
-      async estimateFineTune() {
-        const call = api.call('train/estimate-fine-tune', { ...trainConfig(get()), fineTune: true });
-        cancelEstimate = () => call.cancel();
-        set({ estimate: { status: 'running', value: null, error: null } });
+      async estimateFineTune(layers) {
+        const call = api.call('train/estimate-fine-tune', { ...trainConfig(get()), fineTune: layers });
+        cancelEstimate[layers] = () => call.cancel();
+        const put = (state: EstimateState) => set((s) => ({ estimates: { ...s.estimates, [layers]: state } }));
+        put({ status: 'running', value: null, error: null });
         try {
-          const value = await call;
-          set({ estimate: { status: 'done', value, error: null } });
+          put({ status: 'done', value: await call, error: null });
         } catch (error) {
-          if (!isCancelled(error)) set({ estimate: { status: 'error', value: null, error: messageOf(error) } });
+          if (!isCancelled(error)) put({ status: 'error', value: null, error: messageOf(error) });
         } finally {
-          cancelEstimate = null;
+          cancelEstimate[layers] = null;
         }
       },
       async startTraining() {

@@ -1,10 +1,11 @@
 import { useDeferredValue, useEffect, useState } from 'react';
-import type { EpochMetrics } from '../../../shared/types';
+import type { EpochMetrics, FineTuneChoice } from '../../../shared/types';
 import { BackendBadge } from '../../components/BackendBadge';
 import { Message } from '../../components/Message';
 import { ProgressBar } from '../../components/ProgressBar';
 import { formatDuration, formatPercent, formatRate } from '../../lib/format';
 import { useApp } from '../../store';
+import type { EstimateState } from '../../store/train';
 import { AccuracyChart, LossChart, epochX } from './TrainCharts';
 
 /** Seconds since `since`, ticking once a second while `live`. */
@@ -19,10 +20,28 @@ function useElapsed(since: number | null, until: number | null, live: boolean): 
   return ((until ?? (live ? now : Date.now())) - since) / 1000;
 }
 
+/** An engine estimate as a sentence (its method on hover), or what is happening instead. */
+function EstimateLine({ state, testId }: { state: EstimateState; testId: string }) {
+  return (
+    <span className="hint" data-testid={testId} aria-live="polite">
+      {state.status === 'running' && 'Timing a few steps to work out what that costs on this machine…'}
+      {state.status === 'done' && state.value && <span title={state.value.method}>{state.value.message}</span>}
+      {state.status === 'error' && `Foldwise could not estimate the cost: ${state.error}`}
+    </span>
+  );
+}
+
 function Settings({ disabled }: { disabled: boolean }) {
   const settings = useApp((s) => s.trainSettings);
   const setSettings = useApp((s) => s.setTrainSettings);
-  const estimate = useApp((s) => s.estimate);
+  const estimates = useApp((s) => s.estimates);
+  const estimateFineTune = useApp((s) => s.estimateFineTune);
+  // The recommended choice's cost is shown from the start; it takes a second or two to measure.
+  useEffect(() => {
+    if (estimates.top.status === 'idle') void estimateFineTune('top');
+  }, [estimates.top.status, estimateFineTune]);
+  const choice = settings.fineTune;
+  const choose = (fineTune: FineTuneChoice) => () => setSettings({ fineTune });
   return (
     <fieldset className="train-settings" disabled={disabled}>
       <legend>Settings</legend>
@@ -41,20 +60,23 @@ function Settings({ disabled }: { disabled: boolean }) {
           className="narrow"
         />
       </label>
-      <label className="checkbox">
-        <input type="checkbox" data-testid="fine-tune" checked={settings.fineTune} onChange={(e) => setSettings({ fineTune: e.target.checked })} />
-        Then fine-tune the whole network (slower; kept only if it does better on the checking photos)
-      </label>
-      {settings.fineTune && (
-        <p className="hint" data-testid="fine-tune-estimate" aria-live="polite">
-          {estimate.status === 'running' && 'Timing a few small fine-tuning steps to work out what that costs on this machine (a few seconds)…'}
-          {estimate.status === 'done' && estimate.value && (
-            // The engine's sentence already says the time, its range, the backend and what would be faster.
-            <span title={estimate.value.method}>{estimate.value.message}</span>
-          )}
-          {estimate.status === 'error' && `Foldwise could not estimate the cost: ${estimate.error}`}
-        </p>
-      )}
+      <div role="radiogroup" aria-label="Fine-tuning" className="stack-tight">
+        <span>Then adjust the photo model itself to your photos (kept only if it does better on the checking photos):</span>
+        <label className="checkbox">
+          <input type="radio" name="fine-tune" data-testid="fine-tune-off" checked={choice === 'off'} onChange={choose('off')} />
+          No: quickest, for a quick retrain
+        </label>
+        <label className="checkbox">
+          <input type="radio" name="fine-tune" data-testid="fine-tune-top" checked={choice === 'top' || choice === 'auto'} onChange={choose('top')} />
+          Its last layers (recommended{choice === 'auto' ? '; skipped when it would take too long' : ''})
+        </label>
+        <EstimateLine state={estimates.top} testId="fine-tune-estimate-top" />
+        <label className="checkbox">
+          <input type="radio" name="fine-tune" data-testid="fine-tune-whole" checked={choice === 'whole'} onChange={choose('whole')} />
+          All of it (slow without a graphics card)
+        </label>
+        {choice === 'whole' && <EstimateLine state={estimates.whole} testId="fine-tune-estimate-whole" />}
+      </div>
     </fieldset>
   );
 }
@@ -115,7 +137,7 @@ export function TrainStep() {
   const lastBatch = batches[batches.length - 1];
   const fraction = planned > 0 ? Math.min(1, Math.max(headDone, lastBatch?.stage === 'head' ? lastBatch.x : 0) / planned) : 0;
   // The engine's own estimate wins; otherwise extrapolate from the share of epochs done.
-  const eta = progress?.etaSeconds ?? (elapsed != null && fraction > 0.02 && !fineTune ? (elapsed / fraction) * (1 - fraction) : null);
+  const eta = progress?.etaSeconds ?? (elapsed != null && fraction > 0.02 && fineTune === 'off' ? (elapsed / fraction) * (1 - fraction) : null);
 
   return (
     <div className="stack">
@@ -147,7 +169,7 @@ export function TrainStep() {
         <div className="row wrap stats" aria-live="polite">
           <span>
             <strong>Epoch</strong> {Math.min(headDone + (live ? 1 : 0), planned)} of {planned}
-            {fineTune ? ' (then fine-tuning)' : ''}
+            {fineTune !== 'off' ? ' (then fine-tuning)' : ''}
           </span>
           <span>
             <strong>Elapsed</strong> {formatDuration(elapsed)}
