@@ -76,6 +76,11 @@ describe('wasm convolution gradients against the stock cpu kernels', () => {
     { x: [1, 9, 9, 5], filter: [3, 3, 5, 1], strides: 2, pad: 'valid' },
     { x: [1, 8, 8, 4], filter: [3, 3, 4, 1], strides: 2, pad: 'same' },
     { x: [2, 6, 5, 3], filter: [3, 3, 3, 2], strides: 1, pad: 'same' },
+    // Channels in fours take the register-blocked 3x3 loops.
+    { x: [2, 7, 7, 8], filter: [3, 3, 8, 1], strides: 1, pad: 'same' },
+    { x: [1, 9, 9, 12], filter: [3, 3, 12, 1], strides: 2, pad: 'valid' },
+    { x: [2, 7, 6, 4], filter: [3, 3, 4, 1], strides: 2, pad: 'same' },
+    { x: [1, 6, 7, 8], filter: [3, 3, 8, 1], strides: 1, pad: 'valid' },
   ];
   for (const [i, c] of depthwise.entries()) {
     it(`DepthwiseConv2dNative ${JSON.stringify(c)}`, async () => {
