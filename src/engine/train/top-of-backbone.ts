@@ -79,6 +79,40 @@ function depthwise3x3(x: tf.Tensor4D, kernel: tf.Tensor, bias: tf.Tensor | null)
 type LayerConfig = Record<string, unknown>;
 const weightOf = (layer: tf.layers.Layer, suffix: string): tf.Tensor | null => layer.weights.find((w) => w.originalName.endsWith(suffix))?.read() ?? null;
 
+/** Batch norm as y = x * scale + shift, with its ImageNet statistics (as at inference: one folder's photos are too few to re-estimate them). */
+function batchNorm(layer: tf.layers.Layer): { scale: tf.Tensor; shift: tf.Tensor } {
+  const epsilon = (layer.getConfig() as LayerConfig).epsilon as number;
+  const scale = tf.mul(weightOf(layer, 'gamma') ?? 1, tf.rsqrt(tf.add(weightOf(layer, 'moving_variance')!, epsilon)));
+  return { scale, shift: tf.sub(weightOf(layer, 'beta') ?? 0, tf.mul(weightOf(layer, 'moving_mean')!, scale)) };
+}
+
+/**
+ * A convolution and the batch norm right after it as one: the norm's scale folded into the (small)
+ * kernel and its shift into the bias, so no per-pixel multiply and no per-pixel gradient sum for it
+ * (those were a fifth of a training step). Gradients still reach the kernel, gamma and beta.
+ */
+function convThenNorm(conv: tf.layers.Layer, norm: tf.layers.Layer, x: tf.Tensor4D): tf.Tensor {
+  const { scale, shift } = batchNorm(norm);
+  const config = conv.getConfig() as LayerConfig;
+  const bias = config.useBias ? weightOf(conv, 'bias') : null;
+  const folded = bias ? tf.add(tf.mul(bias, scale), shift) : shift;
+  if (conv.getClassName() === 'Conv2D') return conv1x1(x, tf.mul(weightOf(conv, 'kernel')!, scale), folded);
+  const k = weightOf(conv, 'depthwise_kernel')!;
+  return depthwise3x3(x, tf.mul(k, tf.reshape(scale, [1, 1, k.shape[2]!, 1])), folded);
+}
+
+/** Whether `norm` can fold into `conv` (see convThenNorm): a linear convolution of the shapes applyLayer runs, feeding only it. */
+function folds(conv: tf.layers.Layer, norm: tf.layers.Layer | undefined): norm is tf.layers.Layer {
+  if (!norm || norm.getClassName() !== 'BatchNormalization' || nodeOf(norm).inputTensors[0] !== nodeOf(conv).outputTensors[0]) return false;
+  const config = conv.getConfig() as LayerConfig;
+  const linear = !config.activation || config.activation === 'linear';
+  const k = weightOf(conv, conv.getClassName() === 'Conv2D' ? 'kernel' : 'depthwise_kernel');
+  const stride1 = (config.strides as number[] | undefined)?.every((v) => v === 1) ?? true;
+  if (!linear || !k || !stride1) return false;
+  if (conv.getClassName() === 'Conv2D') return k.shape[0] === 1 && k.shape[1] === 1;
+  return conv.getClassName() === 'DepthwiseConv2D' && k.shape[0] === 3 && k.shape[1] === 3 && k.shape[3] === 1 && config.padding === 'same';
+}
+
 /** One layer of the top as tensor ops; throws for anything a 7x7 MobileNet top does not contain. */
 function applyLayer(layer: tf.layers.Layer, inputs: tf.Tensor[]): tf.Tensor {
   const x = inputs[0] as tf.Tensor4D;
@@ -106,11 +140,7 @@ function applyLayer(layer: tf.layers.Layer, inputs: tf.Tensor[]): tf.Tensor {
       return activation(depthwise3x3(x, k, bias));
     }
     case 'BatchNormalization': {
-      // ImageNet statistics, as at inference: photos of one folder are too few to re-estimate them.
-      const gamma = weightOf(layer, 'gamma');
-      const beta = weightOf(layer, 'beta');
-      const scale = tf.mul(gamma ?? 1, tf.rsqrt(tf.add(weightOf(layer, 'moving_variance')!, config.epsilon as number)));
-      const shift = tf.sub(beta ?? 0, tf.mul(weightOf(layer, 'moving_mean')!, scale));
+      const { scale, shift } = batchNorm(layer);
       return tf.add(tf.mul(x, scale), shift);
     }
     case 'ReLU': {
@@ -143,9 +173,17 @@ export function topOfBackbone(model: tf.LayersModel, cut: string): TopOfBackbone
     bottom: modelToCut(model, cut),
     features(x) {
       const values = new Map<number, tf.Tensor>([[cutTensor.id, x]]);
-      for (const layer of layers) {
+      for (let i = 0; i < layers.length; i++) {
+        const layer = layers[i]!;
         const node = nodeOf(layer);
-        values.set(node.outputTensors[0]!.id, applyLayer(layer, node.inputTensors.map((t) => values.get(t.id)!)));
+        const inputs = node.inputTensors.map((t) => values.get(t.id)!);
+        const next = layers[i + 1];
+        if (folds(layer, next)) {
+          values.set(nodeOf(next).outputTensors[0]!.id, convThenNorm(layer, next, inputs[0] as tf.Tensor4D));
+          i++;
+        } else {
+          values.set(node.outputTensors[0]!.id, applyLayer(layer, inputs));
+        }
       }
       return tf.mean(values.get(last.id)!, [1, 2]) as tf.Tensor2D;
     },
