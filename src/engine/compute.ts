@@ -22,7 +22,7 @@ export type JobNeed = ComputeNeed | 'any';
 // Best first, among those registered. wasm has the dense kernels and their gradients (5-10x the
 // plain-JS 'cpu' backend); tfjs-backend-wasm has no convolution gradients of its own, so Foldwise
 // registers them (train/wasm-gradients.ts, fused-gradients.ts, wasm-forward.ts): a MobileNetV2
-// training step is then 20-30x faster there than on 'cpu' (docs/BENCHMARKS.md). The needs are
+// training step then costs ~60 ms of CPU per photo there against ~3.3 s on 'cpu' (docs/BENCHMARKS.md). The needs are
 // named apart because a new backend (WebGPU) may serve one and not the other.
 const PREFERENCE: Record<ComputeNeed, string[]> = {
   inference: ['tensorflow', 'wasm', 'cpu'],
