@@ -11,7 +11,7 @@ import { TRAIN_DEFAULTS } from './defaults';
 import { since, type JobContext } from './job';
 import { cachedFeatures, fineTuneBackbone, type FineTuneStep } from './steps/fine-tune';
 import { fineTuneTop, type TopRecipe, type TopStep } from './steps/fine-tune-top';
-import { canTuneTop, estimateTop } from './top-estimate';
+import { canTuneTop, clearlyTooBig, estimateTop } from './top-estimate';
 import { findLearningRateFor, trainHead, type HeadStep } from './steps/head';
 import { prepare, type Prepared } from './steps/prepare';
 import { writeRun } from './steps/write';
@@ -32,7 +32,7 @@ export interface TrainOverrides {
 /** 'auto': top when its estimate fits the time budget (and the backbone has a known cut), otherwise off. */
 async function resolveFineTune(config: TrainConfig, spec: ReturnType<typeof getBackbone>, features: Prepared['features'], ctx: JobContext): Promise<'off' | 'top' | 'whole'> {
   if (config.fineTune !== 'auto') return config.fineTune;
-  if (!canTuneTop(spec)) return 'off';
+  if (!canTuneTop(spec) || clearlyTooBig(features.train.labels.length)) return 'off';
   const photos = { train: features.train.images, valid: features.valid.images, test: features.test.images, tta: features.validFlip !== null };
   return (await estimateTop(spec, photos, ctx.signal)).fits ? 'top' : 'off';
 }
