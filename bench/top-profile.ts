@@ -1,5 +1,5 @@
 // Where a training step of the top of the backbone (train/top-of-backbone.ts) spends its time: tfjs's
-// per-kernel profile of one step of 32 photos on the head's backend, and that step's milliseconds per
+// per-kernel profile of one step of 32 photos on the top's backend (TOP_NEED), and that step's milliseconds per
 // photo (median of 5). Prints one JSON object. Numbers taken while other work runs are pessimistic.
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
@@ -9,11 +9,11 @@ import { switchBackend } from '../src/engine/compute';
 import { headLoss } from '../src/engine/train/batches';
 import { createHead } from '../src/engine/train/head';
 import { createRandom } from '../src/engine/train/random';
-import { cutOf, topOfBackbone } from '../src/engine/train/top-of-backbone';
+import { cutOf, TOP_NEED, topOfBackbone } from '../src/engine/train/top-of-backbone';
 import { median, round } from './common';
 
 async function main() {
-  const backend = await switchBackend('head');
+  const backend = await switchBackend(TOP_NEED);
   const spec = getBackbone(process.env.BENCH_BACKBONE ?? 'mobilenet_v2_035');
   const model = await loadFeatureModel(spec.id);
   const top = topOfBackbone(model, process.env.BENCH_CUT ?? cutOf(spec));

@@ -20,6 +20,7 @@ import { createHead } from './head';
 import { createRandom } from './random';
 import type { JobContext } from './job';
 import { estimateTop } from './top-estimate';
+import { TOP_NEED } from './top-of-backbone';
 import { defaultThreads } from '../features';
 
 /** Seconds for one photo's forward and backward pass at `pixels` per photo. */
@@ -100,7 +101,7 @@ export interface EstimateOptions {
  * fine-tuning backend (its forward passes a phase on the inference backend); tfjs is left as it was found.
  */
 export function estimateFineTune(config: TrainConfig, ctx: Pick<JobContext, 'signal'>, options: EstimateOptions = {}): Promise<FineTuneEstimate> {
-  if (config.fineTune === 'top' || config.fineTune === 'auto') return withBackend('head', () => estimateTopFor(config, ctx));
+  if (config.fineTune === 'top' || config.fineTune === 'auto') return withBackend(TOP_NEED, () => estimateTopFor(config, ctx));
   return withBackend('convolutions', () => estimate(config, ctx, options));
 }
 

@@ -12,7 +12,7 @@ import { TRAIN_DEFAULTS } from './defaults';
 import { yieldToEventLoop } from './fit';
 import { createHead } from './head';
 import { createRandom } from './random';
-import { cutOf, topOfBackbone, TOP_CUTS } from './top-of-backbone';
+import { cutOf, TOP_CUTS, TOP_NEED, topOfBackbone } from './top-of-backbone';
 
 /**
  * The most seconds 'auto' spends on top fine-tuning (activations included). On dogs_vs_cats (2000
@@ -58,7 +58,7 @@ export async function estimateTop(spec: BackboneSpec, photos: { train: ScannedIm
     const { epochs } = TRAIN_DEFAULTS.top;
     // Timed at half the training batch: per photo the same within noise, and it keeps a default train's overhead small.
     const batchSize = TRAIN_DEFAULTS.top.batchSize / 2;
-    const timed = await withBackend('head', async () => {
+    const timed = await withBackend(TOP_NEED, async () => {
       const head = createHead({ inputDim: spec.featureSize, classes: 2, ...TRAIN_DEFAULTS.head }, createRandom(0));
       const x = tf.randomNormal([batchSize, ...top.shape]) as tf.Tensor4D;
       const labels = Int32Array.from({ length: batchSize }, (_, i) => i % 2);

@@ -19,7 +19,7 @@ import type { Head } from '../head';
 import { reportProgress, type JobContext } from '../job';
 import { createRandom, type Random } from '../random';
 import { oneCycle } from '../schedule';
-import { cutOf, topOfBackbone, type TopOfBackbone } from '../top-of-backbone';
+import { cutOf, TOP_NEED, topOfBackbone, type TopOfBackbone } from '../top-of-backbone';
 import { cachedFeatures, type FineTuneStep } from './fine-tune';
 import type { HeadStep } from './head';
 import { trainingSet } from './prepare';
@@ -107,11 +107,11 @@ export async function fineTuneTop(options: TopStepOptions, ctx: JobContext): Pro
     const top = topOfBackbone(model, cut);
     const activations = await computeActivations(features, { cut, shape: top.shape, signal: ctx.signal, onProgress: (p) => reportProgress(ctx, 'features', p.done, p.total, { message: 'activations for fine-tuning' }) });
     const headOnly = { weights: head.snapshot(), loss: trained.epochs.find((e) => e.epoch === trained.bestEpoch)!.validLoss };
-    // Only dense-op gradients (top-of-backbone.ts), so the head's backend, the fastest at those.
+    // The top's backend (top-of-backbone.ts): its layers' convolution gradients.
     const start = recipe.headEpochs > 0 ? await shortHead(trainingSet(features), trained.lr, recipe.headEpochs, options) : null;
     tuningHead = start?.head ?? null;
     const from: HeadStep = start ? { ...trained, head: start.head, epochs: trained.epochs } : trained;
-    const result = await withBackend('head', () => trainTop(top, activations, { ...options, trained: from, classes: features.classes.length, dim: features.dim, recipe }, ctx));
+    const result = await withBackend(TOP_NEED, () => trainTop(top, activations, { ...options, trained: from, classes: features.classes.length, dim: features.dim, recipe }, ctx));
     const { kept, epochs, photosPerSecond } = result;
     const base = { cut, photosPerSecond, activations: activations.stats, head: tuningHead };
     if (kept.validLoss >= headOnly.loss && !options.alwaysKeep) {
@@ -121,7 +121,7 @@ export async function fineTuneTop(options: TopStepOptions, ctx: JobContext): Pro
       return { ...base, epochs, tuned: null, bestEpoch: trained.bestEpoch, features: cachedFeatures(features), warnings: [warning] };
     }
     const dim = spec.featureSize;
-    const tuned = await withBackend('head', async () => ({
+    const tuned = await withBackend(TOP_NEED, async () => ({
       valid: await topFeatures(top, activations.valid, dim, ctx.signal),
       validFlip: activations.validFlip ? await topFeatures(top, activations.validFlip, dim, ctx.signal) : null,
       test: await topFeatures(top, activations.test, dim, ctx.signal),
