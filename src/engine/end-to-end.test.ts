@@ -51,6 +51,7 @@ describe('photos to exports, through the run folder', () => {
     expect(valid.length).toBeGreaterThanOrEqual(4);
 
     await exportsPredictTheRun(out, run.classes, valid);
+    expect(fs.readFileSync(path.join(tmp, 'export-onnx', 'MODEL_CARD.md'), 'utf8')).toMatch(/every layer fine-tuned/);
   });
 
   it('trains and fine-tunes the top of the backbone from cached activations, and both exports predict what the run recorded', async () => {
@@ -67,6 +68,8 @@ describe('photos to exports, through the run folder', () => {
     expect(run.backboneDir).not.toBeNull();
     const valid = run.predictions.filter((p) => p.split === 'valid');
     await exportsPredictTheRun(out, run.classes, valid);
+    // The model card says which layers training changed.
+    expect(fs.readFileSync(path.join(tmp, 'export-onnx', 'MODEL_CARD.md'), 'utf8')).toMatch(/top layers, those above conv_pw_12_relu, fine-tuned/);
   });
 });
 

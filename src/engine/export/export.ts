@@ -169,7 +169,7 @@ async function exportNow(runDir: string, opts: ExportOptions): Promise<ExportRep
     const samples = await writeSamples(tmp, { images, labels: run.classes, recipe: classifier.spec.recipe, reference: () => createPredictor(run.dir) });
     extra.push(...samples);
     const cardFiles = ['metadata.json', 'MODEL_CARD.md', 'MODEL_CARD.html'];
-    const cardInput = { meta, stats, verified: checked.kind === 'structure' ? checked : { ...checked, accuracy: verified?.accuracy ?? null }, files: [...modelFiles, ...cardFiles, ...extra], usage, confusionPicture: picture };
+    const cardInput = { meta, stats, verified: checked.kind === 'structure' ? checked : { ...checked, accuracy: verified?.accuracy ?? null }, files: [...modelFiles, ...cardFiles, ...extra], usage, confusionPicture: picture, trainedLayers: run.metadata.fineTune };
     await fs.promises.writeFile(path.join(tmp, 'MODEL_CARD.md'), renderMarkdown(cardInput));
     await fs.promises.writeFile(path.join(tmp, 'MODEL_CARD.html'), renderHtml(cardInput, svg));
     const usageWritten = await writeUsageFiles(tmp, usage);
