@@ -5,10 +5,9 @@
 // model is saved and every photo's features come from the tuned top, as the app will compute them.
 import * as tf from '@tensorflow/tfjs';
 import type { EpochMetrics } from '../../../shared/types';
-import type { BackboneSpec } from '../../backbones/catalog';
 import { loadFeatureModel } from '../../backbones/load';
 import { withBackend } from '../../compute';
-import { computeActivations, type ActivationRows, type DatasetActivations, type DatasetFeatures, type FeatureMatrix } from '../../features';
+import { computeActivations, type ActivationRows, type DatasetActivations, type FeatureMatrix } from '../../features';
 import { AdamW } from '../adamw';
 import type { TrainingSet } from '../batches';
 import { headLoss } from '../batches';
@@ -20,7 +19,7 @@ import { reportProgress, type JobContext } from '../job';
 import { createRandom, type Random } from '../random';
 import { oneCycle } from '../schedule';
 import { cutOf, TOP_NEED, topOfBackbone, type TopOfBackbone } from '../top-of-backbone';
-import { cachedFeatures, type FineTuneStep } from './fine-tune';
+import { cachedFeatures, type FineTuneInputs, type FineTuneStep } from './fine-tune';
 import type { HeadStep } from './head';
 import { trainingSet } from './prepare';
 
@@ -42,17 +41,8 @@ export interface TopRecipe {
   headEpochs: number;
 }
 
-export interface TopStepOptions {
-  spec: BackboneSpec;
-  features: DatasetFeatures;
-  trained: HeadStep;
-  seed: number;
-  labelSmoothing: number;
-  tta: boolean;
+export interface TopStepOptions extends FineTuneInputs {
   recipe?: Partial<TopRecipe>;
-  /** Tests only: keep the tuned top even when it did not beat the head alone. */
-  alwaysKeep?: boolean;
-  onEpoch(metrics: EpochMetrics): void;
 }
 
 export interface TopStep extends FineTuneStep {

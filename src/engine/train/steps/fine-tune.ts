@@ -25,7 +25,8 @@ export function cachedFeatures(features: DatasetFeatures): PredictionFeatures {
   return { valid: features.valid, validFlip: features.validFlip, test: features.test, testFlip: features.testFlip, train: features.train };
 }
 
-export interface FineTuneStepOptions {
+/** What every fine-tuning step (the whole network, or the top) starts from. */
+export interface FineTuneInputs {
   spec: BackboneSpec;
   features: DatasetFeatures;
   /** The trained head; fine-tuning continues from it and leaves it as the kept epoch left it. */
@@ -33,11 +34,14 @@ export interface FineTuneStepOptions {
   seed: number;
   labelSmoothing: number;
   tta: boolean;
-  /** Tests only: tune at this input size (same weights) so gradients through the trunk take seconds. */
-  inputSize?: number;
   /** Tests only: keep the tuned backbone even when it did not beat the head alone (to test what a fine-tuned run folder does). */
   alwaysKeep?: boolean;
   onEpoch(metrics: EpochMetrics): void;
+}
+
+export interface FineTuneStepOptions extends FineTuneInputs {
+  /** Tests only: tune at this input size (same weights) so gradients through the trunk take seconds. */
+  inputSize?: number;
 }
 
 export interface FineTuneStep {
