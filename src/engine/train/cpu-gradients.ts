@@ -9,6 +9,7 @@
 // the original copies a non-contiguous slice one element at a time through index arrays.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-cpu';
+import { swapKernels } from './swap-kernels';
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 interface CpuBackend {
@@ -24,11 +25,10 @@ interface ConvAttrs {
   dilations?: number | [number, number];
 }
 
-const KERNELS = ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'Slice'] as const;
-type KernelName = (typeof KERNELS)[number];
+type KernelName = 'Conv2DBackpropFilter' | 'DepthwiseConv2dNativeBackpropFilter' | 'Slice';
 
 /** The original cpu kernels, kept for layouts the fast ones do not handle and for tests to compare against. */
-const originals = new Map<KernelName, tf.KernelFunc>();
+const originals = new Map<string, tf.KernelFunc>();
 
 function inputsOf(args: KernelArgs) {
   const backend = args.backend as unknown as CpuBackend;
@@ -149,13 +149,7 @@ const FAST: Record<KernelName, tf.KernelFunc> = {
 
 /** Puts the faster filter gradients in place on the 'cpu' backend. Safe to call any number of times. */
 export function useFastCpuGradients(): void {
-  for (const name of KERNELS) {
-    const current = tf.getKernel(name, 'cpu');
-    if (!current || current.kernelFunc === FAST[name]) continue;
-    originals.set(name, current.kernelFunc);
-    tf.unregisterKernel(name, 'cpu');
-    tf.registerKernel({ ...current, kernelFunc: FAST[name] });
-  }
+  swapKernels('cpu', FAST, originals);
 }
 
 /** The kernel tfjs-backend-cpu shipped, for tests that compare results. Call after useFastCpuGradients(). */

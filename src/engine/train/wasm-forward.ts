@@ -10,6 +10,7 @@
 //   of a MobileNetV2 training step.
 import * as tf from '@tensorflow/tfjs';
 import { loopsOf, offsetOf, valuesOf, type WasmBackend } from './wasm-heap';
+import { swapKernels } from './swap-kernels';
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 
@@ -130,13 +131,7 @@ const KERNELS: Record<string, tf.KernelFunc> = {
 
 /** Puts the faster forward kernels in place on the 'wasm' backend. Safe to call any number of times. */
 export function useFastWasmForward(): void {
-  for (const [name, kernelFunc] of Object.entries(KERNELS)) {
-    const current = tf.getKernel(name, 'wasm');
-    if (!current || current.kernelFunc === kernelFunc) continue;
-    originals.set(name, current.kernelFunc);
-    tf.unregisterKernel(name, 'wasm');
-    tf.registerKernel({ ...current, kernelFunc });
-  }
+  swapKernels('wasm', KERNELS, originals);
 }
 
 /** The kernel tfjs-backend-wasm shipped, for tests that compare. Call after useFastWasmForward(). */

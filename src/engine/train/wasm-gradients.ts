@@ -13,6 +13,7 @@
 // Only channels-last (NHWC, what every Foldwise model uses) is handled.
 import * as tf from '@tensorflow/tfjs';
 import { loopsOf, matMul, offsetOf, reshaped, transpose2d, valuesOf, zeros, type WasmBackend } from './wasm-heap';
+import { swapKernels } from './swap-kernels';
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 type Shape4 = [number, number, number, number];
@@ -183,15 +184,8 @@ const originals = new Map<string, tf.KernelFunc>();
 
 /** Puts the convolution gradients in place on the 'wasm' backend. Safe to call any number of times. */
 export function useWasmConvGradients(): void {
-  for (const [name, kernelFunc] of Object.entries(KERNELS)) {
-    const current = tf.getKernel(name, 'wasm');
-    if (current?.kernelFunc === kernelFunc) continue;
-    if (current) {
-      originals.set(name, current.kernelFunc);
-      tf.unregisterKernel(name, 'wasm');
-    }
-    tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc });
-  }
+  // Only Conv2DBackpropInput exists on wasm: the others are added.
+  swapKernels('wasm', KERNELS, originals, { addMissing: true });
 }
 
 /** The kernel tfjs-backend-wasm shipped under `name`, if it had one. Call after useWasmConvGradients(). */
