@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { noteWritePath } from './fs-errors';
 
 /** The user's cache folder for Foldwise (thumbnails, features, downloaded backbones). FOLDWISE_CACHE overrides it. */
 export function cacheDir(): string {
@@ -48,7 +49,7 @@ export function sharedDir(): string {
   return path.resolve(process.env.FOLDWISE_SHARED ?? path.join(packageRoot(), '..', 'shared'));
 }
 
-/** Writes a file atomically: a temp name in the same folder, then a rename. */
+/** Writes a file atomically: a temp name in the same folder, then a rename. A failure names the file (fs-errors.ts words it). */
 export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
   await fs.promises.mkdir(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.${Date.now().toString(36)}.tmp`;
@@ -57,6 +58,6 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
     await fs.promises.rename(tmp, file);
   } catch (error) {
     await fs.promises.rm(tmp, { force: true });
-    throw error;
+    throw noteWritePath(error, file);
   }
 }
