@@ -23,6 +23,9 @@ function fakes(over: Partial<BackendLoaders>) {
     tensorflow: vi.fn(async () => {
       throw notInstalled('@tensorflow/tfjs-node');
     }),
+    webgpu: vi.fn(async () => {
+      throw Object.assign(new Error('no graphics card found (/dev/dri/renderD*)'), { code: 'no-gpu' });
+    }),
     wasm: vi.fn(async () => 1),
     ...over,
   };
@@ -43,25 +46,25 @@ describe('selectBackend with injected loaders', () => {
     const { loaders, activate } = fakes({ tensorflowGpu: vi.fn(async () => Promise.reject(cudaMissing())), tensorflow: vi.fn(async () => undefined) });
     const info = await selectBackend({ loaders, activate });
     expect(info).toMatchObject({ name: 'tensorflow', gradients: 'tensorflow', badge: 'CPU' });
-    expect(info.reasons).toEqual([expect.stringContaining('CUDA 11.2/cuDNN 8.1 not found: training will use the CPU')]);
+    expect(info.reasons).toEqual([expect.stringContaining('CUDA 11.2/cuDNN 8.1 not found: training will use the CPU'), 'No graphics card was found for WebGPU: training will use the CPU.']);
   });
 
   it('falls back to wasm (cpu gradients) when neither TensorFlow for Node loads, with one reason each', async () => {
     const { loaders, activate } = fakes({ tensorflow: vi.fn(async () => Promise.reject(bindingMissing())) });
     const info = await selectBackend({ loaders, activate });
     expect(info).toMatchObject({ name: 'wasm', gradients: 'cpu', badge: 'WASM', threads: 1 });
-    expect(info.reasons).toHaveLength(2);
+    expect(info.reasons).toHaveLength(3);
     expect(info.reasons[0]).toMatch(/graphics-card edition of TensorFlow is not installed.*internet/);
-    expect(info.reasons[1]).toMatch(/TensorFlow for Node is installed but its native library is missing.*Reinstall Foldwise while online/);
+    expect(info.reasons[2]).toMatch(/TensorFlow for Node is installed but its native library is missing.*Reinstall Foldwise while online/);
   });
 
   it('ends on the plain cpu backend when wasm fails too', async () => {
     const { loaders, activate } = fakes({ wasm: vi.fn(async () => Promise.reject(new Error('WebAssembly.instantiate(): out of memory'))) });
     const info = await selectBackend({ loaders, activate });
     expect(info).toMatchObject({ name: 'cpu', gradients: 'cpu', badge: 'CPU', threads: 1 });
-    expect(info.reasons).toHaveLength(3);
-    expect(info.reasons[1]).toBe('TensorFlow for Node is not installed (its download needs the internet): using the WebAssembly engine, which is slower.');
-    expect(info.reasons[2]).toMatch(/WebAssembly engine could not start \(WebAssembly.instantiate\(\): out of memory\)/);
+    expect(info.reasons).toHaveLength(4);
+    expect(info.reasons[2]).toBe('TensorFlow for Node is not installed (its download needs the internet): using the WebAssembly engine, which is slower.');
+    expect(info.reasons[3]).toMatch(/WebAssembly engine could not start \(WebAssembly.instantiate\(\): out of memory\)/);
     expect(activate).toHaveBeenLastCalledWith('cpu');
   });
 
@@ -70,7 +73,57 @@ describe('selectBackend with injected loaders', () => {
     const activate = vi.fn(async (name: string) => name !== 'tensorflow');
     const info = await selectBackend({ loaders, activate });
     expect(info.name).toBe('wasm');
-    expect(info.reasons[1]).toMatch(/TensorFlow for Node could not start \(the tensorflow backend registered but did not start\)/);
+    expect(info.reasons[2]).toMatch(/TensorFlow for Node could not start \(the tensorflow backend registered but did not start\)/);
+  });
+});
+
+describe('WebGPU in the selection', () => {
+  const card = { name: 'NVIDIA GeForce RTX 4060 Laptop GPU', api: 'Vulkan' as const, software: false };
+  const swiftShader = { name: 'SwiftShader driver 5.0.0', api: 'Vulkan' as const, software: true };
+
+  it('takes a hardware card after CUDA, before tfjs-node, and names it', async () => {
+    const { loaders, activate } = fakes({ webgpu: vi.fn(async () => card), tensorflow: vi.fn(async () => undefined) });
+    const info = await selectBackend({ loaders, activate, forced: '' });
+    expect(info).toMatchObject({ name: 'webgpu', gradients: 'webgpu', badge: 'GPU', gpu: card });
+    expect(activate).toHaveBeenCalledWith('webgpu');
+    expect(loaders.tensorflow).not.toHaveBeenCalled();
+    expect(info.reasons).toHaveLength(1); // why CUDA was not taken
+  });
+
+  it('never takes a software adapter by itself, and says why', async () => {
+    const { loaders, activate } = fakes({ webgpu: vi.fn(async () => swiftShader) });
+    const info = await selectBackend({ loaders, activate, forced: undefined });
+    expect(info.name).toBe('wasm');
+    expect(activate).not.toHaveBeenCalledWith('webgpu');
+    expect(info.reasons[1]).toMatch(/only a software adapter \(SwiftShader driver 5.0.0\).*FOLDWISE_BACKEND=webgpu/);
+  });
+
+  it('FOLDWISE_BACKEND=webgpu takes even a software adapter, skips CUDA, and says it was asked for', async () => {
+    const { loaders, activate } = fakes({ webgpu: vi.fn(async () => swiftShader) });
+    const info = await selectBackend({ loaders, activate, forced: 'webgpu' });
+    expect(info).toMatchObject({ name: 'webgpu', gpu: swiftShader });
+    expect(loaders.webgpu).toHaveBeenCalledWith(true);
+    expect(loaders.tensorflowGpu).not.toHaveBeenCalled();
+    expect(info.reasons).toEqual([expect.stringMatching(/asked for \(FOLDWISE_BACKEND=webgpu\).*software/)]);
+  });
+
+  it('FOLDWISE_BACKEND=webgpu fails loudly where WebGPU cannot run, instead of quietly using the CPU', async () => {
+    const { loaders, activate } = fakes({});
+    await expect(selectBackend({ loaders, activate, forced: 'webgpu' })).rejects.toThrow(/FOLDWISE_BACKEND=webgpu asks for WebGPU, but it cannot run here/);
+  });
+
+  it('FOLDWISE_BACKEND=cpu leaves both graphics routes alone', async () => {
+    const { loaders, activate } = fakes({ webgpu: vi.fn(async () => card) });
+    const info = await selectBackend({ loaders, activate, forced: 'CPU' });
+    expect(info.name).toBe('wasm');
+    expect(loaders.webgpu).not.toHaveBeenCalled();
+    expect(loaders.tensorflowGpu).not.toHaveBeenCalled();
+    expect(info.reasons[0]).toMatch(/FOLDWISE_BACKEND=cpu/);
+  });
+
+  it('refuses a route it does not know', async () => {
+    const { loaders, activate } = fakes({});
+    await expect(selectBackend({ loaders, activate, forced: 'cuda' })).rejects.toThrow(/FOLDWISE_BACKEND=cuda is not a route Foldwise knows/);
   });
 });
 
@@ -122,9 +175,9 @@ describe('createBackendSelector', () => {
     });
     const info = await selector.describe();
     expect(info.reasons.at(-1)).toBe('Feature extraction runs on 2 WebAssembly workers.');
-    expect(info.reasons).toHaveLength(3);
+    expect(info.reasons).toHaveLength(4);
     removeBroken();
-    expect((await selector.ensure()).reasons).toHaveLength(2);
+    expect((await selector.ensure()).reasons).toHaveLength(3);
   });
 });
 
@@ -163,7 +216,7 @@ describe('the engine\'s backend on this machine (real packages)', () => {
       // These machines cannot download libtensorflow: wasm must take over and say why.
       expect(info).toMatchObject({ name: 'wasm', gradients: 'cpu', badge: 'WASM' });
       expect(tf.getBackend()).toBe('wasm');
-      expect(info.reasons[1]).toBe('TensorFlow for Node is not installed (its download needs the internet): using the WebAssembly engine, which is slower.');
+      expect(info.reasons).toContain('TensorFlow for Node is not installed (its download needs the internet): using the WebAssembly engine, which is slower.');
       // And it computes.
       expect(tf.tidy(() => tf.sum(tf.tensor1d([1, 2, 3])).dataSync()[0])).toBe(6);
     }

@@ -1,6 +1,7 @@
-// Picks the fastest TensorFlow.js backend this computer can run: tfjs-node-gpu, then tfjs-node, then
-// WebAssembly (with the plain-JS 'cpu' backend for gradients), and says in plain words why the faster
-// ones were not taken, so a person knows what to install or fix. It starts backends only through the
+// Picks the fastest TensorFlow.js backend this computer can run: tfjs-node-gpu (CUDA), then WebGPU on
+// a hardware graphics card, then tfjs-node, then WebAssembly (with the plain-JS 'cpu' backend as the
+// last resort), and says in plain words why the faster ones were not taken, so a person knows what to
+// install or fix. FOLDWISE_BACKEND=webgpu or =cpu forces a route. It starts backends only through the
 // `activate` it is given: compute.ts, the one owner of the current backend, holds the engine's selector.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -8,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
-import type { BackendInfo } from '../shared/types';
+import type { BackendInfo, GpuAdapter } from '../shared/types';
+import { WebGpuUnavailable } from './gpu/webgpu';
 
 export type BackendName = BackendInfo['name'];
 
@@ -19,6 +21,8 @@ export type BackendName = BackendInfo['name'];
 export interface BackendLoaders {
   tensorflowGpu(): Promise<void>;
   tensorflow(): Promise<void>;
+  /** Finds the graphics card WebGPU would use and registers tfjs's 'webgpu' backend on it; `forced` skips the pre-check for a card. */
+  webgpu(forced: boolean): Promise<GpuAdapter>;
   /** Registers the wasm backend and starts it with `activate`; returns its thread count. */
   wasm(activate: (tfBackend: string) => Promise<boolean>): Promise<number>;
 }
@@ -31,11 +35,13 @@ export interface BackendSelectorOptions {
   extraNotes?(): string[] | Promise<string[]>;
   /** The tfjs backend in use right now, or null before tfjs has started one. Default: tf.engine().backendName. */
   current?(): string | null;
+  /** A forced route; default: the FOLDWISE_BACKEND environment variable. */
+  forced?: string;
 }
 
 /** Errors of our own pre-checks, so they can be explained like the real require failures. */
 class BackendUnavailable extends Error {
-  constructor(readonly code: 'mac' | 'no-nvidia' | 'cuda-missing', message: string) {
+  constructor(readonly code: 'mac' | 'no-nvidia' | 'cuda-missing' | 'no-gpu', message: string) {
     super(message);
   }
 }
@@ -91,6 +97,24 @@ export function checkGpuPrerequisites(system: GpuSystem = realSystem): void {
   if (missing.length > 0) throw new BackendUnavailable('cuda-missing', `${missing.join(', ')}: cannot open shared object file`);
 }
 
+/**
+ * Before loading Dawn on Linux: a graphics card shows up as a render node. Without one (servers, CI,
+ * most virtual machines) there is nothing for WebGPU to find, and Dawn would only print its
+ * complaints about the software Vulkan drivers it rejects.
+ */
+export function checkGraphicsDevice(system: Pick<GpuSystem, 'platform'> & { renderNodes(): string[] } = { platform: process.platform, renderNodes }): void {
+  if (system.platform !== 'linux') return;
+  if (system.renderNodes().length === 0) throw new BackendUnavailable('no-gpu', 'no graphics card found (/dev/dri/renderD*)');
+}
+
+function renderNodes(): string[] {
+  try {
+    return fs.readdirSync('/dev/dri').filter((f) => f.startsWith('renderD'));
+  } catch {
+    return [];
+  }
+}
+
 export const defaultLoaders: BackendLoaders = {
   async tensorflowGpu() {
     nodeRequire.resolve('@tensorflow/tfjs-node-gpu'); // not installed: MODULE_NOT_FOUND before any CUDA talk
@@ -99,6 +123,13 @@ export const defaultLoaders: BackendLoaders = {
   },
   async tensorflow() {
     nodeRequire('@tensorflow/tfjs-node');
+  },
+  async webgpu(forced) {
+    if (!forced) checkGraphicsDevice();
+    const { findGpu, registerWebGpuBackend } = await import('./gpu/webgpu');
+    const gpu = await findGpu();
+    registerWebGpuBackend();
+    return gpu;
   },
   async wasm(activate) {
     const wasm = nodeRequire('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
@@ -124,10 +155,22 @@ function isMissingPackage(error: unknown, pkg: string): boolean {
   return (code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND') && messageOf(error).includes(pkg);
 }
 
+/** Why WebGPU was not taken, in plain words. */
+function explainWebGpu(error: unknown, short: string): string {
+  if ((error as { code?: string }).code === 'no-gpu') return 'No graphics card was found for WebGPU: training will use the CPU.';
+  if (error instanceof WebGpuUnavailable) {
+    if (error.code === 'not-installed') return 'WebGPU support (the webgpu package) is not installed: training will use the CPU. Reinstalling Foldwise may fix this.';
+    if (error.code === 'no-adapter') return 'WebGPU found no usable graphics card (its driver may lack Vulkan, Direct3D 12 or Metal support; updating the graphics driver may help): training will use the CPU.';
+    if (error.code === 'software') return `WebGPU found only a software adapter (${short}), which is slower than the CPU: training will use the CPU. Set FOLDWISE_BACKEND=webgpu to use it anyway.`;
+  }
+  return `WebGPU could not start (${short}): training will use the CPU.`;
+}
+
 /** Turns the real failure of a candidate into a sentence a non-coder can act on. */
-export function explainFailure(candidate: 'tensorflow-gpu' | 'tensorflow' | 'wasm', error: unknown): string {
+export function explainFailure(candidate: 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm', error: unknown): string {
   const message = messageOf(error);
   const short = message.split('\n')[0]!.slice(0, 160);
+  if (candidate === 'webgpu') return explainWebGpu(error, short);
   if (candidate === 'wasm') {
     return `The WebAssembly engine could not start (${short}): everything runs on the plain JavaScript engine, which is much slower. Reinstalling Foldwise may fix this.`;
   }
@@ -156,7 +199,23 @@ export function explainFailure(candidate: 'tensorflow-gpu' | 'tensorflow' | 'was
   return `${name} could not start (${short}): ${then}.`;
 }
 
-const BADGES: Record<BackendName, BackendInfo['badge']> = { 'tensorflow-gpu': 'GPU', tensorflow: 'CPU', wasm: 'WASM', cpu: 'CPU' };
+const BADGES: Record<BackendName, BackendInfo['badge']> = { 'tensorflow-gpu': 'GPU', webgpu: 'GPU', tensorflow: 'CPU', wasm: 'WASM', cpu: 'CPU' };
+
+/** The routes FOLDWISE_BACKEND can force: WebGPU (software adapters included), or the CPU alone. */
+function forcedRoute(value: string | undefined): 'webgpu' | 'cpu' | null {
+  const v = value?.trim().toLowerCase();
+  if (!v || v === 'auto') return null;
+  if (v === 'webgpu' || v === 'cpu') return v;
+  throw new Error(`FOLDWISE_BACKEND=${value} is not a route Foldwise knows: use webgpu, cpu or auto (or leave it unset).`);
+}
+
+/** Starts WebGPU; a software adapter only when asked for by name. */
+async function startWebGpu(loaders: BackendLoaders, activate: BackendSelectorOptions['activate'], forced: boolean): Promise<GpuAdapter> {
+  const gpu = await loaders.webgpu(forced);
+  if (gpu.software && !forced) throw new WebGpuUnavailable('software', gpu.name);
+  if (!(await activate('webgpu'))) throw new Error(`the webgpu backend registered on ${gpu.name} but did not start`);
+  return gpu;
+}
 
 /** Tries the candidates in order and activates the first that starts. */
 export async function selectBackend(options: BackendSelectorOptions): Promise<BackendInfo> {
@@ -164,9 +223,25 @@ export async function selectBackend(options: BackendSelectorOptions): Promise<Ba
   const { activate } = options;
   const reasons: string[] = [];
   const cores = os.availableParallelism();
+  const forced = forcedRoute(options.forced ?? process.env.FOLDWISE_BACKEND);
 
-  for (const candidate of ['tensorflow-gpu', 'tensorflow'] as const) {
+  const webgpu = async (): Promise<BackendInfo> => {
+    const gpu = await startWebGpu(loaders, activate, forced === 'webgpu');
+    if (forced) reasons.push(`WebGPU was asked for (FOLDWISE_BACKEND=webgpu)${gpu.software ? ': this adapter is software, far slower than the CPU route' : ''}.`);
+    return { name: 'webgpu', gradients: 'webgpu', badge: BADGES.webgpu, gpu, reasons, threads: cores };
+  };
+  if (forced === 'webgpu') {
+    // Asked for by name: no quiet fallback to the CPU, which would make the request a lie.
+    return webgpu().catch((error: unknown) => {
+      throw new Error(`FOLDWISE_BACKEND=webgpu asks for WebGPU, but it cannot run here. ${explainFailure('webgpu', error)}`);
+    });
+  }
+  if (forced === 'cpu') reasons.push('The graphics card is not used: FOLDWISE_BACKEND=cpu asks for the CPU.');
+
+  const candidates = forced === 'cpu' ? (['tensorflow'] as const) : (['tensorflow-gpu', 'webgpu', 'tensorflow'] as const);
+  for (const candidate of candidates) {
     try {
+      if (candidate === 'webgpu') return await webgpu();
       await (candidate === 'tensorflow-gpu' ? loaders.tensorflowGpu() : loaders.tensorflow());
       if (!(await activate('tensorflow'))) throw new Error('the tensorflow backend registered but did not start');
       return { name: candidate, gradients: candidate, badge: BADGES[candidate], reasons, threads: cores };

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendInfo } from '../shared/types';
 import { createBackendSelector } from './backend';
+import { lostDevice, replaceLostDevice } from './gpu/webgpu';
 import { useFastCpuGradients } from './train/cpu-gradients';
 import { useFusedGradients } from './train/fused-gradients';
 import { useFastWasmForward } from './train/wasm-forward';
@@ -22,12 +23,14 @@ export type JobNeed = ComputeNeed | 'any';
 // Best first, among those registered. wasm has the dense kernels and their gradients (5-10x the
 // plain-JS 'cpu' backend); tfjs-backend-wasm has no convolution gradients of its own, so Foldwise
 // registers them (train/wasm-gradients.ts, fused-gradients.ts, wasm-forward.ts): a MobileNetV2
-// training step then costs ~60 ms of CPU per photo there against ~3.3 s on 'cpu' (docs/BENCHMARKS.md). The needs are
-// named apart because a new backend (WebGPU) may serve one and not the other.
+// training step then costs ~60 ms of CPU per photo there against ~3.3 s on 'cpu' (docs/BENCHMARKS.md).
+// 'webgpu' is registered only when the selector took it (a hardware card, or FOLDWISE_BACKEND=webgpu),
+// and then every need runs there. The needs are named apart so that a backend can serve one and not
+// another, once a real GPU's numbers (bench/gpu.ts) say one of them is faster elsewhere.
 const PREFERENCE: Record<ComputeNeed, string[]> = {
-  inference: ['tensorflow', 'wasm', 'cpu'],
-  head: ['tensorflow', 'wasm', 'cpu'],
-  convolutions: ['tensorflow', 'wasm', 'cpu'],
+  inference: ['webgpu', 'tensorflow', 'wasm', 'cpu'],
+  head: ['webgpu', 'tensorflow', 'wasm', 'cpu'],
+  convolutions: ['webgpu', 'tensorflow', 'wasm', 'cpu'],
 };
 
 /**
@@ -130,11 +133,25 @@ async function job<T>(need: JobNeed, fn: () => Promise<T> | T): Promise<T> {
   try {
     if (need !== 'any') await switchTo(need);
     return await fn();
+  } catch (error) {
+    throw deviceLossOr(error);
   } finally {
+    // A graphics card lost during this job (or between jobs) gets a new device before the next one.
+    if (lostDevice()) replaceLostDevice();
     // Code outside the queue (tests, benches) finds tfjs as it left it.
     if (found && tf.getBackend() !== found) await activate(found).catch(() => false);
     running--;
   }
+}
+
+/** The job's error, or, when the graphics card was lost under it, that in plain words. */
+function deviceLossOr(error: unknown): unknown {
+  const lost = lostDevice();
+  if (!lost) return error;
+  return Object.assign(new Error(`${lost} The job stopped; nothing saved was lost. Start it again: Foldwise opens the graphics card anew.`), {
+    code: 'gpu/device-lost',
+    cause: error,
+  });
 }
 
 async function phase<T>(outer: Frame, need: JobNeed, fn: () => Promise<T> | T): Promise<T> {

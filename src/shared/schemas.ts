@@ -72,15 +72,36 @@ export const DatasetEdits = z.object({
 
 // ---- backend and backbones ------------------------------------------------------------------
 
+/** The graphics card the WebGPU backend runs on. */
+export const GpuAdapter = z.object({
+  /** As the driver names it, e.g. "NVIDIA GeForce RTX 4060 Laptop GPU". */
+  name: z.string(),
+  api: z.enum(['Vulkan', 'Direct3D 12', 'Metal']),
+  /** A software rasteriser (SwiftShader, llvmpipe): only ever used when asked for. */
+  software: z.boolean(),
+});
+
 export const BackendInfo = z.object({
   /** What runs inference and gradients ('cpu': plain JavaScript, when even WebAssembly failed to start). */
-  name: z.enum(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']),
-  gradients: z.enum(['tensorflow-gpu', 'tensorflow', 'cpu']),
+  name: z.enum(['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu']),
+  gradients: z.enum(['tensorflow-gpu', 'webgpu', 'tensorflow', 'cpu']),
   /** Badge text: GPU, CPU or WASM. */
   badge: z.enum(['GPU', 'CPU', 'WASM']),
+  /** The graphics card, when the backend is WebGPU. */
+  gpu: GpuAdapter.optional(),
   /** One sentence per better backend that was not taken, in words a non-coder can act on. */
   reasons: z.array(z.string()),
   threads: z.number().int(),
+});
+
+/** What a long session is watched with ('engine/health'): none of it should grow from one job to the next. */
+export const EngineHealth = z.object({
+  /** Tensors tfjs holds in the engine's main thread (every backend together). */
+  tensors: z.number().int(),
+  rssBytes: z.number(),
+  heapUsedBytes: z.number(),
+  /** Open file descriptors (files, sockets, pipes); null where the system does not list them (/proc/self/fd). */
+  openFiles: z.number().int().nullable(),
 });
 
 export const BackboneInfo = z.object({

@@ -1,4 +1,5 @@
-// Runs a frozen backbone on batches of pixels. Three routes, fastest first:
+// Runs a frozen backbone on batches of pixels. Four routes, fastest first:
+//   webgpu           tfjs on the graphics card, when the engine's backend is WebGPU (gpu/webgpu.ts);
 //   tfjs-node        TensorFlow's native kernels, when the optional package could install;
 //   onnxruntime      the backbone converted once by our ONNX writer and run by onnxruntime-node,
 //                    whose CPU binaries ship inside the npm package (so it is there on every install);
@@ -6,9 +7,11 @@
 //                    about a third of PyTorch's speed, and tfjs-wasm cannot multi-thread in Node).
 // Every route takes RGB 0-255 NHWC pixels and gives the same features (tested against tfjs).
 import os from 'node:os';
+import type { CacheTally } from '../cache-file';
+import { backendLabel } from '../../shared/backend-label';
 import { addBackendNotes, ensureBackend } from '../compute';
 
-export type ExtractorRoute = 'tfjs-node' | 'onnxruntime' | 'wasm-workers' | 'tfjs';
+export type ExtractorRoute = 'webgpu' | 'tfjs-node' | 'onnxruntime' | 'wasm-workers' | 'tfjs';
 
 export interface Extractor {
   /** Short name of what runs the backbone, e.g. 'onnxruntime-cpu x2'. */
@@ -18,6 +21,8 @@ export interface Extractor {
   notes: string;
   featureSize: number;
   inputSize: number;
+  /** Cache files this extractor found damaged or outdated and made again (the ONNX route's conversion). */
+  remade?: CacheTally;
   /** pixels: n*inputSize*inputSize*3 RGB 0-255, NHWC. Returns n*featureSize floats, row per image. */
   embed(pixels: Uint8Array, n: number): Promise<Float32Array>;
   dispose(): void;
@@ -63,9 +68,14 @@ export async function createExtractor(backboneId: string, opts: ExtractorOptions
     const { createTfjsExtractor } = await import('./tfjs-extractor');
     return withNotes(await createTfjsExtractor(backboneId), 'Features run on TensorFlow.js in this thread (requested).');
   }
-  if (route === 'auto' || route === 'tfjs-node') {
-    // The engine's backend choice (tfjs-node-gpu > tfjs-node > wasm) is made once per process.
+  if (route === 'auto' || route === 'tfjs-node' || route === 'webgpu') {
+    // The engine's backend choice (tfjs-node-gpu > WebGPU > tfjs-node > wasm) is made once per process.
     const info = await ensureBackend();
+    if (info.name === 'webgpu' && route !== 'tfjs-node') {
+      const { createTfjsExtractor } = await import('./tfjs-extractor');
+      return withNotes(await createTfjsExtractor(backboneId), `Features run on the graphics card (${backendLabel(info)}).`);
+    }
+    if (route === 'webgpu') throw new Error(`WebGPU is not the engine's backend here. ${info.reasons.join(' ')}`);
     if (info.name === 'tensorflow' || info.name === 'tensorflow-gpu') {
       const { createTfjsExtractor } = await import('./tfjs-extractor');
       return withNotes(await createTfjsExtractor(backboneId), `Features run on TensorFlow native (${info.name}), the fastest route.`);

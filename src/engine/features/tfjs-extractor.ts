@@ -14,7 +14,7 @@ export async function createTfjsExtractor(backboneId: string): Promise<Extractor
   const backend = tf.getBackend();
   return {
     backend: backend === 'tensorflow' ? 'tensorflow' : `tfjs-${backend}`,
-    route: backend === 'tensorflow' ? 'tfjs-node' : 'tfjs',
+    route: backend === 'tensorflow' ? 'tfjs-node' : backend === 'webgpu' ? 'webgpu' : 'tfjs',
     notes: '',
     featureSize: spec.featureSize,
     inputSize: size,

@@ -3,10 +3,13 @@
 // step lives in ./steps and reports its own progress; this file only strings them together.
 import path from 'node:path';
 import type { LrCurve, LrFindConfig, TrainConfig, TrainResult } from '../../shared/types';
+import { backendLabel } from '../../shared/backend-label';
 import { getBackbone } from '../backbones/catalog';
 import { describeBackend, withBackend } from '../compute';
+import { ensureSpace } from '../fs-errors';
 import { dataDir } from '../paths';
 import { newRunId, openRunWriter, type RunConfig } from '../run';
+import { estimateRunBytes } from '../run/space';
 import { TRAIN_DEFAULTS } from './defaults';
 import { since, type JobContext } from './job';
 import { cachedFeatures, fineTuneBackbone, type FineTuneStep } from './steps/fine-tune';
@@ -47,10 +50,16 @@ export function trainFolder(config: TrainConfig, ctx: JobContext, overrides: Tra
   return withBackend('head', async () => {
     const started = performance.now();
     const spec = getBackbone(config.backbone);
+    const runId = config.out ? path.basename(path.resolve(config.out)) : newRunId();
+    const runDir = config.out ?? path.join(dataDir(), 'runs', runId);
+    // The run folder's size, checked before the photos (the least any run takes) and again once they are known.
+    const place = { folder: path.resolve(runDir), instead: config.out ? undefined : 'set FOLDWISE_DATA to a folder on another disk (runs are kept in Foldwise’s data folder)' };
+    const size = { featureSize: spec.featureSize, hidden: TRAIN_DEFAULTS.head.hidden, backboneBytes: config.fineTune === 'off' ? 0 : spec.files.reduce((sum, f) => sum + f.bytes, 0) };
+    await ensureSpace({ ...place, needBytes: estimateRunBytes({ ...size, classes: 2 }) });
     const { features, set, seconds } = await prepare(config, ctx);
     const trainStart = performance.now();
-    const runId = config.out ? path.basename(path.resolve(config.out)) : newRunId();
-    const run = await openRunWriter(config.out ?? path.join(dataDir(), 'runs', runId));
+    const images = [...features.train.images, ...features.valid.images, ...features.test.images];
+    const run = await openRunWriter(runDir, { instead: place.instead, needBytes: estimateRunBytes({ ...size, classes: set.classes.length, images }) });
     const recipe = {
       epochs: config.epochs ?? TRAIN_DEFAULTS.epochs,
       seed: config.seed,
@@ -99,7 +108,7 @@ export function trainFolder(config: TrainConfig, ctx: JobContext, overrides: Tra
       const result: TrainResult = {
         runId,
         runDir: run.dir,
-        backend: (await describeBackend()).name,
+        backend: backendLabel(await describeBackend()),
         backbone: spec.id,
         classes: set.classes,
         lr: trained.lr,

@@ -1,13 +1,17 @@
 // The engine's backend report in words a non-coder reads at a glance: one short sentence, and the
 // engine's own reasons (without repeats) for whoever wants to know why.
+import { gpuWords } from '../../shared/backend-label';
 import type { BackendInfo } from '../../shared/types';
 
 /** One short plain sentence: what does the work, and the gist of why nothing faster. */
-export function backendSentence(info: Pick<BackendInfo, 'name' | 'reasons'>): string {
+export function backendSentence(info: Pick<BackendInfo, 'name' | 'reasons' | 'gpu'>): string {
   const notInstalled = info.reasons.some((r) => /not installed/i.test(r));
   switch (info.name) {
     case 'tensorflow-gpu':
       return 'Graphics card (GPU): the fastest way to train.';
+    case 'webgpu':
+      if (!info.gpu) return 'Graphics card (WebGPU).';
+      return info.gpu.software ? `${gpuWords(info.gpu)}: a software stand-in for a graphics card, slower than the CPU.` : `${gpuWords(info.gpu)}: the fastest way to train here.`;
     case 'tensorflow':
       return notInstalled ? 'CPU (TensorFlow): no GPU support installed.' : 'CPU (TensorFlow): the graphics card is not used.';
     case 'wasm':
