@@ -130,6 +130,22 @@ export function noteWritePath(error: unknown, file: string): unknown {
   return error;
 }
 
+/**
+ * mkdir -p that reports the real reason it failed: Node's recursive mkdir says ENOENT on a read-only
+ * disk (and hides EACCES the same way on some systems), so the first missing level is made alone to learn why.
+ */
+export async function makeFolder(dir: string): Promise<void> {
+  try {
+    await fs.promises.mkdir(dir, { recursive: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    let first = path.resolve(dir);
+    while (path.dirname(first) !== first && !fs.existsSync(path.dirname(first))) first = path.dirname(first);
+    await fs.promises.mkdir(first); // throws the disk's own reason (EROFS, EACCES...) when there is one
+    throw error;
+  }
+}
+
 /** Free bytes for an unprivileged user on the disk that holds `folder` (or would: its nearest existing parent); null when unknown. */
 export async function freeBytes(folder: string): Promise<number | null> {
   let dir = path.resolve(folder);

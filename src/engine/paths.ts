@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { noteWritePath } from './fs-errors';
+import { makeFolder, noteWritePath } from './fs-errors';
 
 /** The user's cache folder for Foldwise (thumbnails, features, downloaded backbones). FOLDWISE_CACHE overrides it. */
 export function cacheDir(): string {
@@ -51,7 +51,7 @@ export function sharedDir(): string {
 
 /** Writes a file atomically: a temp name in the same folder, then a rename. A failure names the file (fs-errors.ts words it). */
 export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  await fs.promises.mkdir(path.dirname(file), { recursive: true });
+  await makeFolder(path.dirname(file));
   const tmp = `${file}.${process.pid}.${Date.now().toString(36)}.tmp`;
   try {
     await fs.promises.writeFile(tmp, data);

@@ -1,13 +1,15 @@
 // Writes a run folder. Everything goes into a hidden ".<name>.partial" sibling and is renamed into
 // place only when finish() has written the result, so a cancelled or crashed run never replaces or
 // damages another. Each file is checked against its schema before it is written: the writer cannot
-// produce a folder the reader would refuse.
+// produce a folder the reader would refuse. A disk that is full, read-only or not the user's fails
+// with a sentence naming the run folder (fs-errors.ts), checked for space before anything is written.
 import fs from 'node:fs';
 import path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import type { z } from 'zod';
 import type { BackboneSpec } from '../backbones/catalog';
 import { saveLayersModelToDir } from '../export/tfjs-io';
+import { ensureSpace, makeFolder, withPlainFsErrors, type WritePlace } from '../fs-errors';
 import { appVersion, writeFileAtomic } from '../paths';
 import { RUN_FILES, RUN_FORMAT, RunConfig, RunEpoch, RunMetadata, RunPredictions, RunResult } from './format';
 
@@ -42,13 +44,29 @@ export function partialDirOf(dir: string): string {
   return path.join(path.dirname(final), `.${path.basename(final)}.partial`);
 }
 
-export async function openRunWriter(dir: string): Promise<RunWriter> {
+export interface RunWriterOptions {
+  /** About how many bytes the finished run takes (estimateRunBytes): checked free before anything is written. */
+  needBytes?: number;
+  /** What to suggest besides freeing space when the folder was not the user's choice (default: choose another folder). */
+  instead?: string;
+}
+
+export async function openRunWriter(dir: string, opts: RunWriterOptions = {}): Promise<RunWriter> {
   const final = path.resolve(dir);
+  const place: WritePlace = { folder: final, needBytes: opts.needBytes, instead: opts.instead };
+  if (opts.needBytes) await ensureSpace({ ...place, needBytes: opts.needBytes });
   const partial = partialDirOf(final);
-  await fs.promises.rm(partial, { recursive: true, force: true }); // left by a crash: never a finished run
-  await fs.promises.mkdir(partial, { recursive: true });
+  await withPlainFsErrors(place, async () => {
+    await fs.promises.rm(partial, { recursive: true, force: true }); // left by a crash: never a finished run
+    await makeFolder(partial);
+  });
   const file = (name: string) => path.join(partial, name);
   const json = async <T>(name: string, schema: z.ZodType<T>, value: unknown) => writeFileAtomic(file(name), `${JSON.stringify(schema.parse(value), null, 2)}\n`);
+  // Every write speaks of the run folder, not of the hidden partial one it goes to.
+  const plain =
+    <A extends unknown[]>(write: (...args: A) => Promise<void>) =>
+    (...args: A) =>
+      withPlainFsErrors(place, () => write(...args));
   let appended = Promise.resolve();
 
   async function commit() {
@@ -66,16 +84,16 @@ export async function openRunWriter(dir: string): Promise<RunWriter> {
 
   return {
     dir: final,
-    writeConfig: (config) => json(RUN_FILES.config, RunConfig, config),
-    appendEpoch(metrics) {
+    writeConfig: plain((config) => json(RUN_FILES.config, RunConfig, config)),
+    appendEpoch: plain((metrics) => {
       const line = `${JSON.stringify(RunEpoch.parse(metrics))}\n`;
       appended = appended.then(() => fs.promises.appendFile(file(RUN_FILES.metrics), line));
       return appended;
-    },
-    writePredictions: (predictions) => json(RUN_FILES.predictions, RunPredictions, predictions),
-    writeHead: async (model) => void (await saveLayersModelToDir(model, file(RUN_FILES.head))),
-    writeBackbone: async (model) => void (await saveLayersModelToDir(model, file(RUN_FILES.backbone))),
-    writeMetadata: ({ spec, ...known }) =>
+    }),
+    writePredictions: plain((predictions) => json(RUN_FILES.predictions, RunPredictions, predictions)),
+    writeHead: plain(async (model) => void (await saveLayersModelToDir(model, file(RUN_FILES.head)))),
+    writeBackbone: plain(async (model) => void (await saveLayersModelToDir(model, file(RUN_FILES.backbone)))),
+    writeMetadata: plain(({ spec, ...known }) =>
       json(RUN_FILES.metadata, RunMetadata, {
         runFormat: RUN_FORMAT,
         backbone: spec.id,
@@ -87,11 +105,12 @@ export async function openRunWriter(dir: string): Promise<RunWriter> {
         createdAt: new Date().toISOString(),
         appVersion: appVersion(),
       }),
-    async finish(result) {
+    ),
+    finish: plain(async (result) => {
       await appended;
       await json(RUN_FILES.result, RunResult, result);
       await commit();
-    },
+    }),
     discard: () => fs.promises.rm(partial, { recursive: true, force: true }),
   };
 }
