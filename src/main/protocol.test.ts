@@ -6,11 +6,14 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 vi.mock('electron', () => ({ protocol: { registerSchemesAsPrivileged: () => undefined } }));
 const { handleScheme } = await import('./protocol');
+const { wrapPayload } = await import('../engine/cache-file');
+const { THUMBNAIL_FORMAT } = await import('../engine/dataset/thumbnails');
 
 type Handler = (request: { url: string; method: string }) => Promise<Response>;
 let handler: Handler;
 let tmp: string;
 const id = 'ab12cd34';
+const damagedId = 'ab99ef00';
 
 beforeAll(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'foldwise-protocol-'));
@@ -22,7 +25,11 @@ beforeAll(() => {
   // where the scan puts a thumbnail (src/engine/dataset thumbnailFile)
   const cache = path.join(tmp, 'cache');
   fs.mkdirSync(path.join(cache, 'thumbnails', id.slice(0, 2)), { recursive: true });
-  fs.writeFileSync(path.join(cache, 'thumbnails', id.slice(0, 2), `${id}.jpg`), 'jpeg bytes');
+  fs.writeFileSync(path.join(cache, 'thumbnails', id.slice(0, 2), `${id}.jpg`), wrapPayload(THUMBNAIL_FORMAT, id, Buffer.from('jpeg bytes')));
+  // a thumbnail whose bytes changed after it was written: its checksum no longer matches
+  const damaged = wrapPayload(THUMBNAIL_FORMAT, damagedId, Buffer.from('jpeg bytes'));
+  damaged.writeUInt8(damaged.readUInt8(damaged.length - 1) ^ 1, damaged.length - 1);
+  fs.writeFileSync(path.join(cache, 'thumbnails', damagedId.slice(0, 2), `${damagedId}.jpg`), damaged);
   vi.stubEnv('FOLDWISE_CACHE', cache);
   handleScheme({ protocol: { handle: (_scheme: string, h: Handler) => (handler = h) } } as never, ui);
 });
@@ -49,6 +56,10 @@ describe('foldwise:// protocol', () => {
     expect(image.status).toBe(200);
     expect(image.headers.get('content-type')).toBe('image/jpeg');
     expect(await image.text()).toBe('jpeg bytes');
+  });
+
+  it('never serves a thumbnail that fails its checksum', async () => {
+    expect((await get(`foldwise://image/${damagedId}`)).status).toBe(404);
   });
 
   it('refuses everything else', async () => {

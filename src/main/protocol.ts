@@ -46,10 +46,12 @@ export function handleScheme(session: Session, rendererDir: string): void {
       // Ids are [A-Za-z0-9_-] and never escaped; anything else fails the id check.
       // Loaded on first use: the lookup lives with the dataset code, which pulls in sharp, and main
       // should not load a native image library just to start.
-      const { cachedImageFile } = await import('../engine/serve/images');
-      const file = await cachedImage(cacheDir(), url.pathname.replace(/^\/+/, ''), cachedImageFile);
-      if (!file) return refuse(404, 'No such image in the cache.');
-      return fileResponse(file, { 'Cache-Control': 'max-age=3600' });
+      const { cachedImageBytes, cachedImageFile } = await import('../engine/serve/images');
+      const id = url.pathname.replace(/^\/+/, '');
+      const file = await cachedImage(cacheDir(), id, cachedImageFile);
+      const body = file ? await cachedImageBytes(file, id) : null;
+      if (!body) return refuse(404, 'No such image in the cache.');
+      return new Response(new Uint8Array(body), { status: 200, headers: { 'Content-Type': 'image/jpeg', 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'max-age=3600' } });
     }
     return refuse(404, 'Not found.');
   });

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { cacheDir, packageRoot } from '../../engine/paths';
 import { forkEngine, runEngineChild } from '../../engine/serve/engine-process';
-import { cachedImageFile } from '../../engine/serve/images';
+import { cachedImageBytes, cachedImageFile } from '../../engine/serve/images';
 import { startServer, type ServeHandle } from '../../engine/serve/server';
 import { createService } from '../../engine/service';
 
@@ -33,6 +33,7 @@ export function register(program: Command): void {
         engine,
         cacheRoot: cache,
         imageFile: cachedImageFile,
+        readImage: cachedImageBytes,
         uploadDir: path.join(cache, 'try-it'),
       };
       const start = async (): Promise<ServeHandle> => {

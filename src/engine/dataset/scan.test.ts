@@ -7,6 +7,10 @@ import { bmp24, bombPng, fakeHeic, jpeg, picture, tempDir, useTempCache, write }
 import { scanDataset } from './scan';
 import { applyEdits, type ScannedImage } from './summary';
 import { thumbnailFile } from './decode';
+import { readThumbnail } from './thumbnails';
+import { indexFile } from './cache';
+import { CACHE_HEADER_BYTES } from '../cache-file';
+import crypto from 'node:crypto';
 
 const cache = useTempCache();
 afterEach(() => vi.restoreAllMocks());
@@ -149,8 +153,8 @@ describe('scanDataset on a folder of good and bad files', () => {
     expect(ids.length).toBeGreaterThan(0);
     for (const id of ids) {
       expect(thumbnailFile(id).startsWith(cache())).toBe(true);
-      const bytes = fs.readFileSync(thumbnailFile(id));
-      expect(bytes.subarray(0, 3)).toEqual(Buffer.from([0xff, 0xd8, 0xff]));
+      const read = readThumbnail(id);
+      expect(read.ok && read.payload.subarray(0, 3)).toEqual(Buffer.from([0xff, 0xd8, 0xff])); // a JPEG behind the header
     }
   });
 });
@@ -254,6 +258,38 @@ describe('scanDataset edits, splits, warnings and cache', () => {
     const changed = await scanDataset(root);
     expect(kinds(changed.summary)).toEqual({ 'a/0.jpg': 'not-an-image' });
     expect(changed.summary.images).toBe(11);
+    fs.rmSync(root, { recursive: true });
+  });
+
+  it('remakes a scan index and thumbnails whose contents were damaged behind intact headers, and counts them', async () => {
+    const root = tempDir();
+    for (let i = 0; i < 4; i++) write(root, `a/${i}.jpg`, await jpeg(20 + i, 40, 40));
+    for (let i = 0; i < 4; i++) write(root, `b/${i}.jpg`, await jpeg(30 + i, 40, 40));
+    const cold = await scanDataset(root);
+    expect(cold.remade).toEqual({ damaged: 0, outdated: 0 });
+    const scramble = (file: string) => {
+      const bytes = fs.readFileSync(file);
+      crypto.randomFillSync(bytes, CACHE_HEADER_BYTES);
+      fs.writeFileSync(file, bytes);
+    };
+    const ids = cold.images.map((im) => im.id);
+    scramble(indexFile(root));
+    scramble(thumbnailFile(ids[0]!));
+    scramble(thumbnailFile(ids[5]!));
+    const again = await scanDataset(root);
+    expect(again.summary).toEqual(cold.summary);
+    // The damaged index makes the scan cold, which writes every thumbnail anew without reading the old ones.
+    expect(again.remade).toEqual({ damaged: 1, outdated: 0 });
+    for (const id of ids) expect(readThumbnail(id).ok).toBe(true);
+    // With the index sound, a damaged thumbnail of an unchanged photo is still found.
+    scramble(thumbnailFile(ids[2]!));
+    expect((await scanDataset(root)).remade).toEqual({ damaged: 1, outdated: 0 });
+    expect(readThumbnail(ids[2]!).ok).toBe(true);
+    // An index and thumbnails from before the header (bare JSON and JPEG) are outdated: a cold scan.
+    fs.writeFileSync(indexFile(root), JSON.stringify({ version: 2, files: {}, content: {} }));
+    const jpegOnly = readThumbnail(ids[1]!);
+    fs.writeFileSync(thumbnailFile(ids[1]!), jpegOnly.ok ? jpegOnly.payload : Buffer.alloc(0));
+    expect((await scanDataset(root)).remade).toEqual({ damaged: 0, outdated: 1 });
     fs.rmSync(root, { recursive: true });
   });
 

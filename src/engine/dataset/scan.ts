@@ -7,15 +7,16 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { EngineError } from '../../shared/rpc';
 import type { DatasetProblem, DatasetWarning, Split } from '../../shared/types';
-import { writeFileAtomic } from '../paths';
+import { countRead, emptyTally, type CacheTally } from '../cache-file';
 import { INDEX_VERSION, loadIndex, saveIndex, type ContentFacts, type FileRecord, type ScanIndex } from './cache';
-import { finish, ImageProblem, openImage, thumbnailFile } from './decode';
+import { finish, ImageProblem, openImage } from './decode';
 import { duplicateGroups } from './duplicates';
 import { SNIFF_BYTES, sniffFormat } from './formats';
 import { contentId, pictureHash } from './hash';
 import { emptyClassProblem, fileProblem, MIN_SIDE } from './problems';
 import { assignValidation, splitOfFolder } from './split';
 import { summarise, type Dataset, type ScannedImage } from './summary';
+import { readThumbnail, writeThumbnail } from './thumbnails';
 import { holdsFolder, ioProblem, isIgnoredName, linkLoopProblem, walk, type FoundFile } from './walk';
 
 export interface ScanOptions {
@@ -136,30 +137,6 @@ async function listCandidates(root: string, signal?: AbortSignal) {
   return { layout, candidates, classFolders, problems, warnings, ignored };
 }
 
-const madeDirs = new Set<string>();
-
-/**
- * Writes a thumbnail in one write to its final name. A temp-name-and-rename per file costs more CPU
- * than decoding the photo (ext4 journals every rename), and it is not needed for safety here: a
- * thumbnail is only trusted once the scan index that records its content id has been written
- * (atomically, after every thumbnail of the scan is complete). If the process dies mid-write, the
- * index never names that content, and the next scan writes the thumbnail again.
- */
-async function writeThumbnail(file: string, data: Uint8Array): Promise<void> {
-  const dir = path.dirname(file);
-  if (!madeDirs.has(dir)) {
-    await fs.promises.mkdir(dir, { recursive: true });
-    madeDirs.add(dir);
-  }
-  try {
-    fs.writeFileSync(file, data); // a few kB: one syscall, cheaper than a trip through the thread pool
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    madeDirs.delete(dir); // the cache was cleared under us: make the folder again
-    await writeFileAtomic(file, data);
-  }
-}
-
 type Outcome = { record: FileRecord; facts?: ContentFacts };
 
 async function readHead(file: string): Promise<Buffer> {
@@ -174,7 +151,7 @@ async function readHead(file: string): Promise<Buffer> {
 }
 
 /** Reads, fingerprints and thumbnails one file. Never throws for a bad file: it becomes a record. */
-async function examine(found: FoundFile, index: ScanIndex): Promise<Outcome> {
+async function examine(found: FoundFile, index: ScanIndex, remade: CacheTally): Promise<Outcome> {
   const base = { size: found.size, mtimeMs: found.mtimeMs };
   if (found.size > MAX_FILE_BYTES) {
     const mb = Math.round(found.size / 2 ** 20);
@@ -186,7 +163,12 @@ async function examine(found: FoundFile, index: ScanIndex): Promise<Outcome> {
     const bytes = await fs.promises.readFile(found.path);
     const id = contentId(bytes);
     const known = index.content[id];
-    if (known && fs.existsSync(thumbnailFile(id))) return { record: { ...base, id }, facts: known };
+    if (known) {
+      // Known content (a renamed or copied photo): reuse its facts while its thumbnail is sound.
+      const thumbnail = readThumbnail(id);
+      countRead(remade, thumbnail);
+      if (thumbnail.ok) return { record: { ...base, id }, facts: known };
+    }
     const opened = await openImage(bytes);
     // Bilinear is plenty for a 128 px thumbnail after JPEG shrink-on-load, and cheaper than lanczos.
     const { data, info } = await finish(
@@ -196,7 +178,7 @@ async function examine(found: FoundFile, index: ScanIndex): Promise<Outcome> {
     );
     const facts: ContentFacts = { width: opened.width, height: opened.height, format: opened.format, hash: pictureHash(data, info.width, info.height, info.channels) };
     const jpeg = await sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } }).jpeg({ quality: 80, optimiseCoding: false }).toBuffer();
-    await writeThumbnail(thumbnailFile(id), jpeg);
+    await writeThumbnail(id, jpeg);
     return { record: { ...base, id }, facts };
   } catch (error) {
     if (error instanceof ImageProblem) return { record: { ...base, problem: { kind: error.kind, detail: error.message } } };
@@ -229,7 +211,9 @@ export async function scanDataset(rootInput: string, options: ScanOptions = {}):
   await statRoot(root);
 
   const listed = await listCandidates(root, options.signal);
-  const index = await loadIndex(root);
+  // Cache files (the index, thumbnails) found damaged or outdated and made again by this scan.
+  const remade = emptyTally();
+  const index = await loadIndex(root, remade);
   const fresh: ScanIndex = { version: INDEX_VERSION, files: {}, content: { ...index.content } };
   const total = listed.candidates.length;
   let done = 0;
@@ -246,10 +230,12 @@ export async function scanDataset(rootInput: string, options: ScanOptions = {}):
       lanes,
       async ({ found }) => {
         const old = index.files[found.file];
-        const hit = old && old.size === found.size && old.mtimeMs === found.mtimeMs && (!old.id || index.content[old.id]) && !(old.problem?.kind === 'unreadable');
+        // An unchanged file is not read again, but its thumbnail is checked (a few kB): a damaged one
+        // sends the file through examine(), which counts it and makes it again.
+        const hit = old && old.size === found.size && old.mtimeMs === found.mtimeMs && (!old.id || (index.content[old.id] && readThumbnail(old.id).ok)) && !(old.problem?.kind === 'unreadable');
         if (hit) fresh.files[found.file] = old;
         else {
-          const { record, facts } = await examine(found, index);
+          const { record, facts } = await examine(found, index, remade);
           fresh.files[found.file] = record;
           if (record.id && facts) fresh.content[record.id] = facts;
         }
@@ -302,7 +288,7 @@ export async function scanDataset(rootInput: string, options: ScanOptions = {}):
   const hashes = new Map(usable.map((u) => [u.found.file, u.facts.hash]));
   const groups = duplicateGroups(images, (file) => hashes.get(file)!);
   problems.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
-  return summarise({
+  const dataset = summarise({
     root,
     layout: listed.layout,
     images,
@@ -312,4 +298,5 @@ export async function scanDataset(rootInput: string, options: ScanOptions = {}):
     ignored,
     splitFromFolders: listed.layout === 'splits' && hasValidFolder,
   });
+  return { ...dataset, remade };
 }

@@ -1,6 +1,7 @@
 // From a list of usable photos to the DatasetSummary people read: counts per class and split,
 // duplicates flagged, and warnings about what will hurt training. applyEdits reuses it, so an
 // excluded or relabelled photo changes the summary exactly as a rescan would.
+import type { CacheTally } from '../cache-file';
 import type { ClassSummary, DatasetEdits, DatasetImage, DatasetProblem, DatasetSummary, DatasetWarning } from '../../shared/types';
 import { describeGroup } from './duplicates';
 
@@ -13,6 +14,8 @@ export interface Dataset {
   summary: DatasetSummary;
   /** Usable photos, split assigned, sorted by file. */
   images: ScannedImage[];
+  /** Scan cache files (index, thumbnails) found damaged or outdated and made again; set by scanDataset. */
+  remade?: CacheTally;
 }
 
 /** Below this many photos a class gets a warning; below FEWEST it cannot be trained at all. */

@@ -1,17 +1,19 @@
 // The activation cache: every photo's activations at a cut inside the backbone (for top
 // fine-tuning, train/steps/fine-tune-top.ts), computed once by the frozen part below the cut and
-// kept on disk beside the feature cache, in the same validated file format and keyed the same way
-// (content id, backbone id, weights digest, transform) plus the cut. An epoch of top fine-tuning
-// then reads these instead of decoding photos and running the frozen part again.
+// kept on disk beside the feature cache, in the same checked file format (its own kind in the
+// header) and keyed the same way (content id, backbone id, weights digest, transform) plus the cut.
+// An epoch of top fine-tuning then reads these instead of decoding photos and running the frozen
+// part again.
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { getBackbone } from '../backbones/catalog';
 import { FEATURE_MODEL_LAYERS } from '../backbones/load';
 import { backboneWeightsDigest } from '../backbones/weights-digest';
 import { decodeForModel } from '../dataset';
+import { emptyTally, type CacheFormat, type CacheTally } from '../cache-file';
 import { cacheDir } from '../paths';
 import { flipHorizontal } from './augment';
-import { createFeatureCache, featureKey, type FeatureCache } from './cache';
+import { createFeatureCache, FEATURE_FORMAT, featureKey, type FeatureCache } from './cache';
 import { defaultThreads } from './extractor';
 import type { DatasetFeatures, ScannedImage } from './pipeline';
 
@@ -40,7 +42,8 @@ export interface DatasetActivations {
   validFlip: ActivationRows | null;
   test: ActivationRows;
   testFlip: ActivationRows | null;
-  stats: { cached: number; computed: number; seconds: number };
+  /** remade: cache files found damaged or outdated (computed again, counted in `computed` too). */
+  stats: { cached: number; computed: number; seconds: number; remade: CacheTally };
 }
 
 export interface ActivationOptions {
@@ -54,8 +57,11 @@ export interface ActivationOptions {
   batchSize?: number;
 }
 
+/** The feature files' format under its own kind: an activation file is never read as a feature vector. */
+export const ACTIVATION_FORMAT: CacheFormat = { ...FEATURE_FORMAT, kind: 'actv' };
+
 export function createActivationCache(dir: string = path.join(cacheDir(), 'activations')): FeatureCache {
-  return createFeatureCache(dir);
+  return createFeatureCache(dir, ACTIVATION_FORMAT);
 }
 
 type Transform = 'center' | 'flip';
@@ -107,7 +113,8 @@ export async function computeActivations(features: DatasetFeatures, opts: Activa
   const { items, keyOf } = await plan(spec.id, opts.cut, { train: features.train.images, valid: features.valid.images, test: features.test.images, tta }, opts.signal);
   const keys = [...items.keys()];
   const found = new Map<string, Float32Array>();
-  const hits = await cache.getMany(keys, size);
+  const remade = emptyTally();
+  const hits = await cache.getMany(keys, size, remade);
   keys.forEach((key, i) => hits[i] && found.set(key, hits[i]!));
   const cached = found.size;
   const missing = keys.filter((k) => !found.has(k));
@@ -166,6 +173,6 @@ export async function computeActivations(features: DatasetFeatures, opts: Activa
     validFlip: tta ? rows(features.valid.images, features.valid.labels, 'flip') : null,
     test: rows(features.test.images, features.test.labels, 'center'),
     testFlip: tta ? rows(features.test.images, features.test.labels, 'flip') : null,
-    stats: { cached, computed: missing.length, seconds: (performance.now() - started) / 1000 },
+    stats: { cached, computed: missing.length, seconds: (performance.now() - started) / 1000, remade },
   };
 }

@@ -7,6 +7,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { startWorkerBackend } from '../compute';
 import { loadFeatureModel } from '../backbones/load';
 import { modelToCut } from './activations';
+import { readConvertedBackbone } from './onnx-file';
 import type { EmbedWorkerData, WorkerReply, WorkerRequest } from './worker-protocol';
 import { predictPixels } from '../predict-array';
 
@@ -33,9 +34,9 @@ async function wasmEmbed(data: EmbedWorkerData): Promise<Embed> {
 }
 
 async function onnxEmbed(data: EmbedWorkerData): Promise<Embed> {
-  if (!data.onnxFile) throw new Error('No ONNX file given to the inference worker');
+  if (!data.onnx) throw new Error('No ONNX file given to the inference worker');
   const ort = await import('onnxruntime-node');
-  const session = await ort.InferenceSession.create(data.onnxFile, {
+  const session = await ort.InferenceSession.create(await readConvertedBackbone(data.onnx.file, data.onnx.key), {
     intraOpNumThreads: data.threads ?? 1,
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',

@@ -7,6 +7,7 @@ import { backboneWeightsDigest } from '../backbones/weights-digest';
 import type { DatasetSummary } from '../../shared/types';
 import type { ScannedImage } from '../dataset';
 import { decodeForModel } from '../dataset';
+import { addTallies, emptyTally, type CacheTally } from '../cache-file';
 import { describeView, flipHorizontal, renderViews, viewParams } from './augment';
 import { createFeatureCache, featureKey, type FeatureCache } from './cache';
 import { createExtractor, type Extractor } from './extractor';
@@ -40,8 +41,11 @@ export interface DatasetFeatures {
   testFlip: FeatureMatrix | null;
   /** Photos that could not be decoded now (left out of every matrix), with the reason. */
   skipped: { file: string; id: string; reason: string }[];
-  /** How many vectors came from the cache and how many were computed. */
-  stats: { cached: number; computed: number; seconds: number; route: string | null; notes: string | null };
+  /**
+   * How many vectors came from the cache and how many were computed; remade: cache files (vectors, and
+   * the ONNX conversion of the backbone) found damaged or outdated and made again.
+   */
+  stats: { cached: number; computed: number; seconds: number; route: string | null; notes: string | null; remade: CacheTally };
 }
 
 /** Vectors ready (cached ones count from the start) of all the job needs; the rpc boundary adds the time left. */
@@ -122,7 +126,8 @@ export async function computeFeatures(dataset: Dataset, opts: ComputeFeaturesOpt
   const vectors = new Map<string, Float32Array>();
   const allKeys = [...needed.values()].flatMap((e) => e.transforms.map((t) => keyOf(e.image, t)));
   const total = allKeys.length;
-  const hits = await cache.getMany(allKeys, dim);
+  const remade = emptyTally();
+  const hits = await cache.getMany(allKeys, dim, remade);
   allKeys.forEach((key, i) => {
     if (hits[i]) vectors.set(key, hits[i]!);
   });
@@ -207,6 +212,7 @@ export async function computeFeatures(dataset: Dataset, opts: ComputeFeaturesOpt
       seconds: (performance.now() - started) / 1000,
       route: extractor?.route ?? null,
       notes: extractor?.notes ?? null,
+      remade: addTallies(remade, extractor?.remade),
     },
   };
 }

@@ -12,7 +12,8 @@ export interface WorkerPoolOptions {
   /** Worker threads; each gets a share of every batch. */
   workers: number;
   engine: 'wasm' | 'onnxruntime';
-  onnxFile?: string;
+  /** The converted backbone's cache file and key (onnxruntime only). */
+  onnx?: { file: string; key: string };
   /** Threads inside each worker (onnxruntime only). */
   threadsPerWorker?: number;
   /** wasm only: activations at this layer instead of features (activation-cache.ts), outputSize floats per photo. */
@@ -31,7 +32,7 @@ export async function createWorkerExtractor(backboneId: string, opts: WorkerPool
         task: 'embed',
         backbone: backboneId,
         engine: opts.engine,
-        onnxFile: opts.onnxFile,
+        onnx: opts.onnx,
         threads: opts.threadsPerWorker,
         inputSize: spec.inputSize,
         cut: opts.cut?.layer,

@@ -4,8 +4,8 @@ export interface EmbedWorkerData {
   backbone: string;
   /** What runs the backbone inside the worker. */
   engine: 'wasm' | 'onnxruntime';
-  /** The converted backbone, for engine 'onnxruntime'. */
-  onnxFile?: string;
+  /** The converted backbone's cache file and its key (the worker checks it again), for engine 'onnxruntime'. */
+  onnx?: { file: string; key: string };
   inputSize: number;
   /** Threads inside this worker (onnxruntime only; tfjs-wasm is single-threaded in Node). */
   threads?: number;

@@ -22,6 +22,8 @@ export interface ServeOptions {
   cacheRoot: string;
   /** Absolute path of the cached image (thumbnail) for a content id, or null when there is none. */
   imageFile(id: string): string | null;
+  /** The bytes to send for that file (the thumbnail's JPEG, checked), or null when it fails its check; default: the file as it is. */
+  readImage?(file: string, id: string): Promise<Buffer | null>;
   /** Where dropped images for "Try it" are written (inside cacheRoot). */
   uploadDir: string;
   /** Defaults to 32 random bytes. */
@@ -114,8 +116,9 @@ export async function startServer(options: ServeOptions): Promise<ServeHandle> {
     if (!IMAGE_ID.test(id)) return send(res, 400, 'Bad image id.');
     const file = options.imageFile(id);
     const real = file ? await realFileInside(options.cacheRoot, file) : null;
-    if (!real) return send(res, 404, 'No such image in the cache.');
-    send(res, 200, await fs.promises.readFile(real), contentType(real, 'image/jpeg'), { 'Cache-Control': 'private, max-age=3600' });
+    const body = real ? await (options.readImage ?? ((f: string) => fs.promises.readFile(f)))(real, id) : null;
+    if (!body) return send(res, 404, 'No such image in the cache.');
+    send(res, 200, body, contentType(real!, 'image/jpeg'), { 'Cache-Control': 'private, max-age=3600' });
   };
 
   const receiveUpload = async (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => {
