@@ -1,7 +1,8 @@
 // `foldwise export`: writes one self-contained model (backbone + head, preprocessing inside) in the
 // chosen format into a hidden sibling folder, reloads it with the format's stock runtime, checks it
 // against the app's own predictions, and only then moves it into place. A failed or cancelled
-// export leaves the target folder as it was.
+// export leaves the target folder as it was. A disk that is full, read-only or not the user's fails
+// with a sentence naming the export folder (fs-errors.ts), checked for space before writing.
 import fs from 'node:fs';
 import path from 'node:path';
 import { EngineError } from '../../shared/rpc';
@@ -15,7 +16,9 @@ import { createPredictor, type Predictor } from './predictor';
 import type { SavedPrediction } from '../interpret/review';
 import { readRun } from '../run';
 import { usageFiles, writeUsageFiles } from './snippets';
-import { writeSamples } from './samples';
+import { SAMPLE_COUNT, sampleOrder, writeSamples } from './samples';
+import { estimateExportBytes } from './space';
+import { ensureSpace, makeFolder, withPlainFsErrors, type WritePlace } from '../fs-errors';
 import { withBackend } from '../compute';
 import { AGREEMENT_REQUIRED, MAX_ABS_DIFF_ALLOWED, verifyExport, type Verification } from './verify';
 
@@ -64,10 +67,12 @@ function verificationImages(items: SavedPrediction[], classes: string[], max: nu
 
 /** Joins, writes, reloads and verifies the export; an inference job of the compute owner (a phase of one, when called inside a job). */
 export function exportModel(runDir: string, opts: ExportOptions): Promise<ExportReport> {
-  return withBackend('inference', () => exportNow(runDir, opts));
+  // Every write error speaks of the export folder (with the size once it is known), not of the hidden partial one.
+  const place: WritePlace = { folder: path.resolve(opts.out) };
+  return withBackend('inference', () => withPlainFsErrors(() => place, () => exportNow(runDir, opts, place)));
 }
 
-async function exportNow(runDir: string, opts: ExportOptions): Promise<ExportReport> {
+async function exportNow(runDir: string, opts: ExportOptions, place: WritePlace): Promise<ExportReport> {
   const started = performance.now();
   const format = opts.formatModule ?? FORMATS[opts.format];
   if (!format) throw new EngineError('export/unknown-format', `Foldwise cannot export "${opts.format}". Choose one of: ${Object.keys(FORMATS).join(', ')}.`);
@@ -81,7 +86,7 @@ async function exportNow(runDir: string, opts: ExportOptions): Promise<ExportRep
   }
 
   const tmp = path.join(path.dirname(target), `.${path.basename(target)}.partial-${process.pid}-${Date.now().toString(36)}`);
-  await fs.promises.mkdir(tmp, { recursive: true });
+  await makeFolder(tmp);
   // Stage times for benchmarks; 'reload' runs alongside 'verify' (photos are decoded while it starts).
   const stages = { join: 0, write: 0, reload: 0, verify: 0, document: 0, move: 0 };
   let lap = performance.now();
@@ -100,8 +105,11 @@ async function exportNow(runDir: string, opts: ExportOptions): Promise<ExportRep
     progress({ stage: 'export', done: 0, total: 3, message: 'joining backbone and head' });
     // The one export graph (batch norms and paddings folded once) that every format writes.
     const classifier = await buildRunGraph(run);
-    endStage('join');
     const meta = buildMetadata({ format: format.id, modelFile: format.modelFile, run, spec: classifier.spec, inputName: format.inputName, outputName: format.outputName });
+    const samplePhotos = sampleOrder(images).slice(0, SAMPLE_COUNT).map((i) => i.path); // the ones copied, unless one cannot be read
+    place.needBytes = await estimateExportBytes(classifier.graph, format.id, { samplePhotos, sampleCount: SAMPLE_COUNT, usage: usageFiles(meta) });
+    await ensureSpace({ ...place, needBytes: place.needBytes });
+    endStage('join');
     opts.signal?.throwIfAborted();
     progress({ stage: 'export', done: 1, total: 3, message: `writing ${format.modelFile}` });
     const modelFiles = await format.write(tmp, classifier.graph, meta);
@@ -213,7 +221,7 @@ async function checkTarget(target: string): Promise<void> {
     stat = await fs.promises.stat(target);
   } catch {
     const parent = path.dirname(target);
-    if (!fs.existsSync(parent)) await fs.promises.mkdir(parent, { recursive: true });
+    if (!fs.existsSync(parent)) await makeFolder(parent);
     return;
   }
   if (!stat.isDirectory()) throw new EngineError('export/target-is-file', `${target} is a file. Choose a folder name for the export.`);
