@@ -192,6 +192,12 @@ export const TrainResult = z.object({
   fineTune: FineTuneSummary.nullable().default(null),
   /** fineTune: the fine-tuning step alone (activations included), part of train; 0 when none ran. */
   seconds: z.object({ scan: z.number(), features: z.number(), train: z.number(), fineTune: z.number().default(0), total: z.number() }),
+  /**
+   * Cache files (scan index, thumbnails, features, activations, the backbone's ONNX conversion) that failed
+   * their check and were made again: damaged (checksum, length or key wrong) or outdated (from another
+   * Foldwise version). Absent in results written before it was counted.
+   */
+  cacheRemade: z.object({ damaged: z.number().int().nonnegative(), outdated: z.number().int().nonnegative() }).optional(),
 });
 
 export const FineTuneEstimate = z.object({

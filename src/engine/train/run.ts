@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { LrCurve, LrFindConfig, TrainConfig, TrainResult } from '../../shared/types';
 import { backendLabel } from '../../shared/backend-label';
 import { getBackbone } from '../backbones/catalog';
+import { addTallies, describeTally } from '../cache-file';
 import { describeBackend, withBackend } from '../compute';
 import { ensureSpace } from '../fs-errors';
 import { dataDir } from '../paths';
@@ -56,7 +57,7 @@ export function trainFolder(config: TrainConfig, ctx: JobContext, overrides: Tra
     const place = { folder: path.resolve(runDir), instead: config.out ? undefined : 'set FOLDWISE_DATA to a folder on another disk (runs are kept in Foldwise’s data folder)' };
     const size = { featureSize: spec.featureSize, hidden: TRAIN_DEFAULTS.head.hidden, backboneBytes: config.fineTune === 'off' ? 0 : spec.files.reduce((sum, f) => sum + f.bytes, 0) };
     await ensureSpace({ ...place, needBytes: estimateRunBytes({ ...size, classes: 2 }) });
-    const { features, set, seconds } = await prepare(config, ctx);
+    const { features, set, seconds, remade } = await prepare(config, ctx);
     const trainStart = performance.now();
     const images = [...features.train.images, ...features.valid.images, ...features.test.images];
     const run = await openRunWriter(runDir, { instead: place.instead, needBytes: estimateRunBytes({ ...size, classes: set.classes.length, images }) });
@@ -68,7 +69,7 @@ export function trainFolder(config: TrainConfig, ctx: JobContext, overrides: Tra
     };
     const onEpoch = (metrics: TrainResult['epochs'][number]) => void run.appendEpoch(metrics).catch(() => undefined);
     let trained: HeadStep | null = null;
-    let tuning: (FineTuneStep & Partial<Pick<TopStep, 'cut' | 'photosPerSecond' | 'head'>>) | null = null;
+    let tuning: (FineTuneStep & Partial<Pick<TopStep, 'cut' | 'photosPerSecond' | 'head' | 'activations'>>) | null = null;
     let fineTuneSeconds = 0;
     try {
       const layers = await resolveFineTune(config, spec, features, ctx);
@@ -95,7 +96,10 @@ export function trainFolder(config: TrainConfig, ctx: JobContext, overrides: Tra
       };
       const epochs = [...trained.epochs, ...(tuning?.epochs ?? [])];
       const bestEpoch = tuning?.bestEpoch ?? trained.bestEpoch;
-      const warnings = [...trained.warnings, ...(tuning?.warnings ?? [])];
+      // Cache files that failed their check (scan, features, ONNX conversion, activations) were made again: say so.
+      const cacheRemade = addTallies(remade, tuning?.activations?.remade);
+      const remadeWords = describeTally(cacheRemade);
+      const warnings = [...trained.warnings, ...(tuning?.warnings ?? []), ...(remadeWords ? [remadeWords] : [])];
       const written = await writeRun(run, {
         config: resolved,
         spec,
@@ -116,6 +120,7 @@ export function trainFolder(config: TrainConfig, ctx: JobContext, overrides: Tra
         epochs,
         bestEpoch,
         warnings,
+        cacheRemade,
         fineTune:
           tuning && layers !== 'off'
             ? { layers, cut: tuning.cut ?? null, epochs: tuning.epochs.length, kept: tuning.tuned !== null, photosPerSecond: tuning.photosPerSecond ?? photosPerSecondOf(tuning, set.train.labels.length) }

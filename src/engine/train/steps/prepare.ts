@@ -3,6 +3,7 @@
 import { EngineError } from '../../../shared/rpc';
 import type { LrFindConfig, TrainConfig } from '../../../shared/types';
 import { applyEdits, scanDataset, type Dataset } from '../../dataset';
+import { addTallies, type CacheTally } from '../../cache-file';
 import { AUGMENT_VIEWS, computeFeatures, type DatasetFeatures } from '../../features';
 import type { TrainingSet } from '../batches';
 import { reportProgress, since, type JobContext } from '../job';
@@ -12,6 +13,8 @@ export interface Prepared {
   features: DatasetFeatures;
   set: TrainingSet;
   seconds: { scan: number; features: number };
+  /** Cache files the scan and the features found damaged or outdated and made again. */
+  remade: CacheTally;
 }
 
 /** The cached features as the head's training data. */
@@ -33,6 +36,7 @@ export async function prepare(config: LrFindConfig & Partial<TrainConfig>, ctx: 
     signal: ctx.signal,
     onProgress: (done, total) => reportProgress(ctx, 'scan', done, total),
   });
+  const scanRemade = dataset.remade; // applyEdits makes a new Dataset without it
   if (config.edits) dataset = applyEdits(dataset, config.edits);
   const scan = since(scanStart);
   const featuresStart = performance.now();
@@ -51,5 +55,5 @@ export async function prepare(config: LrFindConfig & Partial<TrainConfig>, ctx: 
   if (set.valid.labels.length === 0) {
     throw new EngineError('train/no-validation', `No photos are set aside for validation in ${config.root}. Add more photos per class, or a "valid" folder.`);
   }
-  return { dataset, features, set, seconds: { scan, features: since(featuresStart) } };
+  return { dataset, features, set, seconds: { scan, features: since(featuresStart) }, remade: addTallies(scanRemade, features.stats.remade) };
 }
