@@ -132,17 +132,32 @@ export function noteWritePath(error: unknown, file: string): unknown {
 
 /**
  * mkdir -p that reports the real reason it failed: Node's recursive mkdir says ENOENT on a read-only
- * disk (and hides EACCES the same way on some systems), so the first missing level is made alone to learn why.
+ * disk (and hides EACCES the same way on some systems), so the first missing level is made alone to
+ * learn why. Returns the first folder it made (undefined when `dir` was there), for removing on failure.
  */
-export async function makeFolder(dir: string): Promise<void> {
+export async function makeFolder(dir: string): Promise<string | undefined> {
   try {
-    await fs.promises.mkdir(dir, { recursive: true });
+    return await fs.promises.mkdir(dir, { recursive: true });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     let first = path.resolve(dir);
     while (path.dirname(first) !== first && !fs.existsSync(path.dirname(first))) first = path.dirname(first);
     await fs.promises.mkdir(first); // throws the disk's own reason (EROFS, EACCES...) when there is one
-    throw error;
+    await fs.promises.mkdir(dir, { recursive: true }); // it could be made after all (a race): carry on
+    return first;
+  }
+}
+
+/**
+ * Undoes makeFolder(dir) after a failure: removes `dir` with what is in it, then each parent it made
+ * (`made` and below) that is empty, so a failed write leaves the disk as it found it. A parent that
+ * something else has written into meanwhile stays.
+ */
+export async function removeMadeFolder(dir: string, made: string | undefined): Promise<void> {
+  await fs.promises.rm(dir, { recursive: true, force: true });
+  if (!made) return;
+  for (let parent = path.dirname(path.resolve(dir)); isInside(parent, made); parent = path.dirname(parent)) {
+    if (!(await fs.promises.rmdir(parent).then(() => true, () => false))) return;
   }
 }
 

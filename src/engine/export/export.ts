@@ -18,7 +18,7 @@ import { readRun } from '../run';
 import { usageFiles, writeUsageFiles } from './snippets';
 import { SAMPLE_COUNT, sampleOrder, writeSamples } from './samples';
 import { estimateExportBytes } from './space';
-import { ensureSpace, makeFolder, withPlainFsErrors, type WritePlace } from '../fs-errors';
+import { ensureSpace, makeFolder, removeMadeFolder, withPlainFsErrors, type WritePlace } from '../fs-errors';
 import { withBackend } from '../compute';
 import { AGREEMENT_REQUIRED, MAX_ABS_DIFF_ALLOWED, verifyExport, type Verification } from './verify';
 
@@ -86,7 +86,8 @@ async function exportNow(runDir: string, opts: ExportOptions, place: WritePlace)
   }
 
   const tmp = path.join(path.dirname(target), `.${path.basename(target)}.partial-${process.pid}-${Date.now().toString(36)}`);
-  await makeFolder(tmp);
+  // The target's missing parents are made with it; a failure removes them again (removeMadeFolder).
+  const made = await makeFolder(tmp);
   // Stage times for benchmarks; 'reload' runs alongside 'verify' (photos are decoded while it starts).
   const stages = { join: 0, write: 0, reload: 0, verify: 0, document: 0, move: 0 };
   let lap = performance.now();
@@ -206,7 +207,7 @@ async function exportNow(runDir: string, opts: ExportOptions, place: WritePlace)
       stages,
     };
   } catch (error) {
-    await fs.promises.rm(tmp, { recursive: true, force: true });
+    await removeMadeFolder(tmp, made);
     throw error;
   } finally {
     reloaded.runner?.dispose();
@@ -220,9 +221,7 @@ async function checkTarget(target: string): Promise<void> {
   try {
     stat = await fs.promises.stat(target);
   } catch {
-    const parent = path.dirname(target);
-    if (!fs.existsSync(parent)) await makeFolder(parent);
-    return;
+    return; // its parent is made with the hidden partial folder, and removed with it on failure
   }
   if (!stat.isDirectory()) throw new EngineError('export/target-is-file', `${target} is a file. Choose a folder name for the export.`);
   const entries = await fs.promises.readdir(target);

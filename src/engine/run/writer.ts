@@ -9,7 +9,7 @@ import type * as tf from '@tensorflow/tfjs';
 import type { z } from 'zod';
 import type { BackboneSpec } from '../backbones/catalog';
 import { saveLayersModelToDir } from '../export/tfjs-io';
-import { ensureSpace, makeFolder, withPlainFsErrors, type WritePlace } from '../fs-errors';
+import { ensureSpace, makeFolder, removeMadeFolder, withPlainFsErrors, type WritePlace } from '../fs-errors';
 import { appVersion, writeFileAtomic } from '../paths';
 import { RUN_FILES, RUN_FORMAT, RunConfig, RunEpoch, RunMetadata, RunPredictions, RunResult } from './format';
 
@@ -28,7 +28,7 @@ export interface RunWriter {
   writeMetadata(metadata: RunMetadataInput): Promise<void>;
   /** Writes the result and moves the finished run into place (replacing an older run at the same path only now). */
   finish(result: RunResult): Promise<void>;
-  /** Removes the partial folder; the final location is untouched. */
+  /** Removes the partial folder (and the parents opening it made, when empty); the final location is untouched. */
   discard(): Promise<void>;
 }
 
@@ -56,9 +56,9 @@ export async function openRunWriter(dir: string, opts: RunWriterOptions = {}): P
   const place: WritePlace = { folder: final, needBytes: opts.needBytes, instead: opts.instead };
   if (opts.needBytes) await ensureSpace({ ...place, needBytes: opts.needBytes });
   const partial = partialDirOf(final);
-  await withPlainFsErrors(place, async () => {
+  const made = await withPlainFsErrors(place, async () => {
     await fs.promises.rm(partial, { recursive: true, force: true }); // left by a crash: never a finished run
-    await makeFolder(partial);
+    return makeFolder(partial);
   });
   const file = (name: string) => path.join(partial, name);
   const json = async <T>(name: string, schema: z.ZodType<T>, value: unknown) => writeFileAtomic(file(name), `${JSON.stringify(schema.parse(value), null, 2)}\n`);
@@ -111,6 +111,6 @@ export async function openRunWriter(dir: string, opts: RunWriterOptions = {}): P
       await json(RUN_FILES.result, RunResult, result);
       await commit();
     }),
-    discard: () => fs.promises.rm(partial, { recursive: true, force: true }),
+    discard: () => removeMadeFolder(partial, made),
   };
 }
