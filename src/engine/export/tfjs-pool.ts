@@ -10,6 +10,7 @@ import type { Loader } from './formats/types';
 import { dirLoader } from './tfjs-io';
 import type { TfjsWorkerData, TfjsWorkerReply, TfjsWorkerRequest } from './tfjs-worker';
 import { predictPixels } from '../predict-array';
+import { disposeModels } from './dispose-models';
 
 /** Images per piece of work: small enough to share a batch of 16 fairly, big enough to keep per-call costs low. */
 const PIECE = 4;
@@ -44,7 +45,7 @@ export function startTfjsRunners(threads: number, opts: { waitForWorkers?: boole
     closed = true;
     for (const piece of queue.splice(0)) piece.reject(new Error('This TF.js model was closed'));
     workers.dispose();
-    model?.dispose();
+    if (model) disposeModels(model);
     model = null;
   };
   return {

@@ -6,6 +6,7 @@ import { graphToLayersModel } from '../graph/tfjs';
 import { dirLoader, saveLayersModelToDir } from '../tfjs-io';
 import type { Loader, LoadOptions, ModelFormat, Runner } from './types';
 import { predictPixels } from '../../predict-array';
+import { disposeModels } from '../dispose-models';
 
 export const tfjsFormat: ModelFormat = {
   id: 'tfjs',
@@ -18,7 +19,7 @@ export const tfjsFormat: ModelFormat = {
     try {
       return await saveLayersModelToDir(model, dir);
     } finally {
-      model.dispose();
+      disposeModels(model);
     }
   },
   load(dir, opts) {
@@ -44,6 +45,6 @@ async function loadInThread(dir: string): Promise<Runner> {
     runtime: `tfjs-${tf.getBackend()}`,
     inputSize: model.inputs[0]!.shape[1]!,
     run: (pixels, n) => predictPixels(model, pixels, n),
-    dispose: () => model.dispose(),
+    dispose: () => disposeModels(model),
   };
 }

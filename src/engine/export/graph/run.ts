@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { getBackbone, type BackboneSpec } from '../../backbones/catalog';
 import type { RunInfo } from '../../run';
 import { loadRunModels } from '../classifier';
+import { disposeModels } from '../dispose-models';
 import { graphFromModel } from './index';
 import type { ExportGraph } from './types';
 
@@ -24,7 +25,6 @@ export async function buildRunGraph(run: RunInfo): Promise<RunGraph> {
     // The app averages the photo and its mirror image (test-time augmentation), so every export does too.
     return { graph: { ...graph, mirrorAverage: run.tta }, spec, labels: [...run.classes] };
   } finally {
-    features.dispose();
-    head.dispose();
+    disposeModels(features, head);
   }
 }
