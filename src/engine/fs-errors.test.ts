@@ -84,11 +84,11 @@ describe('plainFsError', () => {
         throw errno('ENOSPC');
       },
     );
-    await expect(failing).rejects.toThrow('Foldwise needs about 3 MB there');
+    await expect(failing).rejects.toThrow('Foldwise needs about 2.5 MB there');
   });
 
   it('writes sizes as people read them', () => {
-    expect([formatBytes(300), formatBytes(14_200_000), formatBytes(820_000), formatBytes(2.4e9)]).toEqual(['1 kB', '15 MB', '820 kB', '2.4 GB']);
+    expect([formatBytes(300), formatBytes(14_200_000), formatBytes(2_070_000), formatBytes(820_000), formatBytes(2.4e9)]).toEqual(['1 kB', '15 MB', '2.1 MB', '820 kB', '2.4 GB']);
   });
 });
 

@@ -44,10 +44,12 @@ function errnoOf(error: unknown): ErrnoError | null {
   return error instanceof Error && !(error instanceof EngineError) && typeof code === 'string' && code in PROBLEMS ? (error as ErrnoError) : null;
 }
 
-/** 14 MB, 820 kB: sizes as a person reads them. */
+/** 14 MB, 2.1 MB, 820 kB: sizes as a person reads them, rounded up (a need is never understated). */
 export function formatBytes(bytes: number): string {
-  if (bytes >= 1e9) return `${(bytes / 1e9).toPrecision(2)} GB`;
-  if (bytes >= 1e6) return `${Math.ceil(bytes / 1e6)} MB`;
+  const up = (x: number, digits: number) => Math.ceil(x * 10 ** digits) / 10 ** digits;
+  if (bytes >= 1e9) return `${up(bytes / 1e9, 1)} GB`;
+  if (bytes >= 1e7) return `${Math.ceil(bytes / 1e6)} MB`;
+  if (bytes >= 1e6) return `${up(bytes / 1e6, 1)} MB`;
   return `${Math.max(1, Math.ceil(bytes / 1e3))} kB`;
 }
 

@@ -6,6 +6,7 @@ import { describeBackend, withBackend, type JobNeed } from './compute';
 import { backboneHandlers } from './backbones/handlers';
 import { datasetHandlers } from './dataset/handlers';
 import { exportHandlers } from './export/handlers';
+import { plainFsError } from './fs-errors';
 import { reviewHandlers } from './interpret/handlers';
 import { projectHandlers } from './project/handlers';
 import { trainHandlers } from './train/handlers';
@@ -37,6 +38,13 @@ export function createService(): Partial<ServerHandlers> {
     const run = handlers[name] as ((a: unknown, c: unknown) => Promise<unknown>) | undefined;
     if (!run) continue;
     (handlers as Record<string, unknown>)[name] = (args: unknown, ctx: unknown) => withBackend(need, () => run(args, ctx));
+  }
+  // A file-system error that no write seam put in words (fs-errors.ts) still leaves as a sentence naming its folder.
+  for (const [name, call] of Object.entries(handlers) as [string, (a: unknown, c: unknown) => Promise<unknown>][]) {
+    (handlers as Record<string, unknown>)[name] = (args: unknown, ctx: unknown) =>
+      call(args, ctx).catch((error: unknown) => {
+        throw plainFsError(error);
+      });
   }
   return handlers;
 }

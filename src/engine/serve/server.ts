@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { WebSocketServer } from 'ws';
+import { plainFsError } from '../fs-errors';
 import { writeFileAtomic } from '../paths';
 import { contentType, IMAGE_ID, isInside, realFileInside } from './contained-files';
 import type { ServeEngine } from './engine-relay';
@@ -134,7 +135,13 @@ export async function startServer(options: ServeOptions): Promise<ServeHandle> {
     const body = Buffer.concat(chunks);
     const name = `${crypto.createHash('sha256').update(body).digest('hex').slice(0, 24)}${ext}`;
     const file = path.join(options.uploadDir, name);
-    await writeFileAtomic(file, body);
+    try {
+      await writeFileAtomic(file, body);
+    } catch (error) {
+      // A full or read-only cache, in the engine's words (fs-errors.ts): the Try-it panel shows `error`.
+      const plain = plainFsError(error);
+      return send(res, 500, JSON.stringify({ error: plain instanceof Error ? plain.message : String(plain) }), 'application/json');
+    }
     send(res, 200, JSON.stringify({ path: file }), 'application/json');
   };
 
