@@ -28,8 +28,8 @@ const datasets = (process.env.BENCH_DATASETS ?? 'dogs_vs_cats,hymenoptera,flower
 async function trainAndScore(recipe: typeof foldwise, features: DatasetFeatures, seed: number) {
   const trained = await recipe(trainingSet(features), seed);
   const classes = features.classes.length;
-  const test = score(trained.predict(features.test, features.testFlip), features.test.labels, classes);
-  const valid = score(trained.predict(features.valid, features.validFlip), features.valid.labels, classes);
+  const test = score(await trained.predict(features.test, features.testFlip), features.test.labels, classes);
+  const valid = score(await trained.predict(features.valid, features.validFlip), features.valid.labels, classes);
   trained.dispose();
   return { test, valid, seconds: trained.seconds, lr: trained.lr ?? 0, bestEpoch: trained.bestEpoch };
 }

@@ -78,15 +78,15 @@ async function foldwiseTop(set: TrainingSet, acts: Pick<DatasetActivations, 'tra
   // As the step does: tuning starts from a fresh head trained headEpochs epochs (or from the full one).
   const short = headEpochs > 0 ? await shortHead(set, full.lr, headEpochs, { seed, labelSmoothing: 0, tta: set.validFlip !== null }) : null;
   const trained: HeadStep = short ? { ...full, head: short.head } : full;
-  const snapshot = trained.head.snapshot();
+  const snapshot = await trained.head.snapshot();
   const model = await loadFeatureModel(spec.id);
   const top = topOfBackbone(model, cutOf(spec));
   {
     // The untouched top must give the head's own validation loss: a check that the activations and the top's ops match the features.
     const f = await topFeatures(top, acts.valid, set.dim);
     const flip = acts.validFlip && set.validFlip ? await topFeatures(top, acts.validFlip, set.dim) : null;
-    const start = score(predictProbabilities(trained.head, f, flip), set.valid.labels, set.classes.length);
-    const same = score(predictProbabilities(trained.head, set.valid, set.validFlip), set.valid.labels, set.classes.length);
+    const start = score(await predictProbabilities(trained.head, f, flip), set.valid.labels, set.classes.length);
+    const same = score(await predictProbabilities(trained.head, set.valid, set.validFlip), set.valid.labels, set.classes.length);
     let diff = 0;
     for (let i = 0; i < f.data.length; i++) diff = Math.max(diff, Math.abs(f.data[i]! - set.valid.data[i]!));
     log(`  before tuning: valid loss ${start.loss.toFixed(4)} through the top, ${same.loss.toFixed(4)} from the features (max feature difference ${diff.toExponential(1)})`);
@@ -166,7 +166,7 @@ async function test(features: DatasetFeatures, acts: DatasetActivations) {
     results.seconds.push(t.seconds);
     t.dispose();
     const tm = await teachableMachine(set, seed);
-    results.teachableMachine.push(score(tm.predict(features.test, null), features.test.labels, k).accuracy);
+    results.teachableMachine.push(score(await tm.predict(features.test, null), features.test.labels, k).accuracy);
     tm.dispose();
     log(`seed ${seed}: foldwise ${results.foldwise.at(-1)!.toFixed(4)} (kept ${t.kept}), teachable machine ${results.teachableMachine.at(-1)!.toFixed(4)}`);
   }
@@ -191,7 +191,7 @@ async function resplits(features: DatasetFeatures, acts: DatasetActivations) {
     t.dispose();
     const tm = await teachableMachine(set, split);
     const holdout = rowsOf(pool, held);
-    accuracy.teachableMachine.push(score(tm.predict(holdout, null), holdout.labels, k).accuracy);
+    accuracy.teachableMachine.push(score(await tm.predict(holdout, null), holdout.labels, k).accuracy);
     tm.dispose();
     log(`split ${split}: foldwise ${accuracy.foldwise.at(-1)!.toFixed(4)} (kept ${t.kept}), teachable machine ${accuracy.teachableMachine.at(-1)!.toFixed(4)}`);
   }

@@ -35,7 +35,7 @@ async function main() {
       const holdout = rowsOf(pool, held);
       for (const [recipe, train] of [['foldwise', foldwise], ['teachableMachine', teachableMachine]] as const) {
         const trained = await train(set, split);
-        const { accuracy: a } = score(trained.predict(holdout, null), holdout.labels, features.classes.length);
+        const { accuracy: a } = score(await trained.predict(holdout, null), holdout.labels, features.classes.length);
         trained.dispose();
         accuracy[recipe].push(a);
         log(`${name}: split ${split}: ${recipe} holdout accuracy ${a.toFixed(4)}`);

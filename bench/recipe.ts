@@ -70,7 +70,7 @@ async function validation(features: DatasetFeatures, recipe: Recipe, seed: numbe
   const batchSize = recipe.batch === 'adaptive' ? batchSizeFor(set.train.labels.length) : recipe.batch;
   const { head, epochs, weightDecay, labelSmoothing } = recipe;
   const trained = await foldwise(set, seed, { head, epochs, batchSize, weightDecay, labelSmoothing, lrSuggestion: recipe.lr });
-  const valid = score(trained.predict(features.valid, features.validFlip), features.valid.labels, features.classes.length);
+  const valid = score(await trained.predict(features.valid, features.validFlip), features.valid.labels, features.classes.length);
   trained.dispose();
   return { ...valid, lr: trained.lr! };
 }

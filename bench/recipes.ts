@@ -10,7 +10,7 @@ import { findLearningRate } from '../src/engine/train/lr-finder';
 
 export interface Trained {
   /** Class probabilities for each row; `flip` (the mirrored photos) is used where the recipe does TTA. */
-  predict(rows: Rows, flip: Rows | null): Float32Array;
+  predict(rows: Rows, flip: Rows | null): Promise<Float32Array>;
   /** Training time, LR finder included. */
   seconds: number;
   lr: number | null;
@@ -40,7 +40,12 @@ export async function teachableMachine(set: TrainingSet, seed: number): Promise<
   const seconds = (performance.now() - started) / 1000;
   tf.dispose([x, y]);
   return {
-    predict: (rows) => tf.tidy(() => (model.predict(tf.tensor2d(rows.data, [rows.labels.length, set.dim])) as tf.Tensor).dataSync() as Float32Array),
+    predict: async (rows) => {
+      const out = tf.tidy(() => model.predict(tf.tensor2d(rows.data, [rows.labels.length, set.dim])) as tf.Tensor);
+      const values = (await out.data()) as Float32Array;
+      out.dispose();
+      return values;
+    },
     seconds,
     lr: 1e-3,
     bestEpoch: null,

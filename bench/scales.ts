@@ -78,7 +78,7 @@ async function main() {
       ] as const;
       for (const [recipe, trainIt, second] of runs) {
         const trained = await trainIt();
-        accuracy[recipe].push(score(trained.predict(heldSmall, second), heldSmall.labels, classes).accuracy);
+        accuracy[recipe].push(score(await trained.predict(heldSmall, second), heldSmall.labels, classes).accuracy);
         trained.dispose();
       }
       log(`${name}: split ${split}: ${Object.entries(accuracy).map(([k, v]) => `${k} ${v.at(-1)!.toFixed(4)}`).join(', ')}`);

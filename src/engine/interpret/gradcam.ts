@@ -60,26 +60,36 @@ export interface CamResult {
 /**
  * Grad-CAM for one image. `input` is what `toConv` takes, shape [1, ...]. Explains `classIndex`, or the
  * class `classIndex` picks from this image's probabilities (found on the way, so no second forward
- * pass), or the predicted class when it is left out. Leaves no tensors behind.
+ * pass), or the predicted class when it is left out. Leaves no tensors behind. Reads back
+ * asynchronously, so that it runs on WebGPU too.
  */
-export function gradCam(model: CamModel, input: tf.Tensor4D, classIndex?: number | ((probabilities: number[]) => number)): CamResult {
+export async function gradCam(model: CamModel, input: tf.Tensor4D, classIndex?: number | ((probabilities: number[]) => number)): Promise<CamResult> {
   const { scores, kind } = classScores(model.head);
-  return tf.tidy(() => {
+  const [conv, probs] = tf.tidy(() => {
     const conv = model.toConv.apply(input) as tf.Tensor4D;
+    return [conv, model.head.apply(model.fromConv(conv)) as tf.Tensor2D] as const;
+  });
+  try {
     const [, height, width] = conv.shape;
-    const probabilities = Array.from((model.head.apply(model.fromConv(conv)) as tf.Tensor2D).dataSync());
+    const probabilities = Array.from(await probs.data());
     const explained = typeof classIndex === 'function' ? classIndex(probabilities) : (classIndex ?? argmax(probabilities));
     if (!Number.isInteger(explained) || explained < 0 || explained >= probabilities.length) {
       throw new RangeError(`Class index ${explained} is out of range: the model has ${probabilities.length} classes.`);
     }
-    // A one-hot mask rather than gather: gather's gradient needs UnsortedSegmentSum, which wasm lacks.
-    const mask = tf.oneHot([explained], probabilities.length).toFloat();
-    const classScore = (a: tf.Tensor) => tf.sum(tf.mul(scores(model.fromConv(a as tf.Tensor4D)), mask));
-    const gradients = tf.grad(classScore)(conv);
-    const weights = tf.mean(gradients, [1, 2], true); // [1, 1, 1, channels]: how much each channel matters
-    const map = tf.relu(tf.sum(tf.mul(conv, weights), -1)).reshape([height!, width!]);
-    const peak = map.max().dataSync()[0]!;
-    const cam = (peak > 0 ? tf.div(map, peak) : map).dataSync() as Float32Array;
-    return { cam: Float32Array.from(cam), height: height!, width: width!, probabilities, classIndex: explained, scoreKind: kind };
-  });
+    const scaled = tf.tidy(() => {
+      // A one-hot mask rather than gather: gather's gradient needs UnsortedSegmentSum, which wasm lacks.
+      const mask = tf.oneHot([explained], probabilities.length).toFloat();
+      const classScore = (a: tf.Tensor) => tf.sum(tf.mul(scores(model.fromConv(a as tf.Tensor4D)), mask));
+      const gradients = tf.grad(classScore)(conv);
+      const weights = tf.mean(gradients, [1, 2], true); // [1, 1, 1, channels]: how much each channel matters
+      const map = tf.relu(tf.sum(tf.mul(conv, weights), -1)).reshape([height!, width!]);
+      // Scaled so the peak is 1; a map that is all 0 (nothing pointed to the class) stays 0.
+      return tf.div(map, tf.maximum(map.max(), 1e-30));
+    });
+    const cam = Float32Array.from(await scaled.data());
+    scaled.dispose();
+    return { cam, height: height!, width: width!, probabilities, classIndex: explained, scoreKind: kind };
+  } finally {
+    tf.dispose([conv, probs]);
+  }
 }

@@ -79,8 +79,11 @@ async function decode(file: string, recipe: ResizeRecipe): Promise<Uint8Array> {
 }
 
 /** Class probabilities of the photo's mirror image, for runs whose answers average the photo and its mirror (TTA). */
-function mirroredProbabilities(model: CamModel, input: tf.Tensor4D): number[] {
-  return tf.tidy(() => Array.from((model.head.apply(model.fromConv(model.toConv.apply(tf.reverse(input, 2)) as tf.Tensor4D)) as tf.Tensor2D).dataSync()));
+async function mirroredProbabilities(model: CamModel, input: tf.Tensor4D): Promise<number[]> {
+  const probs = tf.tidy(() => model.head.apply(model.fromConv(model.toConv.apply(tf.reverse(input, 2)) as tf.Tensor4D)) as tf.Tensor2D);
+  const values = Array.from(await probs.data());
+  probs.dispose();
+  return values;
 }
 
 /** The centre crop's probabilities, averaged with the mirror image's when the run uses TTA. */
@@ -120,8 +123,8 @@ export function createHeatmapper(): Heatmapper {
     let result;
     let mirror: number[] | null = null;
     try {
-      mirror = run.tta ? mirroredProbabilities(model, input) : null;
-      result = gradCam(model, input, options.classIndex ?? ((centre) => argmax(asReviewed(centre, mirror))));
+      mirror = run.tta ? await mirroredProbabilities(model, input) : null;
+      result = await gradCam(model, input, options.classIndex ?? ((centre) => argmax(asReviewed(centre, mirror))));
     } finally {
       input.dispose();
     }

@@ -4,12 +4,11 @@ import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 
 /** Bilinear upsampling of a [height, width] grid to size x size, each cell centred on the region it sees. */
-export function upsampleCam(cam: Float32Array, height: number, width: number, size: number): Float32Array {
-  return tf.tidy(() => {
-    const grid = tf.tensor4d(cam, [1, height, width, 1]);
-    const up = tf.image.resizeBilinear(grid, [size, size], false, true);
-    return Float32Array.from(tf.clipByValue(up, 0, 1).dataSync());
-  });
+export async function upsampleCam(cam: Float32Array, height: number, width: number, size: number): Promise<Float32Array> {
+  const up = tf.tidy(() => tf.clipByValue(tf.image.resizeBilinear(tf.tensor4d(cam, [1, height, width, 1]), [size, size], false, true), 0, 1));
+  const values = Float32Array.from(await up.data()); // async: WebGPU in Node has no synchronous read
+  up.dispose();
+  return values;
 }
 
 /**
@@ -56,6 +55,6 @@ export function blendHeatmap(rgb: Uint8Array, heat: Float32Array, options: Blend
 
 /** The overlay as PNG bytes: `rgb` is size x size x 3, the cam its coarse [height, width] grid. */
 export async function overlayPng(rgb: Uint8Array, size: number, cam: Float32Array, height: number, width: number): Promise<Buffer> {
-  const blended = blendHeatmap(rgb, upsampleCam(cam, height, width, size));
+  const blended = blendHeatmap(rgb, await upsampleCam(cam, height, width, size));
   return sharp(blended, { raw: { width: size, height: size, channels: 3 } }).png().toBuffer();
 }

@@ -4,8 +4,11 @@ import type { Head } from './head';
 import { rowCount, type Rows } from './batches';
 import { argmax } from '../../shared/argmax';
 
-/** Softmax probabilities [N * classes], averaged over the centre and flipped features when given. */
-export function predictProbabilities(head: Head, rows: Rows, flip: Rows | null = null, batchSize = 1024): Float32Array {
+/**
+ * Softmax probabilities [N * classes], averaged over the centre and flipped features when given.
+ * Read back asynchronously: WebGPU in Node has no synchronous read (tfjs's needs a browser canvas).
+ */
+export async function predictProbabilities(head: Head, rows: Rows, flip: Rows | null = null, batchSize = 1024): Promise<Float32Array> {
   const n = rowCount(rows);
   const classes = head.spec.classes;
   const out = new Float32Array(n * classes);
@@ -18,7 +21,7 @@ export function predictProbabilities(head: Head, rows: Rows, flip: Rows | null =
         .reduce((a, b) => tf.add(a, b));
       return tf.div(sum, views.length);
     });
-    out.set(probs.dataSync(), start * classes);
+    out.set(await probs.data(), start * classes);
     probs.dispose();
   }
   return out;

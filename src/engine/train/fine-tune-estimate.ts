@@ -22,6 +22,7 @@ import type { JobContext } from './job';
 import { estimateTop } from './top-estimate';
 import { TOP_NEED } from './top-of-backbone';
 import { defaultThreads } from '../features';
+import { computeAndWait } from '../tensor-read';
 
 /** Seconds for one photo's forward and backward pass at `pixels` per photo. */
 export interface StepTiming {
@@ -156,11 +157,8 @@ async function estimate(config: TrainConfig, ctx: Pick<JobContext, 'signal'>, op
         await yieldToEventLoop();
         signal.throwIfAborted();
         const begin = performance.now();
-        tf.tidy(() => {
-          const { grads } = tf.variableGrads(() => headLoss(head.logits(tunables[i]!.apply(inputs[i]!, { training: false }) as tf.Tensor2D), labels), variables);
-          // Reading one gradient waits for every kernel (on async backends too).
-          Object.values(grads)[0]!.dataSync();
-        });
+        // Reading one gradient waits for every kernel (on async backends too).
+        await computeAndWait(() => Object.values(tf.variableGrads(() => headLoss(head.logits(tunables[i]!.apply(inputs[i]!, { training: false }) as tf.Tensor2D), labels), variables).grads)[0]!);
         const seconds = (performance.now() - begin) / 1000;
         best[i] = Math.min(best[i]!, seconds);
         options.onTimed?.({ size: sizes[i]!, pixels: sizes[i]! ** 2, seconds, round });
@@ -173,7 +171,7 @@ async function estimate(config: TrainConfig, ctx: Pick<JobContext, 'signal'>, op
         await yieldToEventLoop();
         signal.throwIfAborted();
         const begin = performance.now();
-        tf.tidy(() => (tunables[1]!.predict(inputs[1]!) as tf.Tensor).dataSync());
+        await computeAndWait(() => tunables[1]!.predict(inputs[1]!) as tf.Tensor);
         fastest = Math.min(fastest, (performance.now() - begin) / 1000);
       }
       return { inference: tf.getBackend(), forward: fastest };

@@ -173,7 +173,7 @@ async function step({ x, labels, backbone, head, groups, optimizers, random, smo
       }
       const to = Math.min(labels.length, from + sliceSize);
       const part = sliceGradients(x, labels, from, to, backbone, head, variables, random, smoothing);
-      loss += part.loss.dataSync()[0]!;
+      loss += (await part.loss.data())[0]!; // async: WebGPU in Node has no synchronous read
       part.loss.dispose();
       sum = accumulate(sum, part.grads);
       onSlice?.(to);

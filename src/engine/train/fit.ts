@@ -92,7 +92,7 @@ export async function fitHead(set: TrainingSet, options: FitOptions): Promise<Fi
         await options.waitIfPaused?.();
         options.signal?.throwIfAborted();
         optimizer.setLearningRate(schedule(step++));
-        const [loss, predicted] = tf.tidy(() => {
+        const [cost, argMax] = tf.tidy(() => {
           let logits: tf.Tensor2D | null = null;
           const cost = optimizer.minimize(
             () => {
@@ -104,10 +104,13 @@ export async function fitHead(set: TrainingSet, options: FitOptions): Promise<Fi
             head.variables,
           );
           const kept = logits as unknown as tf.Tensor2D;
-          const classesPredicted = tf.argMax(kept, 1).dataSync() as Int32Array;
+          const classesPredicted = tf.argMax(kept, 1);
           kept.dispose();
-          return [cost!.dataSync()[0]!, classesPredicted] as const;
+          return [cost!, classesPredicted] as const;
         });
+        // Read asynchronously: WebGPU in Node has no synchronous read.
+        const [loss, predicted] = await Promise.all([cost.data().then((d) => d[0]!), argMax.data()]);
+        tf.dispose([cost, argMax]);
         for (let k = 0; k < y.length; k++) if (predicted[k] === y[k]) correct++;
         lossSum += loss * y.length;
         seen += y.length;
@@ -116,7 +119,7 @@ export async function fitHead(set: TrainingSet, options: FitOptions): Promise<Fi
         if (batch % 4 === 0) await yieldToEventLoop();
       }
       const hasValid = rowCount(set.valid) > 0;
-      const valid = hasValid ? score(predictProbabilities(head, set.valid, tta ? set.validFlip : null), set.valid.labels, classes) : { accuracy: 0, loss: lossSum / seen };
+      const valid = hasValid ? score(await predictProbabilities(head, set.valid, tta ? set.validFlip : null), set.valid.labels, classes) : { accuracy: 0, loss: lossSum / seen };
       const metrics: EpochMetrics = {
         epoch,
         trainLoss: lossSum / seen,
@@ -130,7 +133,7 @@ export async function fitHead(set: TrainingSet, options: FitOptions): Promise<Fi
       history.push(metrics);
       // The epoch bestEpochOf keeps only ever changes to the newest one (an epoch that does not
       // qualify leaves the lowest loss, and so the choice, as it was): one copy of weights is enough.
-      if (bestEpochOf(history) === epoch) bestWeights = head.snapshot();
+      if (bestEpochOf(history) === epoch) bestWeights = await head.snapshot();
       options.onEpoch?.(metrics);
       await yieldToEventLoop();
     }

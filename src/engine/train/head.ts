@@ -26,7 +26,7 @@ export interface Head {
    */
   trainingLogits(batch: Float32Array, rows: number, random: Random): tf.Tensor2D;
   /** Copies of the current weights, to keep the best epoch. */
-  snapshot(): Float32Array[];
+  snapshot(): Promise<Float32Array[]>;
   restore(weights: Float32Array[]): void;
   dispose(): void;
 }
@@ -91,7 +91,7 @@ export function createHead(spec: HeadSpec, random: Random): Head {
       const h = tf.add(firstLayer(variables[0]!), variables[1]!) as tf.Tensor2D;
       return layersFrom(1, h, random);
     },
-    snapshot: () => variables.map((v) => v.dataSync() as Float32Array).map((d) => d.slice()),
+    snapshot: async () => (await Promise.all(variables.map((v) => v.data() as Promise<Float32Array>))).map((d) => d.slice()),
     restore(weights) {
       variables.forEach((v, i) => tf.tidy(() => v.assign(tf.tensor(weights[i]!, v.shape))));
     },

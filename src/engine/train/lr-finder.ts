@@ -105,10 +105,9 @@ export async function findLearningRate(set: TrainingSet, options: LrFinderOption
         options.signal?.throwIfAborted();
         const lr = startLr * (endLr / startLr) ** (step / (steps - 1));
         optimizer.setLearningRate(lr);
-        const loss = tf.tidy(() => {
-          const cost = optimizer.minimize(() => headLoss(head.trainingLogits(batch.x, batch.y.length, random), batch.y), true, head.variables);
-          return cost!.dataSync()[0]!;
-        });
+        const cost = tf.tidy(() => optimizer.minimize(() => headLoss(head.trainingLogits(batch.x, batch.y.length, random), batch.y), true, head.variables)!);
+        const loss = (await cost.data())[0]!; // async: WebGPU in Node has no synchronous read
+        cost.dispose();
         average = beta * average + (1 - beta) * loss;
         const smoothed = average / (1 - beta ** (step + 1));
         if (!Number.isFinite(smoothed)) break outer;

@@ -13,6 +13,7 @@ import { yieldToEventLoop } from './fit';
 import { createHead } from './head';
 import { createRandom } from './random';
 import { cutOf, TOP_CUTS, TOP_NEED, topOfBackbone } from './top-of-backbone';
+import { computeAndWait } from '../tensor-read';
 
 /**
  * The most seconds 'auto' spends on top fine-tuning (activations included): the issue's budget for a
@@ -69,14 +70,14 @@ export async function estimateTop(spec: BackboneSpec, photos: { train: ScannedIm
           await yieldToEventLoop();
           signal?.throwIfAborted();
           const begin = performance.now();
-          tf.tidy(() => Object.values(tf.variableGrads(() => headLoss(head.logits(top.features(x)), labels), [...top.variables, ...head.variables]).grads)[0]!.dataSync());
+          await computeAndWait(() => Object.values(tf.variableGrads(() => headLoss(head.logits(top.features(x)), labels), [...top.variables, ...head.variables]).grads)[0]!);
           if (round > 1) step = Math.min(step, (performance.now() - begin) / 1000 / batchSize);
         }
         // Validation and the final features run 128 photos at a time (steps/fine-tune-top.ts).
         const many = tf.tile(x, [4, 1, 1, 1]) as tf.Tensor4D;
-        tf.tidy(() => top.features(many).dataSync());
+        await computeAndWait(() => top.features(many));
         const begin = performance.now();
-        tf.tidy(() => top.features(many).dataSync());
+        await computeAndWait(() => top.features(many));
         const forward = (performance.now() - begin) / 1000 / (4 * batchSize);
         many.dispose();
         return { step, forward };
@@ -86,12 +87,12 @@ export async function estimateTop(spec: BackboneSpec, photos: { train: ScannedIm
       }
     });
     // The frozen part runs in one wasm worker per core (features/activations.ts): time one photo here, on wasm too.
-    const bottom = missing === 0 ? 0 : await withBackend('inference', () => {
+    const bottom = missing === 0 ? 0 : await withBackend('inference', async () => {
       const pixels = tf.randomUniform([2, spec.inputSize, spec.inputSize, 3], 0, 255);
       try {
         (top.bottom.predict(pixels) as tf.Tensor).dispose();
         const begin = performance.now();
-        tf.tidy(() => (top.bottom.predict(pixels) as tf.Tensor).dataSync());
+        await computeAndWait(() => top.bottom.predict(pixels) as tf.Tensor);
         return (performance.now() - begin) / 1000 / 2;
       } finally {
         pixels.dispose();

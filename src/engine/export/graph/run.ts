@@ -7,6 +7,7 @@ import { loadRunModels } from '../classifier';
 import { disposeModels } from '../dispose-models';
 import { graphFromModel } from './index';
 import type { ExportGraph } from './types';
+import { readable } from '../../tensor-read';
 
 export interface RunGraph {
   graph: ExportGraph;
@@ -21,6 +22,7 @@ export async function buildRunGraph(run: RunInfo): Promise<RunGraph> {
   try {
     const probabilities = head.apply(features.outputs[0]!) as tf.SymbolicTensor;
     const model = tf.model({ inputs: features.inputs, outputs: probabilities, name: 'foldwise_classifier' });
+    await readable(model.weights.map((w) => w.read())); // the graph reads weights synchronously; on WebGPU that needs this first
     const { graph } = graphFromModel(model);
     // The app averages the photo and its mirror image (test-time augmentation), so every export does too.
     return { graph: { ...graph, mirrorAverage: run.tta }, spec, labels: [...run.classes] };

@@ -96,7 +96,7 @@ export async function fineTuneTop(options: TopStepOptions, ctx: JobContext): Pro
   try {
     const top = topOfBackbone(model, cut);
     const activations = await computeActivations(features, { cut, shape: top.shape, signal: ctx.signal, onProgress: (p) => reportProgress(ctx, 'features', p.done, p.total, { message: 'activations for fine-tuning' }) });
-    const headOnly = { weights: head.snapshot(), loss: trained.epochs.find((e) => e.epoch === trained.bestEpoch)!.validLoss };
+    const headOnly = { weights: await head.snapshot(), loss: trained.epochs.find((e) => e.epoch === trained.bestEpoch)!.validLoss };
     // The top's backend (top-of-backbone.ts): its layers' convolution gradients.
     const start = recipe.headEpochs > 0 ? await shortHead(trainingSet(features), trained.lr, recipe.headEpochs, options) : null;
     tuningHead = start?.head ?? null;
@@ -198,7 +198,7 @@ export async function trainTop(top: TopOfBackbone, activations: Pick<DatasetActi
       trainingSeconds += (performance.now() - started) / 1000;
       const valid = await topFeatures(top, activations.valid, options.dim, ctx.signal);
       const flip = options.tta && activations.validFlip ? await topFeatures(top, activations.validFlip, options.dim, ctx.signal) : null;
-      const checked = score(predictProbabilities(head, valid, flip), valid.labels, k);
+      const checked = score(await predictProbabilities(head, valid, flip), valid.labels, k);
       const metrics: EpochMetrics = { epoch, trainLoss: lossSum / n, validLoss: checked.loss, accuracy: checked.accuracy, seconds: (performance.now() - started) / 1000, lr: optimizers.at(-1)!.getLearningRate(), stage: 'fine-tune' };
       history.push(metrics);
       ctx.emit('train/epoch', { job: ctx.job, metrics });

@@ -64,7 +64,7 @@ export async function fineTuneBackbone(options: FineTuneStepOptions, ctx: JobCon
     const embedWith = (model: tf.LayersModel, s: BackboneSpec) => async (m: FeatureMatrix, flip = false): Promise<FeatureMatrix> => ({ ...m, data: await embedImages(model, s, m.images, { flip, signal: ctx.signal }) });
     const embedTuning = embedWith(loaded.tunable, loaded.spec);
     const embed = embedWith(loaded.model, spec);
-    const headOnly = { weights: head.snapshot(), loss: trained.epochs.find((e) => e.epoch === trained.bestEpoch)!.validLoss };
+    const headOnly = { weights: await head.snapshot(), loss: trained.epochs.find((e) => e.epoch === trained.bestEpoch)!.validLoss };
     const epochs = TRAIN_DEFAULTS.fineTuneEpochs;
     // Each epoch's check: its embeddings of the validation photos, in epoch order.
     const checks: { valid: FeatureMatrix; flip: FeatureMatrix | null }[] = [];
@@ -80,7 +80,7 @@ export async function fineTuneBackbone(options: FineTuneStepOptions, ctx: JobCon
             const valid = await embedTuning(features.valid);
             const flip = tta ? await embedTuning(features.valid, true) : null;
             checks.push({ valid, flip });
-            return score(predictProbabilities(head, valid, flip), valid.labels, features.classes.length);
+            return score(await predictProbabilities(head, valid, flip), valid.labels, features.classes.length);
           }),
         epochs,
         maxLr: trained.lr / 2,

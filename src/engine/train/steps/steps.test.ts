@@ -82,7 +82,7 @@ describe('the write step', () => {
     await writer.finish({ runId: 'r', runDir: dir, backend: 'test', backbone: spec.id, classes: set.classes, lr: 0.01, ...scores, epochs: trained.epochs, bestEpoch: trained.bestEpoch, warnings: [], fineTune: null, seconds: { scan: 0, features: 0, train: 0, fineTune: 0, total: 0 } });
 
     const run = await readRun(dir);
-    const expected = predictProbabilities(trained.head, features.valid, null);
+    const expected = await predictProbabilities(trained.head, features.valid, null);
     const valid = run.predictions.filter((p) => p.split === 'valid');
     expect(valid.flatMap((p) => p.probabilities)).toEqual(Array.from(expected).map((v) => expect.closeTo(v, 6)));
     const right = valid.filter((p) => p.probabilities.indexOf(Math.max(...p.probabilities)) === set.classes.indexOf(p.label)).length;

@@ -22,8 +22,8 @@ export interface FinishedTraining {
 }
 
 /** Per-image probabilities with the same features and TTA the app uses. */
-function predictionItems(head: Head, classes: string[], rows: FeatureMatrix, flip: FeatureMatrix | null) {
-  const probabilities = predictProbabilities(head, rows, flip);
+async function predictionItems(head: Head, classes: string[], rows: FeatureMatrix, flip: FeatureMatrix | null) {
+  const probabilities = await predictProbabilities(head, rows, flip);
   const k = classes.length;
   return {
     score: rows.labels.length > 0 ? score(probabilities, rows.labels, k) : null,
@@ -43,9 +43,9 @@ export async function writeRun(run: RunWriter, done: FinishedTraining): Promise<
   const { config, spec, head, features } = done;
   const { classes, tta } = config;
   // Valid and test with TTA (as the app predicts), train on the centre crop.
-  const valid = predictionItems(head, classes, features.valid, tta ? features.validFlip : null);
-  const test = predictionItems(head, classes, features.test, tta ? features.testFlip : null);
-  const train = predictionItems(head, classes, features.train, null);
+  const valid = await predictionItems(head, classes, features.valid, tta ? features.validFlip : null);
+  const test = await predictionItems(head, classes, features.test, tta ? features.testFlip : null);
+  const train = await predictionItems(head, classes, features.train, null);
   // The test split is scored once, here, with the chosen model; nothing before looked at it.
   const scores = { valid: valid.score!, test: test.score };
   await run.writeConfig(config);
