@@ -1,37 +1,10 @@
 // Browser mode: the engine's child process dies; `foldwise serve` restarts it behind the open page,
 // which says so (the same notices the desktop app shows) and keeps working without a reload.
-import fs from 'node:fs';
 import path from 'node:path';
-import { expect, HYMENOPTERA, startServe, stopServe, test } from './fixtures';
+import { childrenOf, photoFolder } from './engine-process';
+import { expect, startServe, stopServe, test } from './fixtures';
 import { FoldersPage } from './pages/folders';
 import { WizardPage } from './pages/wizard';
-
-/** Process ids whose parent is `pid` (the engine is serve's only child). */
-function childrenOf(pid: number): number[] {
-  return fs
-    .readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .filter((name) => {
-      try {
-        // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces, so read after the last ')'.
-        const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-
-/** Three real photos each of ants and bees in `root`. */
-function photoFolder(root: string): string {
-  for (const label of ['ants', 'bees']) {
-    const from = path.join(HYMENOPTERA, 'train', label);
-    fs.mkdirSync(path.join(root, label), { recursive: true });
-    for (const file of fs.readdirSync(from).filter((f) => f.endsWith('.jpg')).slice(0, 3)) fs.copyFileSync(path.join(from, file), path.join(root, label, file));
-  }
-  return root;
-}
 
 test('a crashed engine is restarted and the page says so, then scans again', async ({ page, sandbox, shell }, testInfo) => {
   if (shell !== 'browser') {

@@ -7,6 +7,7 @@ import { backboneHandlers } from './backbones/handlers';
 import { datasetHandlers } from './dataset/handlers';
 import { exportHandlers } from './export/handlers';
 import { plainFsError } from './fs-errors';
+import { engineHealth } from './health';
 import { reviewHandlers } from './interpret/handlers';
 import { projectHandlers } from './project/handlers';
 import { trainHandlers } from './train/handlers';
@@ -27,6 +28,7 @@ const JOBS: Partial<Record<keyof ServerHandlers, JobNeed>> = {
 export function createService(): Partial<ServerHandlers> {
   const handlers: Partial<ServerHandlers> = {
     'engine/info': async () => describeBackend(),
+    'engine/health': async () => engineHealth(),
     ...datasetHandlers(),
     ...backboneHandlers(),
     ...trainHandlers(),

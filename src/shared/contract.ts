@@ -8,6 +8,8 @@ const runRef = z.object({ runDir: z.string() });
 
 export const handlerSchemas = {
   'engine/info': { args: none, result: S.BackendInfo },
+  /** Tensor count, memory and open files of the engine process: what stays flat over a long session. */
+  'engine/health': { args: none, result: S.EngineHealth },
   'dataset/scan': { args: z.object({ root: z.string(), validFraction: z.number().optional() }), result: S.DatasetSummary },
   'dataset/browse': {
     args: z.object({ dir: z.string().optional() }),
