@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { makeFolder, noteWritePath } from './fs-errors';
 
 const MAGIC = Buffer.from('FWCH', 'latin1');
 export const CACHE_HEADER_BYTES = 56;
@@ -135,14 +136,14 @@ const tmpName = (file: string) => `${file}.${process.pid}.${(tmpCounter++).toStr
 
 /** Writes header + payload to a temp name in the same folder, then renames it over `file` (made folders included). */
 export async function writeCacheFile(file: string, format: CacheFormat, key: string, payload: Uint8Array): Promise<void> {
-  await fs.promises.mkdir(path.dirname(file), { recursive: true });
+  await makeFolder(path.dirname(file));
   const tmp = tmpName(file);
   try {
     await fs.promises.writeFile(tmp, wrapPayload(format, key, payload));
     await fs.promises.rename(tmp, file);
   } catch (error) {
     await fs.promises.rm(tmp, { force: true });
-    throw error;
+    throw noteWritePath(error, file); // a failed write() names no file: fs-errors.ts could not say which folder is full
   }
 }
 
@@ -154,6 +155,6 @@ export function writeCacheFileSync(file: string, format: CacheFormat, key: strin
     fs.renameSync(tmp, file);
   } catch (error) {
     fs.rmSync(tmp, { force: true });
-    throw error;
+    throw noteWritePath(error, file);
   }
 }

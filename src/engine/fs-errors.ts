@@ -116,6 +116,14 @@ export function plainFsError(error: unknown, place?: WritePlace): unknown {
   return new EngineError(`fs/${problem}`, sentence(problem, e, where), { folder: where.folder, code: e.code, path: file, needBytes: where.needBytes });
 }
 
+/** A cache write that failed, as a sentence about the cache folder: never blamed on the photo being cached. */
+export function cacheWriteError(error: unknown): EngineError {
+  const plain = plainFsError(noteWritePath(error, cacheDir()), cachePlace());
+  if (plain instanceof EngineError) return plain;
+  const why = (error as { code?: unknown } | null)?.code ?? (error instanceof Error ? error.message : String(error));
+  return new EngineError('fs/cache-write-failed', `Foldwise could not write in its cache folder ${cacheDir()} (${String(why)}). Check that disk, or set FOLDWISE_CACHE to a folder on another disk.`);
+}
+
 /** Runs `fn`, turning its file-system errors into sentences about `place` (a function: read when it fails, so a size learnt midway counts). */
 export async function withPlainFsErrors<T>(place: WritePlace | (() => WritePlace), fn: () => Promise<T>): Promise<T> {
   try {

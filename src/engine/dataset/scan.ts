@@ -8,6 +8,7 @@ import sharp from 'sharp';
 import { EngineError } from '../../shared/rpc';
 import type { DatasetProblem, DatasetWarning, Split } from '../../shared/types';
 import { countRead, emptyTally, type CacheTally } from '../cache-file';
+import { cacheWriteError } from '../fs-errors';
 import { INDEX_VERSION, loadIndex, saveIndex, type ContentFacts, type FileRecord, type ScanIndex } from './cache';
 import { finish, ImageProblem, openImage } from './decode';
 import { duplicateGroups } from './duplicates';
@@ -178,9 +179,13 @@ async function examine(found: FoundFile, index: ScanIndex, remade: CacheTally): 
     );
     const facts: ContentFacts = { width: opened.width, height: opened.height, format: opened.format, hash: pictureHash(data, info.width, info.height, info.channels) };
     const jpeg = await sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } }).jpeg({ quality: 80, optimiseCoding: false }).toBuffer();
-    await writeThumbnail(id, jpeg);
+    // A thumbnail the cache cannot take is the cache's problem, not the photo's: the scan stops and says so.
+    await writeThumbnail(id, jpeg).catch((error: unknown) => {
+      throw cacheWriteError(error);
+    });
     return { record: { ...base, id }, facts };
   } catch (error) {
+    if (error instanceof EngineError) throw error;
     if (error instanceof ImageProblem) return { record: { ...base, problem: { kind: error.kind, detail: error.message } } };
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ELOOP') return { record: { ...base, problem: { kind: 'symlink-loop', detail: 'the link points back to itself' } } };

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { readCacheFileSync, wrapPayload, writeCacheFile, type CacheFormat, type CacheRead } from '../cache-file';
+import { makeFolder, noteWritePath } from '../fs-errors';
 import { thumbnailFile } from './decode';
 
 /** Before the header a thumbnail was the bare JPEG (it starts with the JPEG marker FF D8). */
@@ -26,13 +27,16 @@ export async function writeThumbnail(id: string, jpeg: Uint8Array): Promise<void
   const file = thumbnailFile(id);
   const dir = path.dirname(file);
   if (!madeDirs.has(dir)) {
-    await fs.promises.mkdir(dir, { recursive: true });
+    await makeFolder(dir); // on a read-only disk, says so (Node's recursive mkdir would say ENOENT)
     madeDirs.add(dir);
   }
   try {
     fs.writeFileSync(file, wrapPayload(THUMBNAIL_FORMAT, id, jpeg)); // a few kB: one syscall, cheaper than a trip through the thread pool
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      fs.rmSync(file, { force: true }); // cut short by a full disk: not left behind
+      throw noteWritePath(error, file);
+    }
     madeDirs.delete(dir); // the cache was cleared under us: make the folder again
     await writeCacheFile(file, THUMBNAIL_FORMAT, id, jpeg);
   }
