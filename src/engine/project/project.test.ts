@@ -66,7 +66,7 @@ describe('project open and save', () => {
     });
     await expect(saveProject({ ...before, step: 'export', lr: 0.5 })).rejects.toMatchObject({
       name: 'project/write-failed',
-      message: expect.stringContaining(projectFile(dir)),
+      message: `Foldwise could not save ${projectFile(dir)}: The disk holding ${dir} is full. Free some space or choose another folder. The previous version is unchanged.`,
     });
     expect(fs.readFileSync(projectFile(dir), 'utf8')).toBe(original);
     expect(fs.readdirSync(dir)).toEqual(['project.json']); // no temp file left behind

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { Project as ProjectSchema } from '../../shared/schemas';
 import { EngineError } from '../../shared/rpc';
 import type { Project, RunSummary } from '../../shared/types';
+import { plainFsError } from '../fs-errors';
 import { writeFileAtomic } from '../paths';
 import { readRunResult } from '../run';
 
@@ -65,7 +66,10 @@ export async function saveProject(input: z.input<typeof ProjectSchema>, now = ne
     try {
       await writeFileAtomic(file, `${JSON.stringify(project, null, 2)}\n`);
     } catch (error) {
-      throw new EngineError('project/write-failed', `Foldwise could not save ${file}: ${(error as Error).message}. The previous version is unchanged.`);
+      // A full, read-only or locked folder in plain words (fs-errors.ts), naming the project folder.
+      const plain = plainFsError(error, { folder: dir });
+      const why = plain instanceof EngineError ? plain.message : `${(error as Error).message}.`;
+      throw new EngineError('project/write-failed', `Foldwise could not save ${file}: ${why} The previous version is unchanged.`, plain instanceof EngineError ? { problem: plain.name, ...(plain.detail as object) } : undefined);
     }
   });
   return project;
