@@ -168,10 +168,15 @@ describe('computeFeatures', () => {
     const broken = path.join(cacheRoot, 'broken.jpg');
     fs.writeFileSync(broken, 'not a jpeg at all');
     const bad: ScannedImage = { file: 'broken.jpg', path: broken, label: 'ants', split: 'train', id: 'broken-id', width: 1, height: 1 };
-    const out = await computeFeatures(dataset([...train.slice(0, 2), bad]), { backbone: 'mobilenet_v2_035', views: 1, extractor: fakeExtractor().extractor, cache: createFeatureCache(path.join(cacheRoot, 'c')) });
+    // In the middle, so the rows after it move up.
+    const out = await computeFeatures(dataset([train[0]!, bad, train[1]!]), { backbone: 'mobilenet_v2_035', views: 1, extractor: fakeExtractor().extractor, cache: createFeatureCache(path.join(cacheRoot, 'c')) });
     expect(out.skipped).toHaveLength(1);
     expect(out.skipped[0]!.file).toBe(broken);
     expect(out.train.images).toHaveLength(2);
     expect(out.trainViews[0]!.images).toHaveLength(2);
+    const clean = await computeFeatures(dataset(train.slice(0, 2)), { backbone: 'mobilenet_v2_035', views: 1, extractor: fakeExtractor().extractor, cache: createFeatureCache(path.join(cacheRoot, 'd')) });
+    expect(out.train.data).toEqual(clean.train.data);
+    expect(out.trainViews[0]!.data).toEqual(clean.trainViews[0]!.data);
+    expect(Array.from(out.train.labels)).toEqual(Array.from(clean.train.labels));
   });
 });

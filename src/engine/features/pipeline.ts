@@ -82,6 +82,9 @@ export const DEFAULT_VIEWS = 0;
 /** Augmented views per training photo when augmentation is switched on (TrainConfig.augment). */
 export const AUGMENT_VIEWS = 2;
 
+/** Cache lookups per slice: ~5 MB of vectors held at once besides the matrices. */
+const CACHE_SLICE = 1024;
+
 type Transform = { kind: 'center' } | { kind: 'flip' } | { kind: 'view'; index: number };
 
 interface Job {
@@ -123,20 +126,52 @@ export async function computeFeatures(dataset: Dataset, opts: ComputeFeaturesOpt
     needed.set(image.id, entry);
   }
 
-  const vectors = new Map<string, Float32Array>();
-  const allKeys = [...needed.values()].flatMap((e) => e.transforms.map((t) => keyOf(e.image, t)));
+  // Every vector goes straight into its rows of the matrices returned, as it is read from the cache or
+  // computed: nothing holds a second copy of a big folder's features.
+  const classes = dataset.summary.classes.map((c) => c.name);
+  const rowsOf = new Map<string, { data: Float32Array; row: number }[]>();
+  const matrix = (split: ScannedImage['split'], t: Transform): FeatureMatrix => {
+    const images = dataset.images.filter((im) => im.split === split);
+    const data = new Float32Array(images.length * dim);
+    const labels = Int32Array.from(images, (image) => classes.indexOf(image.label));
+    images.forEach((image, row) => {
+      const key = keyOf(image, t);
+      rowsOf.set(key, [...(rowsOf.get(key) ?? []), { data, row }]);
+    });
+    return { dim, data, labels, images };
+  };
+  const matrices = {
+    train: matrix('train', { kind: 'center' }),
+    trainViews: Array.from({ length: views }, (_, index) => matrix('train', { kind: 'view', index })),
+    valid: matrix('valid', { kind: 'center' }),
+    validFlip: tta ? matrix('valid', { kind: 'flip' }) : null,
+    test: matrix('test', { kind: 'center' }),
+    testFlip: tta ? matrix('test', { kind: 'flip' }) : null,
+  };
+  const have = new Set<string>();
+  const place = (key: string, vector: Float32Array) => {
+    for (const { data, row } of rowsOf.get(key) ?? []) data.set(vector, row * dim);
+    have.add(key);
+  };
+
+  const keyed = [...needed.values()].flatMap((e) => e.transforms.map((t) => ({ key: keyOf(e.image, t), id: e.image.id })));
+  const allKeys = keyed.map((k) => k.key);
   const total = allKeys.length;
   const remade = emptyTally();
-  const hits = await cache.getMany(allKeys, dim, remade);
-  allKeys.forEach((key, i) => {
-    if (hits[i]) vectors.set(key, hits[i]!);
-  });
-  const cached = vectors.size;
-  signal?.throwIfAborted();
+  // Read in slices, so only a slice of cached vectors is ever held apart from the matrices.
+  for (let start = 0; start < allKeys.length; start += CACHE_SLICE) {
+    const slice = allKeys.slice(start, start + CACHE_SLICE);
+    const hits = await cache.getMany(slice, dim, remade);
+    slice.forEach((key, i) => {
+      if (hits[i]) place(key, hits[i]!);
+    });
+    signal?.throwIfAborted();
+  }
+  const cached = have.size;
 
   const jobs: Job[] = [];
   for (const { image, transforms } of needed.values()) {
-    const todo = transforms.map((transform) => ({ transform, key: keyOf(image, transform) })).filter((t) => !vectors.has(t.key));
+    const todo = transforms.map((transform) => ({ transform, key: keyOf(image, transform) })).filter((t) => !have.has(t.key));
     if (todo.length > 0) jobs.push({ image, todo });
   }
 
@@ -161,8 +196,8 @@ export async function computeFeatures(dataset: Dataset, opts: ComputeFeaturesOpt
         if (decoded.keys.length > 0) {
           const features = await abortable(extractor.embed(decoded.pixels, decoded.keys.length), signal);
           decoded.keys.forEach((key, i) => {
-            const vector = features.slice(i * dim, (i + 1) * dim);
-            vectors.set(key, vector);
+            const vector = features.subarray(i * dim, (i + 1) * dim);
+            place(key, vector);
             writes.push(cache.put(key, vector));
           });
           computed += decoded.keys.length;
@@ -181,30 +216,25 @@ export async function computeFeatures(dataset: Dataset, opts: ComputeFeaturesOpt
     report();
   }
 
-  const classes = dataset.summary.classes.map((c) => c.name);
+  // Photos that could not be decoded leave every matrix (their rows were never filled).
   const failed = new Set(skipped.map((s) => s.id));
-  const matrix = (split: ScannedImage['split'], t: Transform): FeatureMatrix => {
-    const images = dataset.images.filter((im) => im.split === split && !failed.has(im.id));
-    const data = new Float32Array(images.length * dim);
-    const labels = new Int32Array(images.length);
-    images.forEach((image, row) => {
-      const vector = vectors.get(keyOf(image, t));
-      if (!vector) throw new Error(`Internal error: no features for ${image.file} (${describe(t)})`);
-      data.set(vector, row * dim);
-      labels[row] = classes.indexOf(image.label);
-    });
-    return { dim, data, labels, images };
+  const without = (m: FeatureMatrix): FeatureMatrix => {
+    if (failed.size === 0) return m;
+    const keep = m.images.map((image, row) => (failed.has(image.id) ? -1 : row)).filter((row) => row >= 0);
+    keep.forEach((row, to) => m.data.copyWithin(to * dim, row * dim, (row + 1) * dim));
+    return { dim, data: m.data.slice(0, keep.length * dim), labels: Int32Array.from(keep, (row) => m.labels[row]!), images: keep.map((row) => m.images[row]!) };
   };
+  for (const { key, id } of keyed) if (!have.has(key) && !failed.has(id)) throw new Error(`Internal error: no features for photo ${id} (cache key ${key})`);
   return {
     backbone: spec.id,
     dim,
     classes,
-    train: matrix('train', { kind: 'center' }),
-    trainViews: Array.from({ length: views }, (_, index) => matrix('train', { kind: 'view', index })),
-    valid: matrix('valid', { kind: 'center' }),
-    validFlip: tta ? matrix('valid', { kind: 'flip' }) : null,
-    test: matrix('test', { kind: 'center' }),
-    testFlip: tta ? matrix('test', { kind: 'flip' }) : null,
+    train: without(matrices.train),
+    trainViews: matrices.trainViews.map(without),
+    valid: without(matrices.valid),
+    validFlip: matrices.validFlip && without(matrices.validFlip),
+    test: without(matrices.test),
+    testFlip: matrices.testFlip && without(matrices.testFlip),
     skipped,
     stats: {
       cached,
