@@ -3,6 +3,7 @@ import { SingleBar, Presets } from 'cli-progress';
 import type { EngineClient } from '../shared/rpc';
 import type { Progress } from '../shared/types';
 import { RemoteError } from '../shared/rpc';
+import { plainFsError } from '../engine/fs-errors';
 
 /** Shows a progress bar per stage while `job` runs; silent when stderr is not a terminal or --json is set. */
 export function showProgress(client: EngineClient, job: string, quiet: boolean): () => void {
@@ -34,7 +35,8 @@ export function printJson(value: unknown): void {
 }
 
 /** Prints an engine error as a sentence (never a stack trace) and sets a failing exit code. */
-export function reportFailure(error: unknown, json: boolean): void {
+export function reportFailure(failure: unknown, json: boolean): void {
+  const error = plainFsError(failure); // what the command itself wrote (heatmap --out), in the engine's words
   const name = error instanceof RemoteError || error instanceof Error ? error.name : 'error';
   const message = error instanceof Error ? error.message : String(error);
   if (json) printJson({ error: { name, message } });

@@ -8,7 +8,7 @@ import { ensureSpace, formatBytes, freeBytes, plainFsError, withPlainFsErrors } 
 import { mountSmallDisk, noSmallDisks, type SmallDisk } from './tmpfs.test-helpers';
 
 /** An error as Node's fs makes it. */
-function errno(code: string, extra: { path?: string; syscall?: string } = {}): NodeJS.ErrnoException {
+function errno(code: string, extra: { path?: string; dest?: string; syscall?: string } = {}): NodeJS.ErrnoException {
   return Object.assign(new Error(`${code}: something, ${extra.syscall ?? 'write'}`), { code, syscall: 'write', ...extra });
 }
 
@@ -52,6 +52,10 @@ describe('plainFsError', () => {
     const partial = '/media/usb/.export.partial-4242-lk3j9/samples/1-ants.jpg';
     expect(plain(errno('ENOSPC', { path: partial })).message).toMatch(/^The disk holding \/media\/usb\/export is full\./);
     expect(plain(errno('EACCES', { path: '/runs/.r1.partial/head/model.json', syscall: 'open' })).message).toMatch(/write in \/runs\/r1\./);
+    // A copy is about the folder it was copied into, not the one it came from.
+    expect(plain(errno('ENOSPC', { path: '/app/node_modules/tf.min.js', syscall: 'copyfile', dest: '/media/usb/.export.partial-1-a/tf.min.js' })).message).toMatch(/^The disk holding \/media\/usb\/export is full/);
+    // A folder that could not be made is named itself, not its parent.
+    expect(plain(errno('EROFS', { path: '/media/card/heatmaps', syscall: 'mkdir' })).message).toMatch(/^\/media\/card\/heatmaps is on a disk that cannot be written to/);
     // Given a place, an error under its parent (where the partial sibling lives) is about that place.
     expect(plain(errno('ENOSPC', { path: partial }), { folder: exportDir, needBytes: 3e6 }).message).toContain('needs about 3 MB');
   });

@@ -57,13 +57,13 @@ export function formatBytes(bytes: number): string {
  * A folder the user knows for a written path: the cache folder for anything in it, and for Foldwise's
  * hidden work-in-progress siblings (".export.partial-123", ".run.partial") the folder they become.
  */
-export function placeOf(file: string): WritePlace {
+export function placeOf(file: string, isFolder = false): WritePlace {
   const cache = cacheDir();
   if (isInside(file, cache)) return cachePlace();
   const parts = path.resolve(file).split(path.sep);
   const partial = parts.findIndex((p) => /^\..+\.partial(?:-[^.]*)?(?:\.old)?$/.test(p));
   if (partial > 0) return { folder: [...parts.slice(0, partial), parts[partial]!.replace(/^\.(.+)\.partial.*$/, '$1')].join(path.sep) || path.sep };
-  return { folder: path.dirname(path.resolve(file)) };
+  return { folder: isFolder ? path.resolve(file) : path.dirname(path.resolve(file)) };
 }
 
 /** The cache: not a folder picked per job, and safe to empty. */
@@ -108,9 +108,10 @@ function sentence(problem: Problem, e: ErrnoError | null, place: WritePlace, fre
 export function plainFsError(error: unknown, place?: WritePlace): unknown {
   const e = errnoOf(error);
   if (!e) return error;
-  const file = e.path ?? e.dest;
+  // copyfile names its source first: the side that was being written is `dest`.
+  const file = e.syscall === 'copyfile' && e.dest ? e.dest : (e.path ?? e.dest);
   const mine = place && (!file || isInside(file, place.within ?? path.dirname(path.resolve(place.folder))));
-  const where = mine ? place : file ? placeOf(file) : null;
+  const where = mine ? place : file ? placeOf(file, e.syscall === 'mkdir' && file === e.path) : null;
   if (!where) return error; // no folder to name: Node's words are all there is
   const problem = PROBLEMS[e.code]!;
   return new EngineError(`fs/${problem}`, sentence(problem, e, where), { folder: where.folder, code: e.code, path: file, needBytes: where.needBytes });
