@@ -9,11 +9,12 @@ beforeAll(async () => {
 });
 
 describe('training logits', () => {
-  for (const hidden of [0, 16]) {
-    it(`match the stock path in value and gradient (hidden ${hidden})`, () => {
+  // A linear head of 3 classes keeps the stock gradient; of 40 (a big folder) it takes the detour.
+  for (const [hidden, classes] of [[0, 3], [16, 3], [0, 40]] as const) {
+    it(`match the stock path in value and gradient (hidden ${hidden}, ${classes} classes)`, () => {
       const [rows, dim] = [7, 24];
       const data = Float32Array.from({ length: rows * dim }, (_, i) => Math.sin(i * 0.37));
-      const head = createHead({ inputDim: dim, classes: 3, hidden, dropout: 0.3 }, createRandom(1));
+      const head = createHead({ inputDim: dim, classes, hidden, dropout: 0.3 }, createRandom(1));
       // The same seed draws the same dropout masks on both paths.
       const lossOf = (logits: tf.Tensor2D) => tf.sum(tf.mul(logits, tf.linspace(-1, 1, logits.size).reshape(logits.shape)));
       const fast = tf.variableGrads(() => lossOf(head.trainingLogits(data.slice(), rows, createRandom(9))) as tf.Scalar, head.variables);

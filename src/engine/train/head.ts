@@ -33,6 +33,12 @@ export interface Head {
 
 let headCount = 0;
 
+/**
+ * Up to this many classes a linear head keeps the stock gradient (cheap when narrow, and the numbers of
+ * runs made before stay the same); wider ones take the transposed detour in trainingLogits.
+ */
+const DIRECT_GRADIENT_CLASSES = 8;
+
 /** Uniform init in [-limit, limit] from our own seeded source, so runs repeat exactly. */
 function uniform(random: Random, size: number, limit: number): Float32Array {
   const values = new Float32Array(size);
@@ -80,9 +86,10 @@ export function createHead(spec: HeadSpec, random: Random): Head {
       const x = tf.tensor2d(spec.dropout > 0 ? random.dropout(batch, keep, 1 / keep) : batch, [rows, spec.inputDim]);
       // The stock gradient of x·W with respect to W is a matMul with x transposed. tfjs-wasm runs
       // that ~20x slower than a plain one when W is wide (34 ms against 1.8 ms for 64x1280 by 128
-      // here), but it is cheap for a few classes, so only a hidden layer takes the detour: its
-      // kernel's gradient multiplies by an explicit transpose of the batch instead.
-      if (spec.hidden === 0) return layersFrom(0, x);
+      // here; a linear head of 150 classes is as wide), but it is cheap for a few classes, so a
+      // hidden layer or a wide linear head takes the detour: its kernel's gradient multiplies by an
+      // explicit transpose of the batch instead.
+      if (spec.hidden === 0 && spec.classes <= DIRECT_GRADIENT_CLASSES) return layersFrom(0, x);
       const firstLayer = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
         const [kernel, save] = args as [tf.Tensor, tf.GradSaveFunc];
         save([tf.transpose(x)]); // kept for the gradient, which runs after the forward pass's tensors are freed
