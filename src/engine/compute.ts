@@ -131,6 +131,8 @@ async function job<T>(need: JobNeed, fn: () => Promise<T> | T): Promise<T> {
   running++;
   const found = tf.getBackend() as string | null; // null before tfjs has started any backend
   try {
+    // A card lost while no job ran (the laptop slept) is opened anew before this job touches it.
+    if (lostDevice()) replaceLostDevice();
     if (need !== 'any') await switchTo(need);
     return await fn();
   } catch (error) {
