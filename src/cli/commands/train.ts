@@ -74,7 +74,7 @@ export function register(program: Command): void {
     .argument('<folder>', 'a folder with one sub-folder per class, or train/valid/test folders')
     .option('--out <run dir>', 'folder to write the run to (replaced only when training finishes)')
     .option('--backbone <id>', 'backbone: mobilenet_v2_035, mobilenet_v1_075 or mobilenet_v1_025', 'mobilenet_v2_035')
-    .option('--epochs <n>', `epochs of head training (default ${DEFAULT_EPOCHS})`)
+    .option('--epochs <n>', `epochs of head training (default ${DEFAULT_EPOCHS}, fewer for folders of thousands of photos)`)
     .option('--lr <x|auto>', 'maximum learning rate, or auto to use the learning-rate finder', 'auto')
     .option('--seed <n>', 'random seed: the same seed gives the same model', '42')
     .option(

@@ -18,6 +18,7 @@ import { fineTuneTop, type TopRecipe, type TopStep } from './steps/fine-tune-top
 import { canTuneTop, clearlyTooBig, estimateTop } from './top-estimate';
 import { findLearningRateFor, trainHead, type HeadStep } from './steps/head';
 import { prepare, type Prepared } from './steps/prepare';
+import { headEpochsFor } from './schedule';
 import { writeRun } from './steps/write';
 
 
@@ -62,7 +63,7 @@ export function trainFolder(config: TrainConfig, ctx: JobContext, overrides: Tra
     const images = [...features.train.images, ...features.valid.images, ...features.test.images];
     const run = await openRunWriter(runDir, { instead: place.instead, needBytes: estimateRunBytes({ ...size, classes: set.classes.length, images }) });
     const recipe = {
-      epochs: config.epochs ?? TRAIN_DEFAULTS.epochs,
+      epochs: config.epochs ?? headEpochsFor(set.train.labels.length, TRAIN_DEFAULTS.headLength),
       seed: config.seed,
       labelSmoothing: config.labelSmoothing ?? TRAIN_DEFAULTS.labelSmoothing,
       tta: config.tta !== false && set.validFlip !== null,
