@@ -7,11 +7,13 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { getBackbone } from '../backbones/catalog';
-import { FEATURE_MODEL_LAYERS } from '../backbones/load';
+import { FEATURE_MODEL_LAYERS, loadFeatureModel } from '../backbones/load';
 import { backboneWeightsDigest } from '../backbones/weights-digest';
 import { decodeForModel } from '../dataset';
 import { emptyTally, type CacheFormat, type CacheTally } from '../cache-file';
+import { ensureBackend, withBackend } from '../compute';
 import { cacheDir } from '../paths';
+import { predictPixels } from '../predict-array';
 import { flipHorizontal } from './augment';
 import { createFeatureCache, FEATURE_FORMAT, featureKey, type FeatureCache } from './cache';
 import { defaultThreads } from './extractor';
@@ -96,6 +98,13 @@ async function plan(backbone: string, cut: string, photos: ActivationPhotos, sig
   return { items, keyOf };
 }
 
+/** The frozen part below `cut` in this thread, on the engine's WebGPU backend. */
+async function gpuCutExtractor(backboneId: string, cut: string): Promise<{ embed(pixels: Uint8Array, n: number): Promise<Float32Array>; dispose(): void }> {
+  const model = await loadFeatureModel(backboneId);
+  const toCut = modelToCut(model, cut);
+  return { embed: (pixels, n) => withBackend('inference', () => predictPixels(toCut, pixels, n)), dispose: () => model.dispose() };
+}
+
 /** How many activations `computeActivations` would have to compute (the rest are on disk): for the time estimate. */
 export async function countMissingActivations(backbone: string, cut: string, photos: ActivationPhotos, options: { cache?: FeatureCache; size: number; signal?: AbortSignal }): Promise<{ total: number; missing: number }> {
   const { items } = await plan(backbone, cut, photos, options.signal);
@@ -123,9 +132,11 @@ export async function computeActivations(features: DatasetFeatures, opts: Activa
 
   if (missing.length > 0) {
     opts.signal?.throwIfAborted();
-    // The frozen part in wasm worker threads (one per core), while this thread decodes the next batch.
+    // The frozen part on the graphics card when the engine runs on one, else in wasm worker threads
+    // (one per core); either way this thread decodes the next batch meanwhile.
+    const onGpu = (await ensureBackend()).name === 'webgpu';
     const { createWorkerExtractor } = await import('./worker-pool');
-    const extractor = await createWorkerExtractor(spec.id, { workers: opts.threads ?? defaultThreads(), engine: 'wasm', cut: { layer: opts.cut, outputSize: size } });
+    const extractor = onGpu ? await gpuCutExtractor(spec.id, opts.cut) : await createWorkerExtractor(spec.id, { workers: opts.threads ?? defaultThreads(), engine: 'wasm', cut: { layer: opts.cut, outputSize: size } });
     const batchSize = opts.batchSize ?? 32;
     const perImage = spec.inputSize * spec.inputSize * 3;
     const decode = async (batch: string[]) => {

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getBackbone } from '../backbones/catalog';
 import { scanDataset, type ScannedImage } from '../dataset';
 import { switchBackend } from '../compute';
+import { runOutOfMemoryForTest } from '../gpu/memory';
 import { fineTune, loadTunableBackbone } from './fine-tune';
 import { createHead } from './head';
 import { makePhotos } from './photos.test-helpers';
@@ -40,6 +41,36 @@ async function setup() {
 const noValidation = async () => ({ loss: 0, accuracy: 0 });
 
 describe('fineTune', () => {
+  it('redoes a slice with half the photos when the graphics card runs out of memory, to the same weights', async () => {
+    // Without dropout: a redone slice draws new dropout masks, which is fine in use but not comparable.
+    const run = async (outOfMemory: number) => {
+      const loaded = await loadTunableBackbone(spec, 32);
+      const head = createHead({ inputDim: spec.featureSize, classes: 2, hidden: 0, dropout: 0 }, createRandom(3));
+      const s = { ...loaded, head, dispose: () => (head.dispose(), loaded.model.dispose()) };
+      const losses: number[] = [];
+      runOutOfMemoryForTest(outOfMemory);
+      await fineTune({ backbone: s.tunable, spec: s.spec, head: s.head, train, validate: noValidation, epochs: 1, maxLr: 0.01, seed: 5, batchSize: 8, sliceSize: 8, firstEpoch: 1, onBatch: (b) => losses.push(b.loss) });
+      const weights = await Promise.all([...s.head.variables, s.tunable.trainableWeights[0]!.read()].map(async (w) => (await w.data()).slice() as Float32Array));
+      s.dispose();
+      return { losses, weights };
+    };
+    const fits = await run(0);
+    const shrunk = await run(2); // 8 photos fail, then 4: the rest goes 2 at a time
+    shrunk.losses.forEach((loss, i) => expect(loss).toBeCloseTo(fits.losses[i]!, 5));
+    fits.weights.forEach((w, k) => expect(Math.max(...w.map((x, i) => Math.abs(x - shrunk.weights[k]![i]!))), `weight ${k}`).toBeLessThan(1e-5));
+  });
+
+  it('gives up in plain words when even one photo does not fit', async () => {
+    const s = await setup();
+    runOutOfMemoryForTest(99);
+    try {
+      await expect(fineTune({ backbone: s.tunable, spec: s.spec, head: s.head, train, validate: noValidation, epochs: 1, maxLr: 0.01, seed: 5, batchSize: 8, sliceSize: 2, firstEpoch: 1 })).rejects.toMatchObject({ code: 'gpu/out-of-memory', message: 'The graphics card ran out of memory training on 1 photos at once.' });
+    } finally {
+      runOutOfMemoryForTest(0);
+      s.dispose();
+    }
+  });
+
   it('gives the same weights whether a batch is worked through whole or one photo at a time', async () => {
     const results: Float32Array[][] = [];
     const losses: number[][] = [];

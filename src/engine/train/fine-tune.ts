@@ -20,6 +20,7 @@ import { yieldToEventLoop } from './fit';
 import type { Head } from './head';
 import { createRandom, type Random } from './random';
 import { oneCycle } from './schedule';
+import { checkingGpuMemory, GpuOutOfMemory } from '../gpu/memory';
 
 export interface FineTuneOptions {
   backbone: tf.LayersModel;
@@ -152,7 +153,8 @@ interface BatchStep {
   optimizers: AdamW[];
   random: Random | null;
   smoothing: number;
-  sliceSize: number;
+  /** Photos per forward/backward pass; halved for the rest of the training when the GPU runs out of memory. */
+  slice: { size: number };
   signal?: AbortSignal;
   waitIfPaused?(): Promise<void>;
   /** Photos of this batch done so far, after each slice. */
@@ -160,20 +162,39 @@ interface BatchStep {
 }
 
 /** One optimisation step over every group, computed slice by slice; returns the batch loss. */
-async function step({ x, labels, backbone, head, groups, optimizers, random, smoothing, sliceSize, signal, waitIfPaused, onSlice }: BatchStep): Promise<number> {
+async function step({ x, labels, backbone, head, groups, optimizers, random, smoothing, slice, signal, waitIfPaused, onSlice }: BatchStep): Promise<number> {
   const variables = groups.flatMap((g) => g.variables);
   let sum: tf.NamedTensorMap | null = null;
   let loss = 0;
   try {
-    for (let from = 0; from < labels.length; from += sliceSize) {
+    for (let from = 0; from < labels.length; from += slice.size) {
       if (from > 0) {
         await yieldToEventLoop();
         await waitIfPaused?.();
         signal?.throwIfAborted();
       }
-      const to = Math.min(labels.length, from + sliceSize);
-      const part = sliceGradients(x, labels, from, to, backbone, head, variables, random, smoothing);
-      loss += (await part.loss.data())[0]!; // async: WebGPU in Node has no synchronous read
+      const to = Math.min(labels.length, from + slice.size);
+      let part: ReturnType<typeof sliceGradients>;
+      let partLoss: number;
+      try {
+        ({ part, partLoss } = await checkingGpuMemory(`training on ${to - from} photos at once`, async () => {
+          const p = sliceGradients(x, labels, from, to, backbone, head, variables, random, smoothing);
+          try {
+            return { part: p, partLoss: (await p.loss.data())[0]! }; // async: WebGPU in Node has no synchronous read
+          } catch (error) {
+            tf.dispose([p.loss, p.grads]);
+            throw error;
+          }
+        }));
+      } catch (error) {
+        // Out of graphics memory: the slices add up to the same batch gradient whatever their size,
+        // so redo this one with half the photos (and keep that size for the rest of the training).
+        if (!(error instanceof GpuOutOfMemory) || to - from === 1) throw error;
+        slice.size = Math.max(1, Math.floor((to - from) / 2));
+        from -= slice.size; // the loop adds it back: this slice again, smaller
+        continue;
+      }
+      loss += partLoss;
       part.loss.dispose();
       sum = accumulate(sum, part.grads);
       onSlice?.(to);
@@ -216,7 +237,7 @@ export interface FineTuneResult {
  */
 export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult> {
   const { backbone, spec, head, train, epochs, maxLr, seed, batchSize = TRAIN_DEFAULTS.fineTuneBatchSize, weightDecay = TRAIN_DEFAULTS.weightDecay, labelSmoothing = 0 } = options;
-  const sliceSize = Math.max(1, Math.min(batchSize, options.sliceSize ?? defaultSliceSize(tf.getBackend(), batchSize)));
+  const slice = { size: Math.max(1, Math.min(batchSize, options.sliceSize ?? defaultSliceSize(tf.getBackend(), batchSize))) };
   const random = createRandom(seed + 1);
   const groups = parameterGroups(backbone, head);
   const optimizers = groups.map(() => new AdamW(0, weightDecay, { decays: decaysKernels }));
@@ -256,7 +277,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
             optimizers,
             random,
             smoothing: labelSmoothing,
-            sliceSize,
+            slice,
             signal: options.signal,
             waitIfPaused: options.waitIfPaused,
             onSlice: (done) => {
