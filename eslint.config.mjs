@@ -2,7 +2,9 @@
 import tseslint from 'typescript-eslint';
 
 const nodeBuiltins = ['node:*', 'fs', 'fs/*', 'path', 'os', 'child_process', 'worker_threads', 'crypto', 'http', 'https', 'net', 'stream', 'url', 'util', 'events', 'zlib'];
-const runtimeOnly = ['electron', 'sharp', 'onnxruntime-node', '@tensorflow/*', 'ws', 'react', 'react-dom', 'zustand'];
+const runtimeOnly = ['electron', 'sharp', 'onnxruntime-node', '@tensorflow/*', 'webgpu', 'ws', 'react', 'react-dom', 'zustand'];
+// Compute (tfjs and Dawn's native WebGPU) belongs to the engine's utility process alone.
+const computeOnly = ['@tensorflow/*', 'webgpu', 'onnxruntime-node'];
 const ban = (groups, message) => ({ 'no-restricted-imports': ['error', { patterns: [{ group: groups, message }] }] });
 
 export default tseslint.config(
@@ -15,6 +17,7 @@ export default tseslint.config(
   },
   { files: ['src/shared/**'], rules: ban([...nodeBuiltins, ...runtimeOnly], 'src/shared is pure TypeScript: no runtime-specific imports.') },
   { files: ['src/engine/**', 'src/cli/**'], rules: ban(['electron', 'electron/*', '**/main/**', '**/preload/**', '**/renderer/**'], 'The engine and CLI never import electron or the app shell.') },
-  { files: ['src/renderer/**'], rules: ban([...nodeBuiltins, 'electron', '**/engine/**', '**/main/**', '**/cli/**'], 'The renderer reaches the engine only through ipc.ts.') },
-  { files: ['src/preload/**'], rules: ban(['**/engine/**', '**/renderer/**', '**/cli/**'], 'The preload only bridges window.foldwise.') },
+  { files: ['src/renderer/**'], rules: ban([...nodeBuiltins, 'electron', '**/engine/**', '**/main/**', '**/cli/**', ...computeOnly], 'The renderer reaches the engine only through ipc.ts.') },
+  { files: ['src/preload/**'], rules: ban(['**/engine/**', '**/renderer/**', '**/cli/**', ...computeOnly], 'The preload only bridges window.foldwise.') },
+  { files: ['src/main/**'], rules: ban([...computeOnly], 'The main process hosts the engine in a utility process and computes nothing itself.') },
 );
