@@ -21,6 +21,7 @@ import type { Head } from './head';
 import { createRandom, type Random } from './random';
 import { oneCycle } from './schedule';
 import { checkingGpuMemory, GpuOutOfMemory } from '../gpu/memory';
+import { compileFirst } from '../gpu/compile';
 
 export interface FineTuneOptions {
   backbone: tf.LayersModel;
@@ -174,6 +175,10 @@ async function step({ x, labels, backbone, head, groups, optimizers, random, smo
         signal?.throwIfAborted();
       }
       const to = Math.min(labels.length, from + slice.size);
+      await compileFirst(`fine-tune ${backbone.id} ${x.shape.slice(1)} x${to - from}`, () => {
+        const { loss, grads } = sliceGradients(x, labels, from, to, backbone, head, variables, null, smoothing);
+        return [loss, ...Object.values(grads)];
+      });
       let part: ReturnType<typeof sliceGradients>;
       let partLoss: number;
       try {
