@@ -7,7 +7,8 @@
 //   test     the same two on the dataset's own test photos, medians of seeds (run once, after choosing)
 //
 //   FOLDWISE_CACHE=<reused> npx tsx bench/fine-tune-top.ts   (env: BENCH_MODE, BENCH_DATASETS,
-//   BENCH_SEEDS default 3, BENCH_SPLITS default 5, BENCH_RECIPES comma list of names below)
+//   BENCH_SEEDS default 3, BENCH_SPLITS default 5, BENCH_FIRST_SPLIT default 1, BENCH_RECIPES comma
+//   list of names below; resplit runs only the default recipe unless BENCH_RECIPES is given)
 // Prints one JSON object on stdout; progress on stderr.
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
@@ -30,6 +31,8 @@ const mode = process.env.BENCH_MODE ?? 'recipes';
 const datasets = (process.env.BENCH_DATASETS ?? 'dogs_vs_cats,hymenoptera,flowers5').split(',');
 const seeds = Array.from({ length: Number(process.env.BENCH_SEEDS ?? 3) }, (_, i) => i + 1);
 const splits = Number(process.env.BENCH_SPLITS ?? 5);
+/** The first re-split to run (to finish an interrupted run: its splits are the same photos). */
+const firstSplit = Number(process.env.BENCH_FIRST_SPLIT ?? 1);
 const base = TRAIN_DEFAULTS.top;
 const RECIPES: Record<string, Partial<TopRecipe>> = {
   default: {},
@@ -44,6 +47,15 @@ const RECIPES: Record<string, Partial<TopRecipe>> = {
   'top-lr-1': { topLrFactor: 1 },
   'top-lr-1/10': { topLrFactor: 0.1 },
   'no-mirror': { mirror: false },
+  'top-lr-1/30': { topLrFactor: 1 / 30 },
+  'epochs-8-top-lr-1/10': { epochs: 8, topLrFactor: 0.1 },
+  'bn-update': { batchNormMomentum: 0.9 },
+  'from-block-16': { trainFrom: 'block_16_' },
+  'norms-only': { normsOnly: true },
+  'norms-only-top-lr-1': { normsOnly: true, topLrFactor: 1 },
+  'from-conv-1': { trainFrom: 'Conv_1' },
+  'from-block-16-top-lr-1/10': { trainFrom: 'block_16_', topLrFactor: 0.1 },
+  'bn-update-top-lr-1/10': { batchNormMomentum: 0.9, topLrFactor: 0.1 },
 };
 const recipeNames = (process.env.BENCH_RECIPES ?? Object.keys(RECIPES).join(',')).split(',');
 const ctx = { job: 'bench', signal: new AbortController().signal, emit: () => undefined };
@@ -65,6 +77,8 @@ interface Tuned {
   photosPerSecond: number;
   seconds: number;
   predict(rows: ActivationRows, flip: ActivationRows | null, headRows: FeatureMatrix, headFlip: FeatureMatrix | null): Promise<Float32Array>;
+  /** The tuned top and its head whether or not the keep rule kept them (to see what the rule costs or saves). */
+  predictTuned(rows: ActivationRows, flip: ActivationRows | null): Promise<Float32Array>;
   dispose(): void;
 }
 
@@ -94,6 +108,10 @@ async function foldwiseTop(set: TrainingSet, acts: Pick<DatasetActivations, 'tra
   const result = await trainTop(top, acts, { trained, classes: set.classes.length, dim: set.dim, seed, labelSmoothing: 0, tta: set.validFlip !== null, recipe: { ...base, ...recipe }, onEpoch: (m) => log(`  epoch ${m.epoch}: train loss ${m.trainLoss.toFixed(4)}, valid loss ${m.validLoss.toFixed(4)}, accuracy ${m.accuracy.toFixed(4)}`) }, ctx);
   const kept = result.kept.validLoss < headOnly.loss;
   const predictor = kept ? trained.head : full.head;
+  const predictTuned = async (rows: ActivationRows, flip: ActivationRows | null) => {
+    const f = await topFeatures(top, rows, set.dim);
+    return predictProbabilities(trained.head, f, flip ? await topFeatures(top, flip, set.dim) : null);
+  };
   return {
     valid: kept ? { loss: result.kept.validLoss, accuracy: result.kept.accuracy } : headOnly,
     kept,
@@ -101,10 +119,9 @@ async function foldwiseTop(set: TrainingSet, acts: Pick<DatasetActivations, 'tra
     photosPerSecond: result.photosPerSecond,
     seconds: (performance.now() - started) / 1000,
     async predict(rows, flip, headRows, headFlip) {
-      if (!kept) return predictProbabilities(predictor, headRows, headFlip);
-      const f = await topFeatures(top, rows, set.dim);
-      return predictProbabilities(predictor, f, flip ? await topFeatures(top, flip, set.dim) : null);
+      return kept ? predictTuned(rows, flip) : predictProbabilities(predictor, headRows, headFlip);
     },
+    predictTuned,
     dispose() {
       if (short) short.head.dispose();
       else trained.head.restore(snapshot);
@@ -173,30 +190,59 @@ async function test(features: DatasetFeatures, acts: DatasetActivations) {
   return { testPhotos: features.test.labels.length, foldwise: round(median(results.foldwise)), teachableMachine: round(median(results.teachableMachine)), perSeed: results, keptTop: results.kept };
 }
 
+/**
+ * Re-splits: each split trains the head once and Teachable Machine once, then every recipe in
+ * BENCH_RECIPES (default: only the default recipe) from that head. Per recipe: the held-out accuracy
+ * with the keep rule (the app's model), the tuned model's whether kept or not, and the paired
+ * difference with Teachable Machine and with the head alone.
+ */
 async function resplits(features: DatasetFeatures, acts: DatasetActivations) {
   const pool = [features.train, features.valid];
   const actPool = [acts.train, acts.valid];
   const labels = pool.flatMap((m) => Array.from(m.labels));
-  const accuracy = { foldwise: [] as number[], teachableMachine: [] as number[] };
-  let kept = 0;
-  for (let split = 1; split <= splits; split++) {
+  const k = features.classes.length;
+  const names = process.env.BENCH_RECIPES ? recipeNames : ['default'];
+  const headOnly: number[] = [];
+  const tmAccuracy: number[] = [];
+  const rows: Record<string, { foldwise: number[]; tuned: number[]; kept: number }> = {};
+  for (let split = firstSplit; split <= splits; split++) {
     await switchBackend('head');
     const [held, valid, train] = resplit(labels, 7000 + split);
     const set: TrainingSet = { classes: features.classes, dim: features.dim, train: rowsOf(pool, train), trainViews: [], valid: rowsOf(pool, valid), validFlip: null };
     const splitActs = { train: activationRowsOf(actPool, train, acts.size), valid: activationRowsOf(actPool, valid, acts.size), validFlip: null };
-    const t = await foldwiseTop(set, splitActs, split, {});
-    const k = features.classes.length;
-    accuracy.foldwise.push(score(await t.predict(activationRowsOf(actPool, held, acts.size), null, rowsOf(pool, held), null), Int32Array.from(held, (i) => labels[i]!), k).accuracy);
-    kept += t.kept ? 1 : 0;
-    t.dispose();
-    const tm = await teachableMachine(set, split);
     const holdout = rowsOf(pool, held);
-    accuracy.teachableMachine.push(score(await tm.predict(holdout, null), holdout.labels, k).accuracy);
+    const heldActs = activationRowsOf(actPool, held, acts.size);
+    const tm = await teachableMachine(set, split);
+    tmAccuracy.push(score(await tm.predict(holdout, null), holdout.labels, k).accuracy);
     tm.dispose();
-    log(`split ${split}: foldwise ${accuracy.foldwise.at(-1)!.toFixed(4)} (kept ${t.kept}), teachable machine ${accuracy.teachableMachine.at(-1)!.toFixed(4)}`);
+    const head = await trainHead(set, { lr: 'auto', epochs: TRAIN_DEFAULTS.epochs, seed: split, labelSmoothing: 0, tta: false, onEpoch: () => undefined }, ctx);
+    headOnly.push(score(await predictProbabilities(head.head, holdout, null), holdout.labels, k).accuracy);
+    for (const name of names) {
+      const t = await foldwiseTop(set, splitActs, split, RECIPES[name]!, head);
+      const row = (rows[name] ??= { foldwise: [], tuned: [], kept: 0 });
+      row.foldwise.push(score(await t.predict(heldActs, null, holdout, null), holdout.labels, k).accuracy);
+      row.tuned.push(score(await t.predictTuned(heldActs, null), holdout.labels, k).accuracy);
+      row.kept += t.kept ? 1 : 0;
+      t.dispose();
+      log(`split ${split} ${name}: foldwise ${row.foldwise.at(-1)!.toFixed(4)} (kept ${t.kept}), tuned ${row.tuned.at(-1)!.toFixed(4)}, head alone ${headOnly.at(-1)!.toFixed(4)}, teachable machine ${tmAccuracy.at(-1)!.toFixed(4)}`);
+    }
+    head.head.dispose();
   }
-  const d = pairedDifference(accuracy.foldwise, accuracy.teachableMachine);
-  return { splits, foldwise: round(mean(accuracy.foldwise)), teachableMachine: round(mean(accuracy.teachableMachine)), difference: round(d.mean), standardError: round(d.standardError), aboveTwoSE: d.mean > 2 * d.standardError, keptTop: kept, perSplit: accuracy };
+  const out: Record<string, unknown> = { splits: `${firstSplit}-${splits}`, teachableMachine: round(mean(tmAccuracy)), headAlone: round(mean(headOnly)), perSplit: { teachableMachine: tmAccuracy.map(round), headAlone: headOnly.map(round) } };
+  for (const [name, r] of Object.entries(rows)) {
+    const d = pairedDifference(r.foldwise, tmAccuracy);
+    const tuned = pairedDifference(r.tuned, headOnly);
+    out[name] = {
+      foldwise: round(mean(r.foldwise)),
+      difference: round(d.mean),
+      standardError: round(d.standardError),
+      aboveTwoSE: d.mean > 2 * d.standardError,
+      keptTop: r.kept,
+      tuned: { accuracy: round(mean(r.tuned)), overHeadAlone: round(tuned.mean), standardError: round(tuned.standardError) },
+      perSplit: { foldwise: r.foldwise.map(round), tuned: r.tuned.map(round) },
+    };
+  }
+  return out;
 }
 
 async function main() {

@@ -31,5 +31,5 @@ export const TRAIN_DEFAULTS = {
   fineTuneEpochs: 2,
   fineTuneBatchSize: 16,
   /** Top fine-tuning (steps/fine-tune-top.ts), from cached activations; chosen by bench/fine-tune-top.ts. */
-  top: { epochs: 4, batchSize: 32, headLrFactor: 0.5, topLrFactor: 1 / 3, mirror: true, headEpochs: 2 },
+  top: { epochs: 4, batchSize: 32, headLrFactor: 0.5, topLrFactor: 1 / 3, mirror: true, headEpochs: 2, batchNormMomentum: null as number | null, trainFrom: null as string | null, normsOnly: false },
 };

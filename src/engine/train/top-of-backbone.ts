@@ -45,8 +45,16 @@ export interface TopOfBackbone {
   shape: [number, number, number];
   /** Trainable weights above the cut (the feature model's own variables), earliest layer first. */
   variables: tf.Variable[];
-  /** Cut activations [N, h, w, c] -> features [N, featureSize] (the global average of the last activations). */
-  features(x: tf.Tensor4D): tf.Tensor2D;
+  /** Batch-norm statistics above the cut (not trained, but moved by `features(x, { training: true })`). */
+  statistics: tf.Variable[];
+  /**
+   * Cut activations [N, h, w, c] -> features [N, featureSize] (the global average of the last activations).
+   * `training` (own layers only): batch norm normalizes with the batch's statistics and moves its
+   * stored ones toward them, at each layer's momentum.
+   */
+  features(x: tf.Tensor4D, options?: { training?: boolean }): tf.Tensor2D;
+  /** The top's batch-norm layers (their momentum sets how fast training moves the stored statistics). */
+  batchNorms: tf.layers.Layer[];
   /** Pixels 0-255 -> cut activations, sharing the feature model's weights (never dispose it separately). */
   bottom: tf.LayersModel;
 }
@@ -183,8 +191,11 @@ export function topOfBackbone(model: tf.LayersModel, cut: string, { withLayers =
     cut,
     shape: [h!, w!, c!],
     variables: layers.flatMap((l) => l.trainableWeights.map((v) => v.read() as tf.Variable)),
+    statistics: layers.flatMap((l) => l.nonTrainableWeights.map((v) => v.read() as tf.Variable)),
+    batchNorms: layers.filter((l) => l.getClassName() === 'BatchNormalization'),
     bottom: modelToCut(model, cut),
-    features: withLayers ? (x) => tf.mean(layersTop.apply(x, { training: false }) as tf.Tensor, [1, 2]) as tf.Tensor2D : (x) => {
+    features: withLayers ? (x, options) => tf.mean(layersTop.apply(x, { training: options?.training ?? false }) as tf.Tensor, [1, 2]) as tf.Tensor2D : (x, options) => {
+      if (options?.training) throw new Error('The tensor-op top keeps batch-norm statistics frozen; run the top with its own layers to update them.');
       const values = new Map<number, tf.Tensor>([[cutTensor.id, x]]);
       for (let i = 0; i < layers.length; i++) {
         const layer = layers[i]!;

@@ -10,11 +10,14 @@ import { getBackbone } from '../../backbones/catalog';
 import { loadFeatureModel } from '../../backbones/load';
 import { switchBackend, withBackend } from '../../compute';
 import { computeActivations, createActivationCache } from '../../features';
+import { TRAIN_DEFAULTS } from '../defaults';
+import { createHead } from '../head';
 import { makePhotos } from '../photos.test-helpers';
-import { topOfBackbone } from '../top-of-backbone';
+import { createRandom } from '../random';
+import { TOP_NEED, topOfBackbone } from '../top-of-backbone';
 import { trainHead } from './head';
 import { prepare } from './prepare';
-import { fineTuneTop } from './fine-tune-top';
+import { fineTuneTop, trainTop, type TopRecipe } from './fine-tune-top';
 
 const spec = getBackbone('mobilenet_v1_025');
 let tmp: string;
@@ -86,5 +89,54 @@ describe('top fine-tuning', () => {
     expect(step.warnings.length > 0).toBe(best >= headLoss);
     step.tuned?.dispose();
     trained.head.dispose();
+  });
+});
+
+describe('what a top recipe trains', () => {
+  /** Trains the tiny top two epochs on random activations with `recipe`; returns which weights moved. */
+  async function moved(recipe: Partial<TopRecipe>) {
+    await switchBackend(TOP_NEED);
+    const model = await loadFeatureModel(spec.id);
+    const top = topOfBackbone(model, 'conv_pw_12_relu');
+    const weights = [...top.variables, ...top.statistics];
+    const before = weights.map((v) => v.dataSync().slice());
+    const random = createRandom(3);
+    const rows = (n: number) => ({ data: Float32Array.from({ length: n * 7 * 7 * 256 }, () => random.next() * 2), labels: Int32Array.from({ length: n }, (_, i) => i % 2), images: [] });
+    const head = createHead({ ...TRAIN_DEFAULTS.head, inputDim: 256, classes: 2 }, random);
+    const trained = { head, lr: 0.01, epochs: [], bestEpoch: 0, warnings: [] };
+    const momentum = (top.batchNorms[0] as unknown as { momentum: number }).momentum;
+    await trainTop(top, { train: rows(8), valid: rows(4), validFlip: null }, { trained, classes: 2, dim: 256, seed: 1, labelSmoothing: 0, tta: false, recipe: { ...TRAIN_DEFAULTS.top, epochs: 2, batchSize: 4, ...recipe }, onEpoch: () => undefined }, ctx);
+    const changed = new Set(weights.filter((v, i) => v.dataSync().some((x, j) => x !== before[i]![j]))// A model loaded again names its variables with a suffix (kernel_1).
+      .map((v) => v.name.replace(/_\d+$/, '')));
+    const momentumAfter = (top.batchNorms[0] as unknown as { momentum: number }).momentum;
+    head.dispose();
+    model.dispose();
+    return { changed, momentum, momentumAfter };
+  }
+
+  it('trains every layer above the cut with frozen statistics by default', async () => {
+    const { changed } = await moved({});
+    expect(changed).toContain('conv_dw_13/depthwise_kernel');
+    expect(changed).toContain('conv_pw_13/kernel');
+    expect([...changed].some((name) => /moving/.test(name))).toBe(false);
+  });
+
+  it('trains only the layers from trainFrom on, or only the batch norms', async () => {
+    const from = await moved({ trainFrom: 'conv_pw_13' });
+    expect(from.changed).not.toContain('conv_dw_13/depthwise_kernel');
+    expect(from.changed).not.toContain('conv_dw_13_bn/gamma');
+    expect(from.changed).toContain('conv_pw_13/kernel');
+    expect(from.changed).toContain('conv_pw_13_bn/gamma');
+    const norms = await moved({ normsOnly: true });
+    expect([...norms.changed].filter((name) => /kernel/.test(name))).toEqual([]);
+    expect(norms.changed).toContain('conv_dw_13_bn/gamma');
+    await expect(moved({ trainFrom: 'no_such_layer' })).rejects.toThrow(/no layer named no_such_layer/);
+  });
+
+  it('moves the batch-norm statistics only when given a momentum, and puts the layers’ own momentum back', async () => {
+    const updated = await moved({ batchNormMomentum: 0.9 });
+    expect(updated.changed).toContain('conv_pw_13_bn/moving_mean');
+    expect(updated.changed).toContain('conv_dw_13_bn/moving_variance');
+    expect(updated.momentumAfter).toBe(updated.momentum);
   });
 });

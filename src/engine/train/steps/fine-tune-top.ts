@@ -39,6 +39,19 @@ export interface TopRecipe {
    * (0: start from the head step's head).
    */
   headEpochs: number;
+  /**
+   * Batch norm above the cut: null keeps its ImageNet statistics (an affine map); a number trains with
+   * each batch's statistics and moves the stored ones toward them at this momentum (Keras's convention:
+   * 0.9 keeps 90% of the old value per step).
+   */
+  batchNormMomentum: number | null;
+  /**
+   * Train only the top's layers from the first whose name starts with this (for MobileNetV2 'block_16_'
+   * or 'Conv_1'): fewer weights to fit to a few hundred photos. null: every layer above the cut.
+   */
+  trainFrom: string | null;
+  /** Train only the batch norms' scales and shifts (a few thousand numbers), not the convolutions. */
+  normsOnly: boolean;
 }
 
 export interface TopStepOptions extends FineTuneInputs {
@@ -84,6 +97,14 @@ function batchOf(rows: ActivationRows, picks: number[], shape: [number, number, 
 }
 
 const decaysKernels = (name: string) => /kernel/i.test(name);
+
+/** The top's variables from the first layer named `from...` on (they are in layer order); all of them when null. */
+function trainedLayers(top: TopOfBackbone, from: string | null): tf.Variable[] {
+  if (from === null) return top.variables;
+  const first = top.variables.findIndex((v) => v.name.split('/').some((part) => part.startsWith(from)));
+  if (first < 0) throw new Error(`The top of the backbone has no layer named ${from}... to train from.`);
+  return top.variables.slice(first);
+}
 
 export async function fineTuneTop(options: TopStepOptions, ctx: JobContext): Promise<TopStep> {
   const { spec, features, trained } = options;
@@ -157,11 +178,16 @@ export async function trainTop(top: TopOfBackbone, activations: Pick<DatasetActi
   const { epochs, batchSize } = recipe;
   const random = createRandom(options.seed + 2);
   const groups = [
-    { variables: top.variables, lrMultiplier: recipe.topLrFactor },
+    { variables: trainedLayers(top, recipe.trainFrom).filter((v) => !recipe.normsOnly || /\/(gamma|beta)(_\d+)?$/.test(v.name)), lrMultiplier: recipe.topLrFactor },
     { variables: head.variables, lrMultiplier: 1 },
   ];
   const optimizers = groups.map(() => new AdamW(0, TRAIN_DEFAULTS.weightDecay, { decays: decaysKernels }));
   const variables = groups.flatMap((g) => g.variables);
+  const updatesStatistics = recipe.batchNormMomentum !== null;
+  // What the kept epoch restores: the weights, and the batch-norm statistics when training moves them.
+  const kept = updatesStatistics ? [...variables, ...top.statistics] : variables;
+  const momenta = top.batchNorms.map((l) => (l as unknown as { momentum: number }).momentum);
+  if (updatesStatistics) top.batchNorms.forEach((l) => ((l as unknown as { momentum: number }).momentum = recipe.batchNormMomentum!));
   const n = activations.train.labels.length;
   const batches = Math.ceil(n / batchSize);
   const schedule = oneCycle({ maxLr: trained.lr * recipe.headLrFactor, totalSteps: epochs * batches });
@@ -184,7 +210,7 @@ export async function trainTop(top: TopOfBackbone, activations: Pick<DatasetActi
         groups.forEach((g, i) => optimizers[i]!.setLearningRate(lr * g.lrMultiplier));
         const labels = Int32Array.from(picks, (i) => activations.train.labels[i]!);
         const x = batchOf(activations.train, picks, top.shape, recipe.mirror ? random : null);
-        const { value, grads } = tf.variableGrads(() => headLoss(head.logits(top.features(x), random), labels, { smoothing: options.labelSmoothing }), variables);
+        const { value, grads } = tf.variableGrads(() => headLoss(head.logits(top.features(x, { training: updatesStatistics }), random), labels, { smoothing: options.labelSmoothing }), variables);
         x.dispose();
         groups.forEach((g, i) => optimizers[i]!.applyGradients(g.variables.map((v) => ({ name: v.name, tensor: grads[v.name]! }))));
         tf.dispose(grads);
@@ -206,13 +232,14 @@ export async function trainTop(top: TopOfBackbone, activations: Pick<DatasetActi
       // A tie goes to the later epoch, which has trained longer.
       if (!best || checked.loss <= best.metrics.validLoss) {
         if (best) tf.dispose(best.weights);
-        best = { metrics, weights: variables.map((v) => tf.clone(v)) };
+        best = { metrics, weights: kept.map((v) => tf.clone(v)) };
       }
     }
-    const kept = best!;
-    if (kept.metrics !== history.at(-1)) variables.forEach((v, i) => v.assign(kept.weights[i]!));
-    return { epochs: history, kept: kept.metrics, photosPerSecond: trainingSeconds > 0 ? (n * epochs) / trainingSeconds : 0 };
+    const chosen = best!;
+    if (chosen.metrics !== history.at(-1)) kept.forEach((v, i) => v.assign(chosen.weights[i]!));
+    return { epochs: history, kept: chosen.metrics, photosPerSecond: trainingSeconds > 0 ? (n * epochs) / trainingSeconds : 0 };
   } finally {
+    top.batchNorms.forEach((l, i) => ((l as unknown as { momentum: number }).momentum = momenta[i]!));
     optimizers.forEach((o) => o.dispose());
     if (best) tf.dispose(best.weights);
   }
