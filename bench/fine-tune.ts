@@ -31,7 +31,6 @@ import { loadFeatureModel } from '../src/engine/backbones/load';
 import { sharedDir } from '../src/engine/paths';
 import { TrainConfig } from '../src/shared/schemas';
 import { switchBackend } from '../src/engine/compute';
-import { AdamW } from '../src/engine/train/adamw';
 import { headLoss } from '../src/engine/train/batches';
 import { TRAIN_DEFAULTS } from '../src/engine/train/defaults';
 import { estimateFineTune } from '../src/engine/train/fine-tune-estimate';
@@ -40,28 +39,12 @@ import { createHead, type Head } from '../src/engine/train/head';
 import { createRandom } from '../src/engine/train/random';
 import { cutOf, topOfBackbone } from '../src/engine/train/top-of-backbone';
 import { log, median, round } from './common';
+import { optimizersFor, timeSteps, trainingStep } from './steps';
 
 const backboneId = process.env.BENCH_BACKBONE ?? 'mobilenet_v2_035';
 const runs = Number(process.env.BENCH_RUNS ?? 5);
 const batch = Number(process.env.BENCH_BATCH ?? 16);
 const PYTHON = '/usr/bin/python3';
-
-/** One training step: gradients of the head's loss for `variables` in groups, then AdamW per group. */
-function trainingStep(loss: () => tf.Scalar, groups: { variables: tf.Variable[] }[], optimizers: AdamW[]): void {
-  tf.tidy(() => {
-    const { value, grads } = tf.variableGrads(loss, groups.flatMap((g) => g.variables));
-    groups.forEach((g, i) => optimizers[i]!.applyGradients(g.variables.map((v) => ({ name: v.name, tensor: grads[v.name]! }))));
-    value.dataSync();
-  });
-}
-
-function optimizersFor(groups: unknown[]): AdamW[] {
-  return groups.map(() => {
-    const o = new AdamW(0, TRAIN_DEFAULTS.weightDecay);
-    o.setLearningRate(1e-5); // small: the timing must not depend on the weights drifting
-    return o;
-  });
-}
 
 /** The top above `cut` through the trunk's own layers (weights shared), from cut activations to features. */
 function topThroughLayers(model: tf.LayersModel, cut: string): (x: tf.Tensor4D) => tf.Tensor2D {
@@ -79,23 +62,6 @@ function topThroughLayers(model: tf.LayersModel, cut: string): (x: tf.Tensor4D) 
     }
     return tf.mean(values.get(trunk.outputs[0]!.id)!, [1, 2]) as tf.Tensor2D;
   };
-}
-
-/** Seconds and CPU seconds of `runs` steps after one warm-up. */
-function timeSteps(step: () => void): { seconds: number[]; cpuSeconds: number[] } {
-  const seconds: number[] = [];
-  const cpuSeconds: number[] = [];
-  for (let r = 0; r <= runs; r++) {
-    const started = performance.now();
-    const cpu = process.cpuUsage();
-    step();
-    const used = process.cpuUsage(cpu);
-    if (r > 0) {
-      seconds.push((performance.now() - started) / 1000);
-      cpuSeconds.push((used.user + used.system) / 1e6);
-    }
-  }
-  return { seconds, cpuSeconds };
 }
 
 /** PyTorch's step as a child process that times one step per request, or why it cannot run. */
@@ -148,7 +114,7 @@ async function main() {
   for (let r = 0; r <= runs; r++) {
     const started = performance.now();
     const cpu = process.cpuUsage();
-    wholeStep();
+    await wholeStep();
     const seconds = (performance.now() - started) / 1000;
     const used = process.cpuUsage(cpu);
     const torchStep = 'step' in torch ? await torch.step() : { seconds: NaN, cpuSeconds: NaN };
@@ -175,10 +141,10 @@ async function main() {
   const topLabels = Int32Array.from({ length: topBatch }, (_, i) => i % 2);
   const topGroups = [{ variables: top.variables }, { variables: head.variables }];
   const topOptimizers = optimizersFor(topGroups);
-  const { seconds: topTimes, cpuSeconds: topCpu } = timeSteps(() => trainingStep(() => headLoss(head.logits(top.features(activations)), topLabels), topGroups, topOptimizers));
+  const { seconds: topTimes, cpuSeconds: topCpu } = await timeSteps(() => trainingStep(() => headLoss(head.logits(top.features(activations)), topLabels), topGroups, topOptimizers), runs);
   log(`top of the backbone, ${topBatch} photos: ${topTimes.map((t) => t.toFixed(3)).join(', ')} s`);
   const throughLayers = topThroughLayers(model, top.cut);
-  const layerTimes = timeSteps(() => trainingStep(() => headLoss(head.logits(throughLayers(activations)), topLabels), topGroups, topOptimizers));
+  const layerTimes = await timeSteps(() => trainingStep(() => headLoss(head.logits(throughLayers(activations)), topLabels), topGroups, topOptimizers), runs);
   log(`top through the model's layers, ${topBatch} photos: ${layerTimes.seconds.map((t) => t.toFixed(3)).join(', ')} s`);
   activations.dispose();
   topOptimizers.forEach((o) => o.dispose());
