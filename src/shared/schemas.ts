@@ -332,7 +332,7 @@ export const Project = z.object({
 export const Progress = z.object({
   /** The rpc call this progress belongs to. */
   job: z.string(),
-  stage: z.enum(['scan', 'download', 'features', 'lr-find', 'train', 'fine-tune', 'evaluate', 'export', 'verify', 'predict']),
+  stage: z.enum(['scan', 'download', 'features', 'lr-find', 'train', 'fine-tune', 'save', 'evaluate', 'export', 'verify', 'predict']),
   done: z.number(),
   total: z.number(),
   etaSeconds: z.number().nullable().optional(),

@@ -76,7 +76,10 @@ describe('trainFolder', () => {
     expect(count('train/epoch')).toBe(3);
     expect(count('train/batch')).toBeGreaterThanOrEqual(3);
     const stages = new Set(events.filter((e) => e.name === 'job/progress').map((e) => (e.payload as { stage: string }).stage));
-    expect([...stages]).toEqual(expect.arrayContaining(['scan', 'features', 'lr-find', 'train']));
+    expect([...stages]).toEqual(expect.arrayContaining(['scan', 'features', 'lr-find', 'train', 'save']));
+    // Saving the run reports its parts to the end.
+    const saved = events.filter((e) => e.name === 'job/progress' && (e.payload as { stage: string }).stage === 'save').map((e) => e.payload as { done: number; total: number });
+    expect(saved.at(-1)).toMatchObject({ done: saved.at(-1)!.total });
   });
 
   it('a cancelled run leaves the earlier run at the same place intact', async () => {

@@ -12,7 +12,7 @@ import { dataDir } from '../paths';
 import { newRunId, openRunWriter, type RunConfig } from '../run';
 import { estimateRunBytes } from '../run/space';
 import { TRAIN_DEFAULTS } from './defaults';
-import { since, type JobContext } from './job';
+import { reportProgress, since, type JobContext } from './job';
 import { cachedFeatures, fineTuneBackbone, type FineTuneStep } from './steps/fine-tune';
 import { fineTuneTop, type TopRecipe, type TopStep } from './steps/fine-tune-top';
 import { canTuneTop, clearlyTooBig, estimateTop } from './top-estimate';
@@ -109,7 +109,7 @@ export function trainFolder(config: TrainConfig, ctx: JobContext, overrides: Tra
         fineTune: tuning?.tuned && layers !== 'off' ? { layers, cut: tuning.cut ?? null } : null,
         features: tuning?.features ?? cachedFeatures(features),
         bestEpoch,
-      });
+      }, (done, total) => reportProgress(ctx, 'save', done, total));
       const result: TrainResult = {
         runId,
         runDir: run.dir,

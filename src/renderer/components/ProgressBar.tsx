@@ -8,6 +8,7 @@ const STAGE_WORDS: Record<Progress['stage'], string> = {
   'lr-find': 'Trying learning rates',
   train: 'Training',
   'fine-tune': 'Fine-tuning',
+  save: 'Saving the model and its predictions',
   evaluate: 'Checking the model',
   export: 'Writing the model',
   verify: 'Verifying the export',

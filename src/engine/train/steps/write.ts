@@ -38,25 +38,41 @@ async function predictionItems(head: Head, classes: string[], rows: FeatureMatri
   };
 }
 
-/** Writes everything but the result (which needs the job's total time); returns the result's scores. */
-export async function writeRun(run: RunWriter, done: FinishedTraining): Promise<Pick<TrainResult, 'valid' | 'test' | 'images'>> {
+/**
+ * Writes everything but the result (which needs the job's total time); returns the result's scores.
+ * `onStep(done, total)` follows its parts: on a folder of thousands of photos they take seconds.
+ */
+export async function writeRun(run: RunWriter, done: FinishedTraining, onStep: (done: number, total: number) => void = () => undefined): Promise<Pick<TrainResult, 'valid' | 'test' | 'images'>> {
   const { config, spec, head, features } = done;
   const { classes, tta } = config;
+  const steps = done.tuned ? 7 : 6;
+  let step = 0;
+  const next = () => onStep(++step, steps);
+  onStep(0, steps);
   // Valid and test with TTA (as the app predicts), train on the centre crop.
   const valid = await predictionItems(head, classes, features.valid, tta ? features.validFlip : null);
+  next();
   const test = await predictionItems(head, classes, features.test, tta ? features.testFlip : null);
+  next();
   const train = await predictionItems(head, classes, features.train, null);
+  next();
   // The test split is scored once, here, with the chosen model; nothing before looked at it.
   const scores = { valid: valid.score!, test: test.score };
   await run.writeConfig(config);
   await run.writePredictions({ classes, items: [...valid.items, ...test.items, ...train.items] });
+  next();
   const model = buildHeadModel(head);
   try {
     await run.writeHead(model);
   } finally {
     model.dispose();
   }
-  if (done.tuned) await run.writeBackbone(done.tuned);
+  next();
+  if (done.tuned) {
+    await run.writeBackbone(done.tuned);
+    next();
+  }
   await run.writeMetadata({ spec, labels: classes, head: { ...head.spec }, fineTuned: done.tuned !== null, fineTune: done.tuned ? done.fineTune : null, tta, metrics: { ...scores, bestEpoch: done.bestEpoch } });
+  next();
   return { ...scores, images: { train: features.train.labels.length, valid: features.valid.labels.length, test: features.test.labels.length } };
 }
