@@ -36,6 +36,7 @@ function Settings({ disabled }: { disabled: boolean }) {
   const setSettings = useApp((s) => s.setTrainSettings);
   const estimates = useApp((s) => s.estimates);
   const estimateFineTune = useApp((s) => s.estimateFineTune);
+  const onGraphicsCard = useApp((s) => s.backend?.badge === 'GPU');
   // The recommended choice's cost is shown from the start; it takes a second or two to measure.
   useEffect(() => {
     if (estimates.top.status === 'idle') void estimateFineTune('top');
@@ -73,7 +74,7 @@ function Settings({ disabled }: { disabled: boolean }) {
         <EstimateLine state={estimates.top} testId="fine-tune-estimate-top" />
         <label className="checkbox">
           <input type="radio" name="fine-tune" data-testid="fine-tune-whole" checked={choice === 'whole'} onChange={choose('whole')} />
-          All of it (slow without a graphics card)
+          All of it{onGraphicsCard ? '' : ' (slow without a graphics card)'}
         </label>
         {choice === 'whole' && <EstimateLine state={estimates.whole} testId="fine-tune-estimate-whole" />}
       </div>
