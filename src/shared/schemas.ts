@@ -339,6 +339,15 @@ export const Progress = z.object({
   message: z.string().optional(),
 });
 
-export const BatchMetrics = z.object({ job: z.string(), epoch: z.number().int(), batch: z.number().int(), batches: z.number().int(), loss: z.number(), stage: z.enum(['head', 'fine-tune']).optional() });
+export const BatchMetrics = z.object({
+  job: z.string(),
+  epoch: z.number().int(),
+  batch: z.number().int(),
+  batches: z.number().int(),
+  /** Epochs of this stage: the head's are fewer than asked when a big folder was left to the default. */
+  epochs: z.number().int().optional(),
+  loss: z.number(),
+  stage: z.enum(['head', 'fine-tune']).optional(),
+});
 export const EpochEvent = z.object({ job: z.string(), metrics: EpochMetrics });
 export const Notice = z.object({ level: z.enum(['info', 'warning', 'error']), message: z.string() });

@@ -138,7 +138,10 @@ describe('renderer store', () => {
 
     void store.getState().startTraining();
     const job = calls.at(-1)!.job;
-    expect(calls.at(-1)!.args).toMatchObject({ lr: 'auto', epochs: DEFAULT_EPOCHS, fineTune: 'auto' });
+    // Epochs left to the engine (30, fewer for a big folder), which says how many with each batch.
+    expect(calls.at(-1)!.args).toMatchObject({ lr: 'auto', fineTune: 'auto' });
+    expect((calls.at(-1)!.args as { epochs?: number }).epochs).toBeUndefined();
+    expect(store.getState().training.planned).toBe(DEFAULT_EPOCHS);
     updates = 0;
     for (let b = 1; b <= 200; b++) emit('train/batch', { job, epoch: 1, batch: b, batches: 200, loss: 1 / b });
     emit('train/batch', { job: 'someone-else', epoch: 1, batch: 1, batches: 1, loss: 9 });
@@ -149,6 +152,10 @@ describe('renderer store', () => {
     const { batches } = store.getState().training;
     expect(batches).toHaveLength(200);
     expect(batches.at(-1)).toEqual({ x: 1, loss: 1 / 200, stage: 'head' });
+    // A big folder: the engine trains the head 10 epochs, and the step counts to 10.
+    emit('train/batch', { job, epoch: 2, batch: 1, batches: 200, epochs: 10, loss: 0.01, stage: 'head' });
+    frames.flush();
+    expect(store.getState().training.planned).toBe(10);
 
     emit('train/epoch', { job, metrics: { epoch: 1, trainLoss: 0.5, validLoss: 0.4, accuracy: 0.9, seconds: 2 } });
     emit('train/epoch', { job, metrics: { epoch: 1, trainLoss: 0.5, validLoss: 0.4, accuracy: 0.9, seconds: 2 } }); // repeated: one row

@@ -30,7 +30,8 @@ export interface TrainSlice {
     result: TrainResult | null;
   };
   /** fineTune 'auto' (the default): the top of the backbone when its estimate fits the time budget. */
-  trainSettings: { epochs: number; fineTune: FineTuneChoice };
+  /** epochs null: the engine's default (30, fewer for folders of thousands of photos). */
+  trainSettings: { epochs: number | null; fineTune: FineTuneChoice };
   /** The cost of each kind of fine-tuning on this machine, asked for when it is shown. */
   estimates: Record<'top' | 'whole', EstimateState>;
   setTrainSettings(settings: Partial<TrainSlice['trainSettings']>): void;
@@ -62,7 +63,7 @@ export function trainConfig(s: All): TrainConfigInput {
   return {
     ...dataConfig(s),
     lr: s.lr.chosen ?? 'auto',
-    epochs: s.trainSettings.epochs,
+    epochs: s.trainSettings.epochs ?? undefined,
     fineTune: s.trainSettings.fineTune,
   };
 }
@@ -79,12 +80,14 @@ export const createTrainSlice =
         .filter((b) => b.job === job && Number.isFinite(b.loss))
         .map((b) => ({ x: b.epoch - 1 + b.batch / Math.max(1, b.batches), loss: b.loss, stage: b.stage ?? 'head' }));
       if (fresh.length === 0) return;
-      set((s) => ({ training: { ...s.training, batches: thinSeries([...s.training.batches, ...fresh], MAX_CHART_POINTS) } }));
+      // Left to the default, a big folder trains fewer epochs than 30: the engine says how many with each batch.
+      const head = items.findLast((b) => b.job === job && (b.stage ?? 'head') === 'head' && b.epochs !== undefined);
+      set((s) => ({ training: { ...s.training, planned: head?.epochs ?? s.training.planned, batches: thinSeries([...s.training.batches, ...fresh], MAX_CHART_POINTS) } }));
     }, frame);
 
     return {
       ...initialTraining,
-      trainSettings: { epochs: DEFAULT_EPOCHS, fineTune: 'auto' },
+      trainSettings: { epochs: null, fineTune: 'auto' },
       setTrainSettings(settings) {
         set((s) => ({ trainSettings: { ...s.trainSettings, ...settings } }));
         // Whole-network fine-tuning is measured only once someone picks it (it takes seconds to time).
@@ -117,7 +120,7 @@ export const createTrainSlice =
         const call = api.call('train/run', { ...trainConfig(get()), out });
         cancelRunning = () => call.cancel();
         set({
-          training: { ...initialTraining.training, status: 'running', job: call.job, startedAt: now(), planned: get().trainSettings.epochs },
+          training: { ...initialTraining.training, status: 'running', job: call.job, startedAt: now(), planned: get().trainSettings.epochs ?? DEFAULT_EPOCHS },
         });
         try {
           const result = await call;

@@ -57,7 +57,7 @@ export async function trainHead(set: TrainingSet, options: HeadOptions, ctx: Job
     signal: ctx.signal,
     waitIfPaused: ctx.waitIfPaused,
     onBatch: (b) => {
-      ctx.emit('train/batch', { job: ctx.job, ...b, stage: 'head' });
+      ctx.emit('train/batch', { job: ctx.job, ...b, epochs, stage: 'head' });
       const left = options.moreAfter ? { etaSeconds: null } : {};
       reportProgress(ctx, 'train', (b.epoch - 1) * batches + b.batch, epochs * batches, { ...left, message: `epoch ${b.epoch}/${epochs}` });
     },

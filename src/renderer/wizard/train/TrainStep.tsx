@@ -1,4 +1,5 @@
 import { useDeferredValue, useEffect, useState } from 'react';
+import { DEFAULT_EPOCHS } from '../../../shared/defaults';
 import type { EpochMetrics, FineTuneChoice } from '../../../shared/types';
 import { BackendBadge } from '../../components/BackendBadge';
 import { Message } from '../../components/Message';
@@ -47,13 +48,13 @@ function Settings({ disabled }: { disabled: boolean }) {
     <fieldset className="train-settings" disabled={disabled}>
       <legend>Settings</legend>
       <label className="row">
-        <span>Epochs (passes over your photos)</span>
+        <span>Epochs (passes over your photos; fewer for thousands of photos unless you set them)</span>
         <input
           type="number"
           data-testid="train-epochs"
           min={1}
           max={100}
-          value={settings.epochs}
+          value={settings.epochs ?? DEFAULT_EPOCHS}
           onChange={(e) => {
             const n = Math.round(Number(e.target.value));
             if (n >= 1 && n <= 100) setSettings({ epochs: n });
@@ -119,7 +120,7 @@ export function TrainStep() {
   const training = useApp((s) => s.training);
   const chosenLr = useApp((s) => s.lr.chosen);
   const fineTune = useApp((s) => s.trainSettings.fineTune);
-  const trainSettingsEpochs = useApp((s) => s.trainSettings.epochs);
+  const trainSettingsEpochs = useApp((s) => s.trainSettings.epochs ?? DEFAULT_EPOCHS);
   const restoredRunDir = useApp((s) => s.restoredRunDir);
   const progress = useApp((s) => (s.training.job ? s.progress[s.training.job] : undefined));
   const startTraining = useApp((s) => s.startTraining);
