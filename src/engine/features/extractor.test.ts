@@ -70,6 +70,17 @@ describe('feature extractor routes', () => {
     }
   });
 
+  it('closing an onnxruntime extractor while it runs (a cancel) waits for the run, not crashing the process', async () => {
+    const onnx = await createExtractor(BACKBONE, { route: 'onnxruntime', threads: 2 });
+    const running = onnx.embed(pixels, N);
+    onnx.dispose(); // terminating its workers now aborted the whole process (Napi::Error)
+    expect(maxAbsDiff(await running, reference)).toBeLessThan(1e-3);
+    await expect(onnx.embed(pixels, N)).rejects.toThrow('closed');
+    const next = await createExtractor(BACKBONE, { route: 'onnxruntime', threads: 2 });
+    expect(maxAbsDiff(await next.embed(pixels, N), reference)).toBeLessThan(1e-3);
+    next.dispose();
+  });
+
   it('wasm worker threads agree with tfjs on real photos, splitting a batch between workers', async () => {
     const wasm = await createExtractor(BACKBONE, { route: 'wasm-workers', threads: 2 });
     try {

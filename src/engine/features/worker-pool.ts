@@ -52,9 +52,17 @@ export async function createWorkerExtractor(backboneId: string, opts: WorkerPool
   const size = spec.inputSize;
   const outputSize = opts.cut?.outputSize ?? spec.featureSize;
   const perImage = size * size * 3;
+  // Batches still inside a worker. A worker is stopped only once they are back: terminating one while
+  // onnxruntime runs inside it aborts the whole process (a native Napi::Error), which a cancel during
+  // feature extraction did (bench/cancel.ts).
+  const inflight = new Set<Promise<unknown>>();
+  let closed: Error | null = null;
   const ask = async (client: WorkerClient<WorkerRequest, WorkerReply>, pixels: Uint8Array, n: number) => {
-    const reply = await client.ask({ type: 'embed', id: nextId++, pixels, n }, [pixels.buffer as ArrayBuffer]);
-    return reply.features;
+    const asked = client.ask({ type: 'embed', id: nextId++, pixels, n }, [pixels.buffer as ArrayBuffer]);
+    inflight.add(asked);
+    const gone = () => inflight.delete(asked);
+    asked.then(gone, gone);
+    return (await asked).features;
   };
 
   return {
@@ -65,6 +73,7 @@ export async function createWorkerExtractor(backboneId: string, opts: WorkerPool
     inputSize: size,
     async embed(pixels, n) {
       checkPixels(pixels, n, size);
+      if (closed) throw closed;
       const failed = failure();
       if (failed) throw failed;
       if (n === 0) return new Float32Array(0);
@@ -87,8 +96,11 @@ export async function createWorkerExtractor(backboneId: string, opts: WorkerPool
       return out;
     },
     dispose() {
-      const closed = new Error('This feature extractor was closed');
-      for (const c of clients) c.terminate(closed);
+      if (closed) return;
+      const reason = (closed = new Error('This feature extractor was closed'));
+      void Promise.allSettled([...inflight]).then(() => {
+        for (const c of clients) c.terminate(reason);
+      });
     },
   };
 }
