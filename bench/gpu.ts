@@ -18,7 +18,8 @@
 // node, which the automatic choice looks for ("renderNodes" says what was there).
 //
 // BENCH_QUICK=1 is for trying the bench on a machine without a GPU (SwiftShader, see
-// docs/BENCHMARKS.md): 8 photos, 1 step, batch 2 at 96 px, PyTorch on the CPU when CUDA is absent.
+// docs/BENCHMARKS.md): 8 photos, 1 step, batch 2 at 96 px, PyTorch on the CPU when CUDA is absent,
+// training with --fine-tune off.
 // Its numbers say that the bench runs, never how fast a GPU is; the output says so ("software").
 //   npx tsx bench/gpu.ts
 import { spawnSync } from 'node:child_process';
@@ -48,6 +49,8 @@ const runs = Number(process.env.BENCH_RUNS ?? (quick ? 1 : 5));
 const batch = Number(process.env.BENCH_BATCH ?? (quick ? 2 : 32));
 const size = Number(process.env.BENCH_SIZE ?? (quick ? 96 : 224));
 const photoLimit = Number(process.env.BENCH_PHOTOS ?? (quick ? 8 : 0));
+// The train section's --fine-tune: the default (auto) unless BENCH_FINE_TUNE says otherwise; quick: off (SwiftShader takes many minutes for the top).
+const fineTune = process.env.BENCH_FINE_TUNE ?? (quick ? 'off' : 'auto');
 const sections = new Set((process.env.BENCH_SECTIONS ?? 'extract,top,whole,torch,train').split(','));
 const backboneId = 'mobilenet_v2_035';
 const cores = os.availableParallelism();
@@ -94,7 +97,7 @@ async function extraction(route: 'webgpu' | 'onnxruntime', images: ScannedImage[
     const inference = await timeSteps(pass, runs);
     const classes = [...new Set(images.map((i) => i.label))].map((name) => ({ name, images: { train: 0, valid: 0, test: 0 } }));
     started = performance.now();
-    const cold = await computeFeatures({ summary: { classes }, images }, { backbone: backboneId, views: 0, extractor, batchSize: batch });
+    const cold = await computeFeatures({ summary: { classes }, images }, { backbone: backboneId, views: 0, tta: false, extractor, batchSize: batch });
     const coldSeconds = (performance.now() - started) / 1000;
     return {
       backend: extractor.backend,
@@ -145,8 +148,7 @@ async function wholeStep() {
     pixels.dispose();
     optimizers.forEach((o) => o.dispose());
     head.dispose();
-    if (tunable !== model) tunable.dispose();
-    model.dispose();
+    model.dispose(); // the tunable model shares its weights (fine-tune.ts atInputSize)
   }
 }
 
@@ -175,8 +177,9 @@ async function train(root: string) {
       log(`train: ${JSON.stringify(payload).slice(0, 160)}`);
     },
   };
-  const result = await trainFolder(TrainConfig.parse({ root, out: path.join(temp, 'run') }), ctx);
+  const result = await trainFolder(TrainConfig.parse({ root, out: path.join(temp, 'run'), fineTune }), ctx);
   return {
+    fineTuneAsked: fineTune,
     wallSeconds: round((performance.now() - started) / 1000),
     backend: result.backend,
     images: result.images,

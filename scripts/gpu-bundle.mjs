@@ -1,12 +1,15 @@
 // Packs bench/gpu.ts for a lent GPU machine (docs/BENCHMARKS.md "GPU"), which has no Node, no npm
 // and no internet, and takes at most 64 MiB with the repo. Writes the git-ignored .gpu-bench/:
-//   bench.tar.xz  foldwise-gpu-bench/: this machine's node binary, bench/gpu.js (bench/gpu.ts in one
-//                 file) and dist/engine/worker.js (the onnxruntime workers), the native files that
-//                 cannot be bundled (Dawn's dawn.node, onnxruntime-node's linux-x64 binding, sharp
-//                 with its libvips, tfjs-wasm's .wasm files) in a small node_modules, the default
-//                 backbone's weights, a share of dogs_vs_cats, and run.sh
+//   base.tar.xz   foldwise-gpu-bench/: this machine's node binary, the native files that cannot be
+//                 bundled (Dawn's dawn.node, onnxruntime-node's linux-x64 binding, sharp with its
+//                 libvips, tfjs-wasm's .wasm files) in a small node_modules, and the default backbone's
+//                 weights. Slow to compress (minutes), so kept until --base is given.
+//   photos.tar    foldwise-gpu-bench/shared/datasets/dogs_vs_cats: an even share of each split and class
+//                 (JPEGs: not compressed), remade with --photos N or --base.
+//   bench.tar.xz  foldwise-gpu-bench/ too: bench/gpu.js (bench/gpu.ts in one file), dist/engine/worker.js
+//                 (the onnxruntime workers), fine_tune_torch.py and run.sh. Made every time.
 //   gl/*.deb      the Vulkan loader and GL libraries, as /work/.library/device/README.md says
-//   node scripts/gpu-bundle.mjs [--photos 440]
+//   node scripts/gpu-bundle.mjs [--base] [--photos 240]
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -18,10 +21,11 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const out = path.join(repo, '.gpu-bench');
 const shared = path.resolve(process.env.FOLDWISE_SHARED ?? path.join(repo, '..', 'shared'));
 const argIndex = process.argv.indexOf('--photos');
-const photos = argIndex > 0 ? Number(process.argv[argIndex + 1]) : 440;
+const photos = argIndex > 0 ? Number(process.argv[argIndex + 1]) : 240;
 const LIMIT = 64 * 1024 * 1024;
+const remakeBase = process.argv.includes('--base');
 const stage = fs.mkdtempSync(path.join(os.tmpdir(), 'foldwise-gpu-bundle-'));
-const root = path.join(stage, 'foldwise-gpu-bench');
+let root = path.join(stage, 'base', 'foldwise-gpu-bench');
 const mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 const say = (line) => process.stderr.write(`${line}\n`);
 
@@ -80,9 +84,8 @@ function nativeModules() {
   for (const dep of ['@img/sharp-linux-x64', '@img/sharp-libvips-linux-x64', '@img/colour', 'detect-libc', 'semver']) pkg(dep);
 }
 
-/** The default backbone and an even share of each split and class of dogs_vs_cats. */
-function sharedData() {
-  copy(path.join(shared, 'weights', 'mobilenet_v2_035_224_notop'), 'shared/weights/mobilenet_v2_035_224_notop');
+/** An even share of each split and class of dogs_vs_cats. */
+function sharedPhotos() {
   const data = path.join(shared, 'datasets', 'dogs_vs_cats');
   const groups = fs.readdirSync(data).flatMap((split) => fs.readdirSync(path.join(data, split)).map((label) => path.join(split, label)));
   const files = groups.map((g) => fs.readdirSync(path.join(data, g)).sort().map((f) => path.join(g, f)));
@@ -127,21 +130,37 @@ function treeBytes() {
   return list.split('\0').filter(Boolean).reduce((n, f) => n + (fs.existsSync(path.join(repo, f)) ? fs.statSync(path.join(repo, f)).size : 0), 0);
 }
 
+/** Packs a staged folder (holding foldwise-gpu-bench/) into .gpu-bench/<name>. */
+function pack(dir, name) {
+  const xz = name.endsWith('.xz');
+  say(`${name}: ${mb(folderBytes(dir))} staged${xz ? '; compressing with xz -9' : ''}`);
+  const file = path.join(out, name);
+  execFileSync('tar', ['-cf', `${file}.tmp`, ...(xz ? ['-I', `xz -9 -T${os.availableParallelism()}`] : []), '-C', dir, 'foldwise-gpu-bench'], { stdio: 'inherit' });
+  fs.renameSync(`${file}.tmp`, file);
+}
+
 async function main() {
   fs.mkdirSync(out, { recursive: true });
-  fs.rmSync(path.join(out, 'bench.tar.xz'), { force: true });
+  if (remakeBase || !fs.existsSync(path.join(out, 'base.tar.xz'))) {
+    nativeModules();
+    copy(path.join(shared, 'weights', 'mobilenet_v2_035_224_notop'), 'shared/weights/mobilenet_v2_035_224_notop');
+    fs.copyFileSync(process.execPath, path.join(root, 'node'));
+    pack(path.join(stage, 'base'), 'base.tar.xz');
+  }
+  if (remakeBase || argIndex > 0 || !fs.existsSync(path.join(out, 'photos.tar'))) {
+    root = path.join(stage, 'photos', 'foldwise-gpu-bench');
+    say(`${sharedPhotos()} photos`);
+    pack(path.join(stage, 'photos'), 'photos.tar');
+  }
+  root = path.join(stage, 'code', 'foldwise-gpu-bench');
   await bundle();
-  nativeModules();
-  const copied = sharedData();
-  fs.copyFileSync(process.execPath, path.join(root, 'node'));
   fs.writeFileSync(path.join(root, 'run.sh'), RUN_SH, { mode: 0o755 });
-  say(`staged ${mb(folderBytes(root))} (node ${process.version}, ${copied} photos); compressing with xz -9`);
-  execFileSync('tar', ['-cf', path.join(out, 'bench.tar.xz'), '-I', `xz -9 -T${os.availableParallelism()}`, '-C', stage, 'foldwise-gpu-bench'], { stdio: 'inherit' });
+  pack(path.join(stage, 'code'), 'bench.tar.xz');
   fs.rmSync(stage, { recursive: true, force: true });
   vulkanDebs();
   const bundleBytes = folderBytes(out);
   const travel = bundleBytes + treeBytes();
-  say(`.gpu-bench: ${mb(bundleBytes)}; with the working tree ${mb(travel)} of the ${mb(LIMIT)} that may travel`);
+  say(`.gpu-bench: ${mb(bundleBytes)}; with the working tree ${mb(travel)} of the ${mb(LIMIT)} that may travel (node ${process.version})`);
   if (travel > LIMIT) throw new Error(`Too big to travel (${mb(travel)}): pack fewer photos (--photos N).`);
 }
 
