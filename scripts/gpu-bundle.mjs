@@ -9,7 +9,7 @@
 //   bench.tar.xz  foldwise-gpu-bench/ too: bench/gpu.js (bench/gpu.ts in one file), dist/engine/worker.js
 //                 (the onnxruntime workers), fine_tune_torch.py and run.sh. Made every time.
 //   gl/*.deb      the Vulkan loader and GL libraries, as /work/.library/device/README.md says
-//   node scripts/gpu-bundle.mjs [--base] [--photos 240]
+//   node scripts/gpu-bundle.mjs [--base] [--photos 200]
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -21,7 +21,7 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const out = path.join(repo, '.gpu-bench');
 const shared = path.resolve(process.env.FOLDWISE_SHARED ?? path.join(repo, '..', 'shared'));
 const argIndex = process.argv.indexOf('--photos');
-const photos = argIndex > 0 ? Number(process.argv[argIndex + 1]) : 240;
+const photos = argIndex > 0 ? Number(process.argv[argIndex + 1]) : 200;
 const LIMIT = 64 * 1024 * 1024;
 const remakeBase = process.argv.includes('--base');
 const stage = fs.mkdtempSync(path.join(os.tmpdir(), 'foldwise-gpu-bundle-'));
@@ -46,8 +46,9 @@ const lateRequires = {
     build.onLoad({ filter: /src[\\/]engine[\\/](gpu[\\/]webgpu|backend)\.ts$/ }, (args) => {
       let text = fs.readFileSync(args.path, 'utf8');
       for (const pkg of BUNDLED_LATE) text = text.replaceAll(`nodeRequire('${pkg}')`, `require('${pkg}')`);
-      if (args.path.endsWith('webgpu.ts') && !text.includes("require('@tensorflow/tfjs-backend-webgpu')")) {
-        throw new Error('gpu/webgpu.ts no longer loads @tensorflow/tfjs-backend-webgpu as nodeRequire(...): update scripts/gpu-bundle.mjs');
+      // Any other loader of these packages would leave them out of the bundle: say so here, not on the GPU machine.
+      for (const [, callee, pkg] of text.matchAll(/([\w.]+)\(\s*'(@tensorflow\/tfjs-backend-(?:webgpu|wasm))'\s*\)/g)) {
+        if (callee !== 'require' && callee !== 'import') throw new Error(`${args.path} loads ${pkg} with ${callee}(...), which esbuild cannot follow: update scripts/gpu-bundle.mjs`);
       }
       return { contents: text, loader: 'ts' };
     });
