@@ -36,6 +36,13 @@ describe('the top fine-tuning estimate', () => {
     const warm = await estimateTop(spec, photos);
     expect(warm).toMatchObject({ missing: 0, activationSeconds: 0 });
     expect(warm.seconds).toBeLessThan(cold.seconds);
+
+    // Many photos whose activations are all missing: over the budget even at the fastest paces, which
+    // is said without timing a step (so at those paces, not a measured one).
+    const many = Array.from({ length: 1400 }, () => photos.train).flat().map((image, i) => ({ ...image, id: `${image.id}-${i}` }));
+    const big = await estimateTop(spec, { ...photos, train: many });
+    expect(big).toMatchObject({ fits: false, photosPerSecond: 400 });
+    expect(big.missing).toBe(many.length); // the checking photos' activations were cached above
   });
 
   it('calls a folder too big for the budget at any plausible pace, and not a small one', () => {

@@ -45,6 +45,8 @@ export function canTuneTop(spec: BackboneSpec): boolean {
  * epochs would not fit the warm budget even at this pace is 'off' for auto without timing anything.
  */
 const FASTEST_PHOTOS_PER_SECOND = 400;
+/** Likewise for the frozen part's pass that makes a photo's activations (20-50 per second measured on 2 cores). */
+const FASTEST_ACTIVATIONS_PER_SECOND = 150;
 
 export function clearlyTooBig(trainPhotos: number): boolean {
   return (TRAIN_DEFAULTS.top.epochs * trainPhotos) / FASTEST_PHOTOS_PER_SECOND > TOP_BUDGET_SECONDS.cold;
@@ -58,6 +60,12 @@ export async function estimateTop(spec: BackboneSpec, photos: { train: ScannedIm
     const size = top.shape[0] * top.shape[1] * top.shape[2];
     const { missing } = await countMissingActivations(spec.id, cut, photos, { size, signal });
     const { epochs, batchSize } = TRAIN_DEFAULTS.top;
+    const n = photos.train.length;
+    const budget = missing > 0.1 * (n + photos.valid.length) ? TOP_BUDGET_SECONDS.cold : TOP_BUDGET_SECONDS.warm;
+    // Out of reach even at paces faster than any measured: say so without timing anything (on a
+    // 12k-photo folder, timing took 12 s to find that out).
+    const atBest = missing / FASTEST_ACTIVATIONS_PER_SECOND + (epochs * n) / FASTEST_PHOTOS_PER_SECOND;
+    if (atBest > budget) return { seconds: atBest, missing, activationSeconds: missing / FASTEST_ACTIVATIONS_PER_SECOND, photosPerSecond: FASTEST_PHOTOS_PER_SECOND, epochs, cut, fits: false };
     const timed = await withBackend(TOP_NEED, async () => {
       const head = createHead({ inputDim: spec.featureSize, classes: 2, ...TRAIN_DEFAULTS.head }, createRandom(0));
       const x = tf.randomNormal([batchSize, ...top.shape]) as tf.Tensor4D;
@@ -99,12 +107,10 @@ export async function estimateTop(spec: BackboneSpec, photos: { train: ScannedIm
       }
     });
     const views = photos.tta ? 2 : 1;
-    const n = photos.train.length;
     // Decoding runs beside the workers; 1.3 covers it and the workers' share of two busy cores.
     const activationSeconds = (missing * bottom * 1.3) / defaultThreads();
     const forwardPhotos = epochs * photos.valid.length * views + n + (photos.valid.length + photos.test.length) * views;
     const seconds = activationSeconds + epochs * n * timed.step + forwardPhotos * timed.forward;
-    const budget = missing > 0.1 * (n + photos.valid.length) ? TOP_BUDGET_SECONDS.cold : TOP_BUDGET_SECONDS.warm;
     return { seconds, missing, activationSeconds, photosPerSecond: 1 / timed.step, epochs, cut, fits: seconds <= budget };
   } finally {
     model.dispose();
