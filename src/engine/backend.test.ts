@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it, vi } from 'vitest';
-import { checkGpuPrerequisites, createBackendSelector, explainFailure, selectBackend, type BackendLoaders, type GpuSystem } from './backend';
+import { checkGpuPrerequisites, checkGraphicsDevice, createBackendSelector, explainFailure, selectBackend, type BackendLoaders, type GpuSystem } from './backend';
 import { ensureBackend } from './compute';
 
 // The errors the real requires throw in each situation (messages as Node and tfjs-node print them).
@@ -119,6 +119,21 @@ describe('WebGPU in the selection', () => {
     expect(loaders.webgpu).not.toHaveBeenCalled();
     expect(loaders.tensorflowGpu).not.toHaveBeenCalled();
     expect(info.reasons[0]).toMatch(/FOLDWISE_BACKEND=cpu/);
+  });
+
+  it('looks for a graphics card on Linux before loading Dawn, and leaves that to Dawn elsewhere', () => {
+    const check = (platform: NodeJS.Platform, nodes: string[]) => {
+      try {
+        checkGraphicsDevice({ platform, renderNodes: () => nodes });
+        return 'looks';
+      } catch (error) {
+        return explainFailure('webgpu', error);
+      }
+    };
+    expect(check('linux', [])).toBe('No graphics card was found for WebGPU: training will use the CPU.');
+    expect(check('linux', ['renderD128'])).toBe('looks');
+    expect(check('linux', ['/dev/nvidia0'])).toBe('looks');
+    expect(check('win32', [])).toBe('looks');
   });
 
   it('refuses a route it does not know', async () => {

@@ -104,14 +104,16 @@ export function checkGpuPrerequisites(system: GpuSystem = realSystem): void {
  */
 export function checkGraphicsDevice(system: Pick<GpuSystem, 'platform'> & { renderNodes(): string[] } = { platform: process.platform, renderNodes }): void {
   if (system.platform !== 'linux') return;
-  if (system.renderNodes().length === 0) throw new BackendUnavailable('no-gpu', 'no graphics card found (/dev/dri/renderD*)');
+  if (system.renderNodes().length === 0) throw new BackendUnavailable('no-gpu', 'no graphics card found (/dev/dri/renderD*, /dev/nvidia0)');
 }
 
+/** Render nodes, plus NVIDIA's own device nodes: its driver may run without a DRM render node (headless machines). */
 function renderNodes(): string[] {
+  const nvidia = ['/dev/nvidia0'].filter((f) => fs.existsSync(f));
   try {
-    return fs.readdirSync('/dev/dri').filter((f) => f.startsWith('renderD'));
+    return [...fs.readdirSync('/dev/dri').filter((f) => f.startsWith('renderD')), ...nvidia];
   } catch {
-    return [];
+    return nvidia;
   }
 }
 
