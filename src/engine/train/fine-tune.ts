@@ -179,19 +179,17 @@ async function step({ x, labels, backbone, head, groups, optimizers, random, smo
         const { loss, grads } = sliceGradients(x, labels, from, to, backbone, head, variables, null, smoothing);
         return [loss, ...Object.values(grads)];
       });
-      let part: ReturnType<typeof sliceGradients>;
+      // Held outside the check so that a slice the card could not hold is disposed, not leaked.
+      const slot: { part?: ReturnType<typeof sliceGradients> } = {};
       let partLoss: number;
       try {
-        ({ part, partLoss } = await checkingGpuMemory(`training on ${to - from} photos at once`, async () => {
-          const p = sliceGradients(x, labels, from, to, backbone, head, variables, random, smoothing);
-          try {
-            return { part: p, partLoss: (await p.loss.data())[0]! }; // async: WebGPU in Node has no synchronous read
-          } catch (error) {
-            tf.dispose([p.loss, p.grads]);
-            throw error;
-          }
-        }));
+        partLoss = await checkingGpuMemory(`training on ${to - from} photos at once`, async () => {
+          slot.part = sliceGradients(x, labels, from, to, backbone, head, variables, random, smoothing);
+          return (await slot.part.loss.data())[0]!; // async: WebGPU in Node has no synchronous read
+        });
       } catch (error) {
+        // Whether the slice threw or the card reported running out of memory after it: its tensors go.
+        if (slot.part) tf.dispose([slot.part.loss, slot.part.grads]);
         // Out of graphics memory: the slices add up to the same batch gradient whatever their size,
         // so redo this one with half the photos (and keep that size for the rest of the training).
         if (!(error instanceof GpuOutOfMemory) || to - from === 1) throw error;
@@ -200,8 +198,8 @@ async function step({ x, labels, backbone, head, groups, optimizers, random, smo
         continue;
       }
       loss += partLoss;
-      part.loss.dispose();
-      sum = accumulate(sum, part.grads);
+      slot.part!.loss.dispose();
+      sum = accumulate(sum, slot.part!.grads);
       onSlice?.(to);
     }
     const grads = sum!;
