@@ -132,14 +132,15 @@ async function job<T>(need: JobNeed, fn: () => Promise<T> | T): Promise<T> {
   const found = tf.getBackend() as string | null; // null before tfjs has started any backend
   try {
     // A card lost while no job ran (the laptop slept) is opened anew before this job touches it.
-    if (lostDevice()) replaceLostDevice();
+    replaceLostDevice();
     if (need !== 'any') await switchTo(need);
     return await fn();
   } catch (error) {
     throw deviceLossOr(error);
   } finally {
-    // A graphics card lost during this job (or between jobs) gets a new device before the next one.
-    if (lostDevice()) replaceLostDevice();
+    // A card lost during this job is replaced before tfjs is put back as the job found it, which
+    // would otherwise make the dead backend current again.
+    replaceLostDevice();
     // Code outside the queue (tests, benches) finds tfjs as it left it.
     if (found && tf.getBackend() !== found) await activate(found).catch(() => false);
     running--;

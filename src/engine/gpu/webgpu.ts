@@ -142,7 +142,8 @@ export function lostDevice(): string | null {
 }
 
 /**
- * After a loss: drops the dead backend so that the next job starts a new device. Tensors that lived
+ * After a loss (and only then; otherwise it does nothing): drops the dead backend so that the next
+ * job starts a new device. Tensors that lived
  * on the old one are gone; the engine keeps nothing there between jobs (models are read from disk).
  */
 export function replaceLostDevice(): void {
