@@ -25,14 +25,14 @@ export function benchSplit(dataset: Dataset): Dataset {
 }
 
 /** Scans ../shared/datasets/<name>, applies benchSplit and computes (or loads cached) features. */
-export async function benchFeatures(name: string, views?: number): Promise<DatasetFeatures> {
+export async function benchFeatures(name: string, views?: number, backbone = 'mobilenet_v2_035'): Promise<DatasetFeatures> {
   const root = path.join(sharedDir(), 'datasets', name);
   log(`${name}: scanning`);
   const dataset = benchSplit(await scanDataset(root));
-  log(`${name}: features`);
+  log(`${name}: features (${backbone})`);
   let lastLog = 0;
   return computeFeatures(dataset, {
-    backbone: 'mobilenet_v2_035',
+    backbone,
     views,
     onProgress: ({ done, total }) => {
       if (performance.now() - lastLog > 10_000) {

@@ -5,6 +5,9 @@
 //
 //   FOLDWISE_CACHE=<reused> npx tsx bench/holdout.ts   (env: BENCH_SPLITS default 5, BENCH_DATASETS)
 //
+// BENCH_BACKBONE=<id> trains Foldwise's recipe on that backbone's features; Teachable Machine's
+// recipe always gets its own (MobileNetV2-0.35). Both see the same photos in every split.
+//
 // Prints one JSON object: per dataset, both recipes' mean holdout accuracy, the paired difference
 // (Foldwise minus Teachable Machine) with its standard error, and how many splits each won.
 // The held-out photos are scored without TTA for both (mirrored features exist only for the
@@ -19,22 +22,28 @@ import { pairedDifference, resplit, rowsOf } from './resplit';
 
 const splits = Number(process.env.BENCH_SPLITS ?? 5);
 const datasets = (process.env.BENCH_DATASETS ?? 'dogs_vs_cats,hymenoptera,flowers5').split(',');
+const backbone = process.env.BENCH_BACKBONE ?? 'mobilenet_v2_035';
 
 async function main() {
   const started = performance.now();
   const report: Record<string, unknown> = {};
   for (const name of datasets) {
     const features = await benchFeatures(name);
+    const own = backbone === 'mobilenet_v2_035' ? features : await benchFeatures(name, undefined, backbone);
     await switchBackend('head');
     const pool = [features.train, features.valid];
+    const ownPool = [own.train, own.valid];
     const labels = pool.flatMap((m) => Array.from(m.labels));
+    if (ownPool.flatMap((m) => Array.from(m.labels)).join() !== labels.join()) throw new Error(`${name}: ${backbone}'s photos differ from mobilenet_v2_035's`);
     const accuracy = { foldwise: [] as number[], teachableMachine: [] as number[] };
     for (let split = 1; split <= splits; split++) {
       const [held, valid, train] = resplit(labels, 7000 + split);
-      const set: TrainingSet = { classes: features.classes, dim: features.dim, train: rowsOf(pool, train), trainViews: [], valid: rowsOf(pool, valid), validFlip: null };
-      const holdout = rowsOf(pool, held);
+      const setOf = (from: typeof pool, dim: number): TrainingSet => ({ classes: features.classes, dim, train: rowsOf(from, train), trainViews: [], valid: rowsOf(from, valid), validFlip: null });
+      const sets = { foldwise: setOf(ownPool, own.dim), teachableMachine: setOf(pool, features.dim) };
+      const holdouts = { foldwise: rowsOf(ownPool, held), teachableMachine: rowsOf(pool, held) };
       for (const [recipe, train] of [['foldwise', foldwise], ['teachableMachine', teachableMachine]] as const) {
-        const trained = await train(set, split);
+        const holdout = holdouts[recipe];
+        const trained = await train(sets[recipe], split);
         const { accuracy: a } = score(await trained.predict(holdout, null), holdout.labels, features.classes.length);
         trained.dispose();
         accuracy[recipe].push(a);
@@ -54,7 +63,7 @@ async function main() {
     };
     log(`${name}: ${JSON.stringify(report[name])}`);
   }
-  console.log(JSON.stringify({ bench: 'holdout', backbone: 'mobilenet_v2_035', splits, cores: os.availableParallelism(), datasets: report, seconds: Math.round((performance.now() - started) / 1000) }, null, 2));
+  console.log(JSON.stringify({ bench: 'holdout', backbone, teachableMachineBackbone: 'mobilenet_v2_035', splits, cores: os.availableParallelism(), datasets: report, seconds: Math.round((performance.now() - started) / 1000) }, null, 2));
 }
 
 main().catch((error: unknown) => {
