@@ -22,7 +22,8 @@ export function liteRt(): Promise<LiteRt> {
 }
 
 async function load(): Promise<LiteRt> {
-  const require = createRequire(import.meta.url);
+  // __filename, not import.meta.url: the built bundles are CommonJS, where import.meta is empty.
+  const require = createRequire(__filename);
   const wasmDir = path.join(path.dirname(require.resolve('@litertjs/core/package.json')), 'wasm');
   const g = globalThis as Record<string, unknown>;
   g.self ??= globalThis;
