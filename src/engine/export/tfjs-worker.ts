@@ -8,26 +8,21 @@ import * as tf from '@tensorflow/tfjs';
 import { startWorkerBackend } from '../compute';
 import { dirLoader } from './tfjs-io';
 import { predictPixels } from '../predict-array';
+import type { RunnerWorkerReply, RunnerWorkerRequest } from './runner-pool';
 
 export interface TfjsWorkerData {
   task: 'export-tfjs';
 }
-export type TfjsWorkerRequest = { type: 'load'; id: number; dir: string } | { type: 'run'; id: number; pixels: Float32Array; n: number };
-export type TfjsWorkerReply =
-  | { type: 'ready'; backend: string }
-  | { type: 'loaded'; id: number; inputSize: number }
-  | { type: 'probabilities'; id: number; data: Float32Array }
-  | { type: 'error'; id: number; message: string };
 
 export async function serveTfjsWorker(port: MessagePort, _data: TfjsWorkerData): Promise<void> {
-  const backend = await startWorkerBackend();
+  await startWorkerBackend();
   let model: tf.LayersModel | null = null;
-  const reply = (message: TfjsWorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
-  port.on('message', async (msg: TfjsWorkerRequest) => {
+  const reply = (message: RunnerWorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
+  port.on('message', async (msg: RunnerWorkerRequest) => {
     try {
       if (msg.type === 'load') {
         model?.dispose();
-        model = await tf.loadLayersModel(dirLoader(msg.dir));
+        model = await tf.loadLayersModel(dirLoader(msg.source));
         reply({ type: 'loaded', id: msg.id, inputSize: model.inputs[0]!.shape[1]! });
         return;
       }
@@ -38,5 +33,5 @@ export async function serveTfjsWorker(port: MessagePort, _data: TfjsWorkerData):
       reply({ type: 'error', id: msg.id, message: (error as Error).message });
     }
   });
-  reply({ type: 'ready', backend });
+  reply({ type: 'ready' });
 }

@@ -28,8 +28,6 @@ async function load(): Promise<LiteRt> {
   const g = globalThis as Record<string, unknown>;
   g.self ??= globalThis;
   g.require ??= require;
-  // The glue sees Node (process exists) and looks for its .wasm beside __dirname.
-  g.__dirname ??= wasmDir;
   g.importScripts ??= (...urls: string[]) => {
     for (const url of urls) {
       const file = url.startsWith('file:') ? new URL(url).pathname : url;
@@ -46,11 +44,17 @@ async function load(): Promise<LiteRt> {
       if (!LITERT_CHATTER.test(String(args[0]))) original(...args);
     };
   }
+  // The glue sees Node (process exists) and looks for its .wasm beside the global __dirname, which it
+  // reads once while loading. Set it for that time only: an eval'd worker thread already has one ('.').
+  const dirnameBefore = Object.getOwnPropertyDescriptor(g, '__dirname');
   try {
+    g.__dirname = wasmDir;
     // The folder, not a file: LiteRT.js picks the build this Node can compile (Node 20 lacks relaxed SIMD, so the compat one).
     await litert.loadLiteRt(`${wasmDir}/`);
   } finally {
     Object.assign(console, saved);
+    if (dirnameBefore) Object.defineProperty(g, '__dirname', dirnameBefore);
+    else delete g.__dirname;
   }
   return litert;
 }

@@ -11,6 +11,7 @@ import { graphFromModel } from '../graph';
 import { createPredictor } from '../predictor';
 import { predictFiles } from '../predict';
 import { makeRunFixture, type RunFixture } from '../run-fixture.test-helpers';
+import { startRunnerPool } from '../runner-pool';
 import { fromFloat16Bits, toFloat16Bits } from './float16';
 import { BuiltinOperator, Model, TensorType } from './generated/schema_generated';
 import { ModelMetadata } from './generated/metadata_schema_generated';
@@ -112,7 +113,7 @@ describe('TFLite export', () => {
         expect(result.verified.agreement).toBeGreaterThanOrEqual(0.99);
         expect(result.verified.maxAbsDiff).toBeLessThanOrEqual(2e-2);
       }
-      expect(result.runtime.exported).toBe('litert.js-wasm');
+      expect(result.runtime.exported).toMatch(/^litert\.js-wasm( in this thread)?/);
       const file = path.join(out, 'model.tflite');
       const bytes = new Uint8Array(fs.readFileSync(file));
       sizes[format] = bytes.length;
@@ -150,5 +151,33 @@ describe('TFLite export', () => {
     const broken = path.join(tmp, 'broken.tflite');
     fs.writeFileSync(broken, 'not a model at all');
     await expect(loadTfliteRunner(broken)).rejects.toThrow(/broken\.tflite.*Export the model again/);
+  });
+});
+
+describe('LiteRT.js on every core', () => {
+  it('runs a .tflite file in this thread and in worker threads, and returns every image in order', async () => {
+    const model = smallModel();
+    const file = path.join(tmp, 'pool', 'model.tflite');
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, graphToTflite({ ...graphFromModel(model).graph, mirrorAverage: true }, { weights: 'float16' }));
+    model.dispose();
+    const n = 23; // pieces of 4 shared by both copies, the last one short; each image different
+    const px = pixels(n, 10, 11);
+    const alone = await loadTfliteRunner(file);
+    const expected = await alone.run(px, n);
+    alone.dispose();
+    const pool = startRunnerPool({ threads: 2, task: 'export-tflite', what: 'TFLite model', runtime: () => 'litert.js-wasm', loadHere: loadTfliteRunner, waitForWorkers: true });
+    try {
+      const runner = await pool.load(file);
+      expect(runner.runtime).toBe('litert.js-wasm in this thread + 1 worker thread');
+      // Two batches at once, as verification sends them.
+      const [a, b] = await Promise.all([runner.run(px.slice(), n), runner.run(px.slice(0, 5 * 300), 5)]);
+      expect(a).toHaveLength(n * 3);
+      for (let k = 0; k < a.length; k++) expect(Math.abs(a[k]! - expected[k]!)).toBeLessThan(1e-6);
+      expect(Array.from(b)).toEqual(Array.from(a.subarray(0, 15)));
+      await expect(runner.run(new Float32Array(10), 1)).rejects.toThrow(/Expected 1 images of 10x10x3 pixels/);
+    } finally {
+      pool.dispose();
+    }
   });
 });
