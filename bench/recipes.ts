@@ -15,6 +15,8 @@ export interface Trained {
   seconds: number;
   lr: number | null;
   bestEpoch: number | null;
+  /** Validation loss at the kept epoch (null where the recipe keeps no validation photos). */
+  validLoss: number | null;
   dispose(): void;
 }
 
@@ -49,6 +51,7 @@ export async function teachableMachine(set: TrainingSet, seed: number): Promise<
     seconds,
     lr: 1e-3,
     bestEpoch: null,
+    validLoss: null,
     dispose: () => model.dispose(),
   };
 }
@@ -67,6 +70,7 @@ export async function foldwise(set: TrainingSet, seed: number, recipe: FoldwiseR
     seconds: (performance.now() - started) / 1000,
     lr: lr.suggestion,
     bestEpoch: fit.bestEpoch,
+    validLoss: fit.epochs.find((e) => e.epoch === fit.bestEpoch)?.validLoss ?? null,
     dispose: () => fit.head.dispose(),
   };
 }
