@@ -71,6 +71,18 @@ describe('photos to exports, through the run folder', () => {
     // The model card says which layers training changed.
     expect(fs.readFileSync(path.join(tmp, 'export-onnx', 'MODEL_CARD.md'), 'utf8')).toMatch(/top layers, those above conv_pw_12_relu, fine-tuned/);
   });
+
+  it('trains on both MobileNets side by side (the default), fine-tunes the whole pair, and both exports predict what the run recorded', async () => {
+    const out = path.join(tmp, 'run-pair');
+    const config = TrainConfig.parse({ root, out, epochs: 3, fineTune: 'whole', validFraction: 0.25, seed: 3 });
+    expect(config.backbone).toBe('mobilenet_pair');
+    const result = await trainFolder(config, quiet, { fineTuneInputSize: 32, keepFineTuned: true });
+    expect(result.backbone).toBe('mobilenet_pair');
+    const run = await readRun(out);
+    expect(run.metadata.fineTuned).toBe(true);
+    const valid = run.predictions.filter((p) => p.split === 'valid');
+    await exportsPredictTheRun(out, run.classes, valid);
+  });
 });
 
 /** Exports the run at `out` in both formats and checks each predicts the validation photos as the run recorded. */

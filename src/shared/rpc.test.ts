@@ -48,7 +48,7 @@ describe('rpc over a port pair', () => {
       },
     });
     await client.call('train/estimate-fine-tune', { root: '/photos' });
-    expect(received).toMatchObject({ root: '/photos', backbone: 'mobilenet_v2_035', lr: 'auto', seed: 42, fineTune: 'auto' });
+    expect(received).toMatchObject({ root: '/photos', backbone: 'mobilenet_pair', lr: 'auto', seed: 42, fineTune: 'auto' });
   });
 
   it('rejects a result that does not match its schema as rpc/invalid-result', async () => {

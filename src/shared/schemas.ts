@@ -1,6 +1,7 @@
 // Runtime shapes of everything that crosses a process boundary. Types in types.ts are inferred
 // from these, so the validator and the compiler can never disagree.
 import { z } from 'zod';
+import { DEFAULT_BACKBONE } from './defaults';
 
 export const Split = z.enum(['train', 'valid', 'test']);
 export const SplitCounts = z.object({ train: z.number().int(), valid: z.number().int(), test: z.number().int() });
@@ -112,6 +113,8 @@ export const BackboneInfo = z.object({
   available: z.boolean(),
   /** Where it was found: bundled, cache, or missing. */
   source: z.enum(['bundled', 'cache', 'shared', 'missing']),
+  /** Whether its last layers can be fine-tuned on their own (not for two models side by side). */
+  tunableTop: z.boolean(),
 });
 
 // ---- training ---------------------------------------------------------------------------------
@@ -132,7 +135,7 @@ export const TrainConfig = z.object({
   root: z.string(),
   /** Run folder to write; defaults to <project>/runs/<id>. */
   out: z.string().optional(),
-  backbone: z.string().default('mobilenet_v2_035'),
+  backbone: z.string().default(DEFAULT_BACKBONE),
   epochs: z.number().int().positive().optional(),
   lr: z.union([z.number().positive(), z.literal('auto')]).default('auto'),
   seed: z.number().int().default(42),

@@ -1,5 +1,6 @@
 // `foldwise lr-find <folder>`: the learning-rate range test on the folder's cached features.
 import type { Command } from 'commander';
+import { DEFAULT_BACKBONE } from '../../shared/defaults';
 import type { LrCurve } from '../../shared/types';
 import { startLocalEngine } from '../engine';
 import { runJob } from '../job';
@@ -36,7 +37,7 @@ export function register(program: Command): void {
     .command('lr-find')
     .description('Find a good learning rate for a folder of photos (the learning-rate range test).')
     .argument('<folder>', 'a folder with one sub-folder per class, or train/valid/test folders')
-    .option('--backbone <id>', 'backbone to compute features with', 'mobilenet_v2_035')
+    .option('--backbone <id>', 'backbone to compute features with', DEFAULT_BACKBONE)
     .option('--seed <n>', 'random seed: the same seed gives the same curve', '42')
     .option('--json', 'print one JSON object: { suggestion, suggestions, curve: [{ lr, loss }] }')
     .action(async (folder: string, opts: { backbone: string; seed: string; json?: boolean }) => {

@@ -1,7 +1,7 @@
 // `foldwise train <folder> --out <run dir>`: train a classifier on a folder of photos and write the
 // run folder. Epoch lines and progress bars for people; one JSON object with --json.
 import type { Command } from 'commander';
-import { DEFAULT_EPOCHS } from '../../shared/defaults';
+import { DEFAULT_BACKBONE, DEFAULT_EPOCHS } from '../../shared/defaults';
 import type { EpochMetrics, TrainConfigInput, TrainResult } from '../../shared/types';
 import { startLocalEngine } from '../engine';
 import { runJob } from '../job';
@@ -73,7 +73,7 @@ export function register(program: Command): void {
     .description('Train a classifier on a folder of photos and save the run (model, metrics, predictions).')
     .argument('<folder>', 'a folder with one sub-folder per class, or train/valid/test folders')
     .option('--out <run dir>', 'folder to write the run to (replaced only when training finishes)')
-    .option('--backbone <id>', 'backbone: mobilenet_v2_035, mobilenet_v1_075 or mobilenet_v1_025', 'mobilenet_v2_035')
+    .option('--backbone <id>', 'backbone: mobilenet_pair (both MobileNets), mobilenet_v2_035, mobilenet_v1_075 or mobilenet_v1_025', DEFAULT_BACKBONE)
     .option('--epochs <n>', `epochs of head training (default ${DEFAULT_EPOCHS}, fewer for folders of thousands of photos)`)
     .option('--lr <x|auto>', 'maximum learning rate, or auto to use the learning-rate finder', 'auto')
     .option('--seed <n>', 'random seed: the same seed gives the same model', '42')

@@ -44,6 +44,17 @@ export interface BackboneSpec {
   recipe: BackboneRecipe;
   /** One line for the picker. */
   description: string;
+  /**
+   * Where top fine-tuning cuts it: the layer whose output feeds the top, so the top is the last blocks
+   * at 7x7 (MobileNetV2: blocks 14-16 and Conv_1; MobileNet V1: the last depthwise-pointwise pair).
+   * The issue's prototype found a deeper (14x14) cut gave no consistent gain. None for a pair.
+   */
+  topCut?: string;
+  /**
+   * A pair: these backbones see the same photo and their features are put side by side (their last
+   * convolutional maps joined channel-wise, then averaged). Its files, folder and URL are its parts'.
+   */
+  parts?: readonly string[];
 }
 
 type Manifest = { sharedFolder: string; url: string; files: BackboneFile[] };
@@ -73,9 +84,42 @@ function entry(spec: Omit<BackboneSpec, 'url' | 'integrity' | 'files' | 'sharedF
   };
 }
 
-export const DEFAULT_BACKBONE = 'mobilenet_v2_035';
+export { DEFAULT_BACKBONE } from '../../shared/defaults';
 
-export const BACKBONES: readonly BackboneSpec[] = [
+/** The layer that joins a pair's last convolutional maps: its heatmap and feature layer. */
+export const PAIR_LAYER = 'side_by_side';
+
+/**
+ * Why pairs: on re-splits of the three shared photo sets, a head on both MobileNets' features beat
+ * either alone (docs/BENCHMARKS.md "Two backbones side by side"); each set preferred a different one.
+ */
+function pair(id: string, name: string, description: string, parts: BackboneSpec[]): BackboneSpec {
+  const [first] = parts;
+  if (!first || parts.some((p) => p.inputSize !== first.inputSize || JSON.stringify(p.preprocessing) !== JSON.stringify(first.preprocessing))) {
+    throw new Error(`The parts of backbone ${id} must take the same input`);
+  }
+  const featureSize = parts.reduce((sum, p) => sum + p.featureSize, 0);
+  const files = parts.flatMap((p) => p.files.map((f) => ({ ...f, path: `${p.id}/${f.path}` })));
+  return {
+    id,
+    name,
+    description,
+    inputSize: first.inputSize,
+    featureSize,
+    preprocessing: first.preprocessing,
+    featureLayer: PAIR_LAYER,
+    heatmapLayer: PAIR_LAYER,
+    heatmapChannels: featureSize,
+    url: first.url,
+    integrity: manifestDigest(files),
+    files,
+    sharedFolder: first.sharedFolder,
+    recipe: first.recipe,
+    parts: parts.map((p) => p.id),
+  };
+}
+
+const SINGLE_BACKBONES: readonly BackboneSpec[] = [
   entry({
     id: 'mobilenet_v2_035',
     name: 'MobileNet V2 (0.35)',
@@ -85,6 +129,7 @@ export const BACKBONES: readonly BackboneSpec[] = [
     preprocessing: TO_PLUS_MINUS_ONE,
     // The Teachable Machine export nests the convolutional trunk (a model named 'model2') ending in 'out_relu'.
     featureLayer: 'out_relu',
+    topCut: 'block_13_project_BN',
   }),
   entry({
     id: 'mobilenet_v1_075',
@@ -94,6 +139,7 @@ export const BACKBONES: readonly BackboneSpec[] = [
     featureSize: 768,
     preprocessing: TO_PLUS_MINUS_ONE,
     featureLayer: 'conv_pw_13_relu',
+    topCut: 'conv_pw_12_relu',
   }),
   entry({
     id: 'mobilenet_v1_025',
@@ -103,8 +149,22 @@ export const BACKBONES: readonly BackboneSpec[] = [
     featureSize: 256,
     preprocessing: TO_PLUS_MINUS_ONE,
     featureLayer: 'conv_pw_13_relu',
+    topCut: 'conv_pw_12_relu',
   }),
 ];
+
+export const BACKBONES: readonly BackboneSpec[] = [
+  pair('mobilenet_pair', 'Both MobileNets (V2 0.35 + V1 0.75)', 'Most accurate: two starting models side by side; slower to extract, and not fine-tunable.', [
+    SINGLE_BACKBONES[0]!,
+    SINGLE_BACKBONES[1]!,
+  ]),
+  ...SINGLE_BACKBONES,
+];
+
+/** True for a backbone made of others (see BackboneSpec.parts). */
+export function isPair(spec: BackboneSpec): spec is BackboneSpec & { parts: readonly string[] } {
+  return spec.parts !== undefined;
+}
 
 export function getBackbone(id: string): BackboneSpec {
   const spec = BACKBONES.find((b) => b.id === id);

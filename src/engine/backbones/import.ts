@@ -10,6 +10,9 @@ import { backboneCacheDir, type BackboneLocations, type ResolvedBackbone } from 
 /** Verifies `folder` (model.json + weight files of backbone `id`) and copies it into the cache atomically. */
 export async function importBackbone(id: string, folder: string, locations: BackboneLocations = {}): Promise<ResolvedBackbone> {
   const spec = getBackbone(id);
+  if (spec.parts) {
+    throw new EngineError('backbone/import-pair', `${spec.name} is made of ${spec.parts.join(' and ')}: import each of those folders instead.`, { id });
+  }
   const problems: string[] = [];
   for (const file of spec.files) {
     const source = path.join(folder, file.path);

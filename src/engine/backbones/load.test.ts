@@ -134,7 +134,7 @@ describe('memory', () => {
   });
 });
 
-describe('MobileNet V2 0.35 (the default, Teachable Machine\'s backbone)', () => {
+describe('MobileNet V2 0.35 (Teachable Machine\'s backbone, half of the default pair)', () => {
   it('feature model takes raw pixels and matches the published model on preprocessed input', async () => {
     const spec = getBackbone('mobilenet_v2_035');
     const { model: original } = await loadImagenetModel('mobilenet_v2_035', where());
@@ -148,5 +148,29 @@ describe('MobileNet V2 0.35 (the default, Teachable Machine\'s backbone)', () =>
     expect(tf.tidy(() => tf.max(features).dataSync()[0]!)).toBeGreaterThan(0.1);
     tf.dispose([pixels, expected, features]);
     [original, loaded.model].forEach((m) => m.dispose());
+  });
+});
+
+describe('both MobileNets side by side (the default pair)', () => {
+  it("gives its parts' features side by side, and frees both parts' weights when disposed", async () => {
+    const spec = getBackbone('mobilenet_pair');
+    expect(spec.parts).toEqual(['mobilenet_v2_035', 'mobilenet_v1_075']);
+    const before = tf.memory().numTensors;
+    const pair = await loadBackbone('mobilenet_pair', where());
+    const parts = await Promise.all(spec.parts!.map((id) => loadBackbone(id, where())));
+    const pixels = await pixelsOf([...firstPhotos('dogs', 1), ...firstPhotos('cats', 1)]);
+    const joined = tf.tidy(() => tf.concat(parts.map((p) => p.model.predict(pixels) as tf.Tensor), 1));
+    const features = pair.model.predict(pixels) as tf.Tensor;
+    expect(features.shape).toEqual([2, 1280 + 768]);
+    expect(tf.tidy(() => tf.max(tf.abs(tf.sub(features, joined))).dataSync()[0]!)).toBe(0);
+    tf.dispose([pixels, joined, features]);
+    parts.forEach((p) => p.model.dispose());
+    pair.model.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('cannot be imported as one folder: it says to import its two parts', async () => {
+    const { importBackbone } = await import('./import');
+    await expect(importBackbone('mobilenet_pair', cache, where())).rejects.toThrow(/import each of those folders/);
   });
 });

@@ -2,7 +2,7 @@
 // vector per image out. Preprocessing is a built-in Rescaling layer, so the model saves, reloads and
 // exports as one piece, and nobody can feed it pixels scaled the wrong way.
 import * as tf from '@tensorflow/tfjs';
-import { type BackboneSpec, getBackbone } from './catalog';
+import { type BackboneSpec, getBackbone, PAIR_LAYER } from './catalog';
 import { loadLayersModelFromFolder } from './model-io';
 import { resolveBackbone, type ResolveOptions, type ResolvedBackbone } from './resolve';
 
@@ -23,25 +23,25 @@ export interface LoadedBackbone extends ResolvedBackbone {
   convModel: tf.LayersModel;
 }
 
-/** The original model cut at `spec.featureLayer`: its own input -> conv activations. */
-function cutTrunk(original: tf.LayersModel, spec: BackboneSpec): tf.LayersModel {
+/** The original model cut at `spec.featureLayer`: its own input -> conv activations, named `name`. */
+function cutTrunk(original: tf.LayersModel, spec: BackboneSpec, name: string): tf.LayersModel {
   // The Teachable Machine export is Sequential[functional trunk, pooling]; the layer lives inside the trunk.
   const owner = original.layers.find((l) => l instanceof tf.LayersModel && hasLayer(l as tf.LayersModel, spec.featureLayer)) as tf.LayersModel | undefined;
   const source = owner ?? original;
   if (!hasLayer(source, spec.featureLayer)) {
     throw new Error(`The model for ${spec.id} has no layer named ${spec.featureLayer}; the catalog and the weights disagree.`);
   }
-  if (source !== original && source.outputs[0] === source.getLayer(spec.featureLayer).output) return rename(source);
-  return tf.model({ inputs: source.inputs, outputs: source.getLayer(spec.featureLayer).output as tf.SymbolicTensor, name: FEATURE_MODEL_LAYERS.trunk });
+  if (source !== original && source.outputs[0] === source.getLayer(spec.featureLayer).output) return rename(source, name);
+  return tf.model({ inputs: source.inputs, outputs: source.getLayer(spec.featureLayer).output as tf.SymbolicTensor, name });
 }
 
 function hasLayer(model: tf.LayersModel, name: string): boolean {
   return model.layers.some((l) => l.name === name);
 }
 
-function rename(model: tf.LayersModel): tf.LayersModel {
+function rename(model: tf.LayersModel, name: string): tf.LayersModel {
   // Layer names are read-only in the typings but plain fields at runtime; the outer model looks the trunk up by name.
-  (model as unknown as { name: string }).name = FEATURE_MODEL_LAYERS.trunk;
+  (model as unknown as { name: string }).name = name;
   return model;
 }
 
@@ -63,13 +63,32 @@ export function buildFeatureModel(trunk: tf.LayersModel, spec: BackboneSpec): { 
 /** Finds (downloading if needed), loads and cuts a backbone. The caller owns the models: dispose() them. */
 export async function loadBackbone(id: string, options: ResolveOptions = {}): Promise<LoadedBackbone> {
   const resolved = await resolveBackbone(id, options);
+  const trunk = resolved.parts ? await joinTrunks(resolved.spec, resolved.parts) : await loadTrunk(resolved, FEATURE_MODEL_LAYERS.trunk);
+  return { ...resolved, ...buildFeatureModel(trunk, resolved.spec) };
+}
+
+async function loadTrunk(resolved: ResolvedBackbone, name: string): Promise<tf.LayersModel> {
   const original = await loadLayersModelFromFolder(resolved.dir);
-  const trunk = cutTrunk(original, resolved.spec);
+  const trunk = cutTrunk(original, resolved.spec, name);
   // The ImageNet classifier head (V1's 1000-class conv_preds) is cut off: free its weights now, so that
   // disposing the feature model frees everything that was loaded.
   const kept = new Set(trunk.layers);
   for (const layer of original.layers) if (layer !== trunk && !kept.has(layer) && layer.weights.length > 0) layer.dispose();
-  return { ...resolved, ...buildFeatureModel(trunk, resolved.spec) };
+  return trunk;
+}
+
+/**
+ * A pair's trunk: each part's trunk on the same preprocessed input, their last maps joined channel-wise
+ * (both are 7x7 at 224 px). Averaging the joined map gives both feature vectors side by side, and
+ * Grad-CAM sees every channel the head uses.
+ */
+async function joinTrunks(spec: BackboneSpec, parts: ResolvedBackbone[]): Promise<tf.LayersModel> {
+  const trunks: tf.LayersModel[] = [];
+  for (const part of parts) trunks.push(await loadTrunk(part, part.spec.id));
+  const input = tf.input({ shape: [spec.inputSize, spec.inputSize, 3], dtype: 'float32' });
+  const maps = trunks.map((t) => t.apply(input) as tf.SymbolicTensor);
+  const joined = tf.layers.concatenate({ axis: -1, name: PAIR_LAYER }).apply(maps) as tf.SymbolicTensor;
+  return tf.model({ inputs: input, outputs: joined, name: FEATURE_MODEL_LAYERS.trunk });
 }
 
 /** pixels 0-255 NHWC [N, size, size, 3] in (preprocessing inside), [N, featureSize] out. */
@@ -83,6 +102,7 @@ export async function loadFeatureModel(id: string, options: ResolveOptions = {})
  */
 export async function loadImagenetModel(id: string, options: ResolveOptions = {}): Promise<{ spec: BackboneSpec; model: tf.LayersModel }> {
   const resolved = await resolveBackbone(id, options);
+  if (resolved.parts) throw new Error(`${id} is a pair; load the ImageNet model of each part (${resolved.spec.parts!.join(', ')})`);
   return { spec: resolved.spec, model: await loadLayersModelFromFolder(resolved.dir) };
 }
 

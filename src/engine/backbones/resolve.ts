@@ -10,9 +10,18 @@ export type BackboneSource = 'bundled' | 'cache' | 'shared';
 
 export interface ResolvedBackbone {
   spec: BackboneSpec;
-  /** Folder holding model.json and its weight files. */
+  /** Folder holding model.json and its weight files (a pair: its first part's; see parts). */
   dir: string;
   source: BackboneSource;
+  /** A pair: each part, resolved. */
+  parts?: ResolvedBackbone[];
+}
+
+/** A pair is where its parts are: all of them, or (null) not at all. */
+function pairOf(spec: BackboneSpec, parts: (ResolvedBackbone | null)[]): ResolvedBackbone | null {
+  if (parts.some((p) => p === null)) return null;
+  const found = parts as ResolvedBackbone[];
+  return { spec, dir: found[0]!.dir, source: found[0]!.source, parts: found };
 }
 
 export interface BackboneLocations {
@@ -45,6 +54,7 @@ export function backboneCacheDir(locations: BackboneLocations = {}): string {
 /** The best local copy, without downloading; null when there is none. */
 export function findLocalBackbone(id: string, locations: BackboneLocations = {}): ResolvedBackbone | null {
   const spec = getBackbone(id);
+  if (spec.parts) return pairOf(spec, spec.parts.map((part) => findLocalBackbone(part, locations)));
   const bundled = locations.bundledDir === undefined ? defaultBundledDir() : locations.bundledDir;
   const shared = locations.sharedWeightsDir === undefined ? path.join(sharedDir(), 'weights') : locations.sharedWeightsDir;
   const candidates: [BackboneSource, string | null][] = [
@@ -63,6 +73,12 @@ export async function resolveBackbone(id: string, options: ResolveOptions = {}):
   const local = findLocalBackbone(id, options);
   if (local) return local;
   const spec = getBackbone(id);
+  if (spec.parts) {
+    // One after the other, so a download's progress is one file at a time.
+    const parts: ResolvedBackbone[] = [];
+    for (const part of spec.parts) parts.push(await resolveBackbone(part, options));
+    return pairOf(spec, parts)!;
+  }
   const dir = path.join(backboneCacheDir(options), id);
   await downloadBackbone(spec, dir, { ...options, url: options.url ?? spec.url, offline: options.download === false });
   return { spec, dir, source: 'cache' };
@@ -79,5 +95,6 @@ export function describeBackbone(id: string, locations: BackboneLocations = {}):
     featureSize: spec.featureSize,
     available: local !== null,
     source: local?.source ?? 'missing',
+    tunableTop: spec.topCut !== undefined,
   };
 }

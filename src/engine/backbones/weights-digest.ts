@@ -53,5 +53,8 @@ export async function weightsDigest(dirInput: string): Promise<string> {
 
 /** The digest of the copy of backbone `id` that loading it would use (found locally, or downloaded first). */
 export async function backboneWeightsDigest(id: string, options: ResolveOptions = {}): Promise<string> {
-  return weightsDigest((await resolveBackbone(id, options)).dir);
+  const resolved = await resolveBackbone(id, options);
+  if (!resolved.parts) return weightsDigest(resolved.dir);
+  const digests = await Promise.all(resolved.parts.map((p) => weightsDigest(p.dir)));
+  return createHash('sha256').update(digests.join('|')).digest('hex');
 }

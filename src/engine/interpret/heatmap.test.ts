@@ -120,15 +120,20 @@ async function sidePhotos(dir: string): Promise<{ left: string; right: string }>
 }
 
 /** The photo covers columns 0-3 (left) or 3-6 (right) and rows 2-4 of the 7x7 grid. */
-function expectPeaksOnItsSide(left: HeatmapResult, right: HeatmapResult): void {
+/**
+ * `share`: the least of the heat (off the middle column) that must fall on the photo's side. The pair's
+ * map blends two backbones' channels and is a little wider: 0.897 measured where single ones give > 0.9;
+ * a map on the wrong side or spread evenly gives 0.5 or less, so 0.85 still tells them apart.
+ */
+function expectPeaksOnItsSide(left: HeatmapResult, right: HeatmapResult, share = 0.9): void {
   for (const result of [left, right]) {
     expect(result.predicted).toBe('photo');
     expect(result.classIndex).toBe(0);
     expect(result.scoreKind).toBe('logit');
     expect([result.camHeight, result.camWidth]).toEqual([7, 7]);
   }
-  expect(sideShare(left, 'left')).toBeGreaterThan(0.9);
-  expect(sideShare(right, 'right')).toBeGreaterThan(0.9);
+  expect(sideShare(left, 'left')).toBeGreaterThan(share);
+  expect(sideShare(right, 'right')).toBeGreaterThan(share);
   expect(centroid(left).x).toBeLessThan(2.5);
   expect(centroid(right).x).toBeGreaterThan(3.5);
   for (const result of [left, right]) {
@@ -278,17 +283,17 @@ describe.skipIf(!haveData)('Grad-CAM on mobilenet_v1_025', () => {
 
 const haveDefault = fs.existsSync(path.join(sharedDir(), 'weights', 'mobilenet_v2_035_224_notop', 'model.json')) && fs.existsSync(photos);
 
-describe.skipIf(!haveDefault)('Grad-CAM on the default backbone (mobilenet_v2_035)', () => {
-  it('peaks on the side where the photo is (the same check as for mobilenet_v1_025)', async () => {
+describe.skipIf(!haveDefault)('Grad-CAM on Teachable Machine\'s backbone (mobilenet_v2_035) and the default pair', () => {
+  it.each(['mobilenet_v2_035', 'mobilenet_pair'])('%s: peaks on the side where the photo is (the same check as for mobilenet_v1_025)', async (backbone) => {
     const previousCache = process.env.FOLDWISE_CACHE;
     process.env.FOLDWISE_CACHE = tempDir('foldwise-cache-');
     const heatmapper = createHeatmapper();
     try {
       await switchBackend('head');
       const root = tempDir();
-      const runDir = await trainPhotoVsCanvasRun('mobilenet_v2_035', path.join(root, 'run'));
+      const runDir = await trainPhotoVsCanvasRun(backbone, path.join(root, 'run'));
       const { left, right } = await sidePhotos(path.join(root, 'photos'));
-      expectPeaksOnItsSide(await heatmapper.heatmap(runDir, left), await heatmapper.heatmap(runDir, right));
+      expectPeaksOnItsSide(await heatmapper.heatmap(runDir, left), await heatmapper.heatmap(runDir, right), backbone === 'mobilenet_pair' ? 0.85 : 0.9);
     } finally {
       heatmapper.dispose();
       if (previousCache === undefined) delete process.env.FOLDWISE_CACHE;

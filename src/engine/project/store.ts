@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_BACKBONE } from '../../shared/defaults';
 import { Project as ProjectSchema } from '../../shared/schemas';
 import { EngineError } from '../../shared/rpc';
 import type { Project, RunSummary } from '../../shared/types';
@@ -12,7 +13,6 @@ import { writeFileAtomic } from '../paths';
 import { readRunResult } from '../run';
 
 export const PROJECT_FILE = 'project.json';
-export const DEFAULT_BACKBONE = 'mobilenet_v2_035';
 
 export function projectFile(dir: string): string {
   return path.join(dir, PROJECT_FILE);

@@ -16,6 +16,7 @@ import { reportProgress, since, type JobContext } from './job';
 import { cachedFeatures, fineTuneBackbone, type FineTuneStep } from './steps/fine-tune';
 import { fineTuneTop, type TopRecipe, type TopStep } from './steps/fine-tune-top';
 import { canTuneTop, clearlyTooBig, estimateTop } from './top-estimate';
+import { cutOf } from './top-of-backbone';
 import { findLearningRateFor, trainHead, type HeadStep } from './steps/head';
 import { prepare, type Prepared } from './steps/prepare';
 import { headEpochsFor } from './schedule';
@@ -36,6 +37,7 @@ export interface TrainOverrides {
 
 /** 'auto': top when its estimate fits the time budget (and the backbone has a known cut), otherwise off. */
 async function resolveFineTune(config: TrainConfig, spec: ReturnType<typeof getBackbone>, features: Prepared['features'], ctx: JobContext): Promise<'off' | 'top' | 'whole'> {
+  if (config.fineTune === 'top') cutOf(spec); // refuses a backbone it cannot cut before any work
   if (config.fineTune !== 'auto') return config.fineTune;
   if (!canTuneTop(spec) || clearlyTooBig(features.train.labels.length)) return 'off';
   const photos = { train: features.train.images, valid: features.valid.images, test: features.test.images, tta: features.validFlip !== null };

@@ -12,7 +12,7 @@ import { TRAIN_DEFAULTS } from './defaults';
 import { yieldToEventLoop } from './fit';
 import { createHead } from './head';
 import { createRandom } from './random';
-import { cutOf, TOP_CUTS, TOP_NEED, topOfBackbone } from './top-of-backbone';
+import { cutOf, TOP_NEED, topOfBackbone } from './top-of-backbone';
 import { computeAndWait } from '../tensor-read';
 
 /**
@@ -37,7 +37,7 @@ export interface TopEstimate {
 }
 
 export function canTuneTop(spec: BackboneSpec): boolean {
-  return spec.id in TOP_CUTS;
+  return spec.topCut !== undefined;
 }
 
 /**

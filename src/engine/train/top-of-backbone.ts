@@ -7,21 +7,11 @@
 // no convolution gradients, and the matrix products' gradients transpose first: wasm multiplies a
 // transposed operand 10-18x slower than a plain one (measured here on [1568,112]x[112,1280]).
 import * as tf from '@tensorflow/tfjs';
+import { EngineError } from '../../shared/rpc';
 import type { BackboneSpec } from '../backbones/catalog';
 import { FEATURE_MODEL_LAYERS } from '../backbones/load';
 import type { ComputeNeed } from '../compute';
 import { modelToCut } from '../features/activations';
-
-/**
- * Where each backbone is cut: the layer whose output feeds the top. Chosen so the top is the last
- * blocks at 7x7 (MobileNetV2: blocks 14-16 and Conv_1; MobileNet v1: the last depthwise-pointwise
- * pair). The issue's prototype found a deeper (14x14) cut gave no consistent gain.
- */
-export const TOP_CUTS: Record<string, string> = {
-  mobilenet_v2_035: 'block_13_project_BN',
-  mobilenet_v1_075: 'conv_pw_12_relu',
-  mobilenet_v1_025: 'conv_pw_12_relu',
-};
 
 /**
  * Run the top with its own tfjs layers (on the 'convolutions' backend, wasm with Foldwise's convolution
@@ -33,10 +23,15 @@ export const TOP_WITH_LAYERS = true;
 /** The backend need that trains and runs the top: convolution gradients for its layers, or dense ones for the formulation. */
 export const TOP_NEED: ComputeNeed = TOP_WITH_LAYERS ? 'convolutions' : 'head';
 
+/** Where top fine-tuning cuts this backbone (BackboneSpec.topCut); a clear refusal for one it cannot cut. */
 export function cutOf(spec: BackboneSpec): string {
-  const cut = TOP_CUTS[spec.id];
-  if (!cut) throw new Error(`Top fine-tuning does not know where to cut ${spec.id}; use --fine-tune whole or off.`);
-  return cut;
+  if (spec.topCut) return spec.topCut;
+  throw new EngineError(
+    'train/no-top',
+    `Fine-tuning the last layers needs a single starting model, and ${spec.name} is two side by side. ` +
+      'Choose MobileNet V2 (0.35) as the starting model to fine-tune its last layers, or fine-tune all of it, or none.',
+    { backbone: spec.id },
+  );
 }
 
 export interface TopOfBackbone {

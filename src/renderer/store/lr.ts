@@ -1,4 +1,5 @@
 // Step 2: the learning-rate finder's curve and the rate the user keeps.
+import { DEFAULT_BACKBONE } from '../../shared/defaults';
 import type { LrCurve, LrFindConfig } from '../../shared/types';
 import { isCancelled, messageOf } from '../lib/errors';
 import { validFraction } from './dataset';
@@ -23,7 +24,6 @@ export interface LrSlice {
   setBackbone(id: string): void;
 }
 
-export const DEFAULT_BACKBONE = 'mobilenet_v2_035';
 
 export const initialLr: Pick<LrSlice, 'lr'> = {
   lr: { status: 'idle', job: null, error: null, curve: null, chosen: null, auto: false, forKey: null },

@@ -112,7 +112,7 @@ describe('renderer store', () => {
     const store = createAppStore({ api });
     await store.getState().scanFolder('/photos');
     await store.getState().findLearningRate();
-    expect(calls.at(-1)).toMatchObject({ name: 'train/find-lr', args: { root: '/photos', backbone: 'mobilenet_v2_035' } });
+    expect(calls.at(-1)).toMatchObject({ name: 'train/find-lr', args: { root: '/photos', backbone: 'mobilenet_pair' } });
     expect(store.getState().lr.chosen).toBe(0.003);
     expect(lrReady(store.getState())).toBe(true);
 

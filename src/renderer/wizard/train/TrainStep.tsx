@@ -38,10 +38,12 @@ function Settings({ disabled }: { disabled: boolean }) {
   const estimates = useApp((s) => s.estimates);
   const estimateFineTune = useApp((s) => s.estimateFineTune);
   const onGraphicsCard = useApp((s) => s.backend?.badge === 'GPU');
+  // Two starting models side by side have no "last layers" of their own: automatic means none then.
+  const topPossible = useApp((s) => s.backbones.find((b) => b.id === s.backbone)?.tunableTop ?? true);
   // The recommended choice's cost is shown from the start; it takes a second or two to measure.
   useEffect(() => {
-    if (estimates.top.status === 'idle') void estimateFineTune('top');
-  }, [estimates.top.status, estimateFineTune]);
+    if (topPossible && estimates.top.status === 'idle') void estimateFineTune('top');
+  }, [topPossible, estimates.top.status, estimateFineTune]);
   const choice = settings.fineTune;
   const choose = (fineTune: FineTuneChoice) => () => setSettings({ fineTune });
   return (
@@ -65,14 +67,23 @@ function Settings({ disabled }: { disabled: boolean }) {
       <div role="radiogroup" aria-label="Fine-tuning" className="stack-tight">
         <span>Then adjust the photo model itself to your photos (kept only if it does better on the checking photos):</span>
         <label className="checkbox">
-          <input type="radio" name="fine-tune" data-testid="fine-tune-off" checked={choice === 'off'} onChange={choose('off')} />
+          <input type="radio" name="fine-tune" data-testid="fine-tune-off" checked={choice === 'off' || (choice === 'auto' && !topPossible)} onChange={choose('off')} />
           No: quickest, for a quick retrain
         </label>
         <label className="checkbox">
-          <input type="radio" name="fine-tune" data-testid="fine-tune-top" checked={choice === 'top' || choice === 'auto'} onChange={choose('top')} />
-          Its last layers (recommended{choice === 'auto' ? '; skipped when it would take too long' : ''})
+          <input
+            type="radio"
+            name="fine-tune"
+            data-testid="fine-tune-top"
+            disabled={!topPossible}
+            checked={topPossible && (choice === 'top' || choice === 'auto')}
+            onChange={choose('top')}
+          />
+          {topPossible
+            ? `Its last layers (recommended${choice === 'auto' ? '; skipped when it would take too long' : ''})`
+            : 'Its last layers (needs a single starting model: pick one under Starting model in Find the learning rate)'}
         </label>
-        <EstimateLine state={estimates.top} testId="fine-tune-estimate-top" />
+        {topPossible && <EstimateLine state={estimates.top} testId="fine-tune-estimate-top" />}
         <label className="checkbox">
           <input type="radio" name="fine-tune" data-testid="fine-tune-whole" checked={choice === 'whole'} onChange={choose('whole')} />
           All of it{onGraphicsCard ? '' : ' (slow without a graphics card)'}
