@@ -1,5 +1,6 @@
-// Accuracy: Foldwise's recipe against Teachable Machine's, on the same mobilenet_v2_035 features and
-// the same split, on every dataset in ../shared/datasets. Prints one JSON object; medians of 3 seeds.
+// Accuracy: Foldwise's recipe on the app's default backbone (BENCH_BACKBONE to name another) against
+// Teachable Machine's recipe on its own mobilenet_v2_035 features (as it ships), on the same split, on
+// every dataset in ../shared/datasets. Prints one JSON object; medians of 3 seeds.
 //
 // Split (the same for both recipes): the dataset's own held-out photos are the test set
 // (dogs_vs_cats: test/; hymenoptera: val/; flowers5: the 20% Foldwise's scan holds out). Foldwise's
@@ -18,11 +19,14 @@ import type { DatasetFeatures } from '../src/engine/features';
 import { switchBackend } from '../src/engine/compute';
 import { score } from '../src/engine/train/evaluate';
 import { trainingSet } from '../src/engine/train/steps/prepare';
+import { DEFAULT_BACKBONE } from '../src/shared/defaults';
 import { benchFeatures, log, median, round } from './common';
 import { foldwise, teachableMachine } from './recipes';
 
 const seeds = Array.from({ length: Number(process.env.BENCH_SEEDS ?? 3) }, (_, i) => i + 1);
 const datasets = (process.env.BENCH_DATASETS ?? 'dogs_vs_cats,hymenoptera,flowers5').split(',');
+const backbone = process.env.BENCH_BACKBONE ?? DEFAULT_BACKBONE;
+const TEACHABLE_MACHINE_BACKBONE = 'mobilenet_v2_035';
 
 /** Trains `recipe` on the training photos and scores it once on the test photos (and on validation). */
 async function trainAndScore(recipe: typeof foldwise, features: DatasetFeatures, seed: number) {
@@ -38,13 +42,16 @@ async function main() {
   const started = performance.now();
   const report: Record<string, unknown> = {};
   for (const name of datasets) {
-    const features = await benchFeatures(name);
+    const features = await benchFeatures(name, undefined, TEACHABLE_MACHINE_BACKBONE);
+    const own = backbone === TEACHABLE_MACHINE_BACKBONE ? features : await benchFeatures(name, undefined, backbone);
+    const photos = (f: DatasetFeatures) => [f.train, f.valid, f.test].map((m) => m.images.map((i) => `${i.path}:${i.label}`).join()).join('|');
+    if (photos(own) !== photos(features)) throw new Error(`${name}: ${backbone}'s split differs from ${TEACHABLE_MACHINE_BACKBONE}'s`);
     if (process.env.BENCH_FEATURES_ONLY) continue;
     await switchBackend('head');
     const runs: { seed: number; teachableMachine: Awaited<ReturnType<typeof trainAndScore>>; foldwise: Awaited<ReturnType<typeof trainAndScore>> }[] = [];
     for (const seed of seeds) {
       log(`${name}: seed ${seed}: foldwise`);
-      const ours = await trainAndScore(foldwise, features, seed);
+      const ours = await trainAndScore(foldwise, own, seed);
       log(`${name}: seed ${seed}: teachable machine`);
       const tm = await trainAndScore(teachableMachine, features, seed);
       log(`${name}: seed ${seed}: test accuracy foldwise ${ours.test.accuracy.toFixed(4)} vs teachable machine ${tm.test.accuracy.toFixed(4)}`);
@@ -54,7 +61,7 @@ async function main() {
     const entry: Record<string, unknown> = {
       images: { train: features.train.labels.length, valid: features.valid.labels.length, test: features.test.labels.length },
       classes: features.classes,
-      augmentedViews: features.trainViews.length,
+      augmentedViews: own.trainViews.length,
       teachableMachine: { testAccuracy: med((r) => r.teachableMachine.test.accuracy), testLoss: med((r) => r.teachableMachine.test.loss), seconds: med((r) => r.teachableMachine.seconds) },
       foldwise: { testAccuracy: med((r) => r.foldwise.test.accuracy), testLoss: med((r) => r.foldwise.test.loss), seconds: med((r) => r.foldwise.seconds), lr: med((r) => r.foldwise.lr) },
       runs: runs.map((r) => ({
@@ -71,7 +78,8 @@ async function main() {
     JSON.stringify(
       {
         bench: 'accuracy',
-        backbone: 'mobilenet_v2_035',
+        backbone,
+        teachableMachineBackbone: TEACHABLE_MACHINE_BACKBONE,
         seeds,
         backend: tf.getBackend(),
         cores: os.availableParallelism(),
