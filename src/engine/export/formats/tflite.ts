@@ -4,12 +4,11 @@
 // thread and one in a worker thread per extra core (LiteRT.js runs one thread in Node).
 import fs from 'node:fs';
 import path from 'node:path';
-import { EngineError } from '../../../shared/rpc';
 import { classifierMetadata, LABELS_FILE, withAssociatedFiles } from '../tflite/metadata';
-import { compileTflite, runEach } from '../tflite/litert';
+import { loadTfliteRunner } from '../tflite/runner';
 import { graphToTflite } from '../tflite/writer';
 import { startRunnerPool } from '../runner-pool';
-import type { Loader, LoadOptions, ModelFormat, Runner } from './types';
+import type { Loader, LoadOptions, ModelFormat } from './types';
 
 function tfliteFormat(id: 'tflite' | 'tflite-fp16'): ModelFormat {
   const float16 = id === 'tflite-fp16';
@@ -61,26 +60,3 @@ function prepareTfliteLoad(modelFile: string, opts: LoadOptions): Loader {
 
 export const tfliteFp32Format = tfliteFormat('tflite');
 export const tfliteFp16Format = tfliteFormat('tflite-fp16');
-
-/** A .tflite image classifier (batch 1, [1, size, size, 3] float32 in) run by LiteRT.js, one photo at a time. */
-export async function loadTfliteRunner(file: string): Promise<Runner> {
-  const bytes = await fs.promises.readFile(file);
-  let compiled: Awaited<ReturnType<typeof compileTflite>>;
-  try {
-    compiled = await compileTflite(bytes);
-  } catch (error) {
-    throw new EngineError('predict/not-a-model', `LiteRT cannot load ${file}: ${(error as Error).message}. Export the model again.`, { file });
-  }
-  const { litert, model } = compiled;
-  const shape = [...model.getInputDetails()[0]!.shape];
-  if (shape.length !== 4 || shape[0] !== 1 || shape[3] !== 3 || shape[1] !== shape[2]) {
-    model.delete();
-    throw new EngineError('predict/not-a-model', `${file} takes input of shape [${shape.join(', ')}]; Foldwise models take one square RGB image [1, size, size, 3].`, { file });
-  }
-  return {
-    runtime: 'litert.js-wasm',
-    inputSize: shape[1]!,
-    run: (pixels, n) => runEach(litert, model, pixels, n, shape),
-    dispose: () => model.delete(),
-  };
-}

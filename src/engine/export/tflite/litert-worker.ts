@@ -2,7 +2,7 @@
 // then loads an exported .tflite file when told to and classifies the batches it is sent. LiteRT.js
 // runs one thread in Node, so export verification runs one of these per extra core (runner-pool.ts).
 import type { MessagePort } from 'node:worker_threads';
-import { loadTfliteRunner } from '../formats/tflite';
+import { loadTfliteRunner } from './runner';
 import type { Runner } from '../formats/types';
 import type { RunnerWorkerReply, RunnerWorkerRequest } from '../runner-pool';
 import { liteRt } from './litert';

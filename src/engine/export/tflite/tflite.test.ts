@@ -6,7 +6,7 @@ import { unzipSync } from 'fflate';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportModel } from '../export';
-import { loadTfliteRunner } from '../formats/tflite';
+import { loadTfliteRunner } from './runner';
 import { graphFromModel } from '../graph';
 import { createPredictor } from '../predictor';
 import { predictFiles } from '../predict';
