@@ -174,6 +174,15 @@ describe('fine-tuning', () => {
     expect(fs.readdirSync(path.dirname(out)).sort()).toEqual(runsBefore);
   });
 
+  it("refuses to fine-tune the top of two backbones side by side before any work, saying what to pick", async () => {
+    const out = path.join(tmp, 'runs', 'pair-top');
+    const { ctx, count } = recorder();
+    const asked = trainFolder(TrainConfig.parse({ root, out, backbone: 'mobilenet_pair', fineTune: 'top' }), ctx);
+    await expect(asked).rejects.toMatchObject({ name: 'train/no-top', message: expect.stringMatching(/single starting model.*MobileNet V2 \(0\.35\)/) });
+    expect(count('job/progress')).toBe(0); // not even the scan started
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
   it('unfreezes the backbone, reports fine-tune epochs, and saves the backbone when it helped', async () => {
     const out = path.join(tmp, 'runs', 'tuned');
     const { ctx } = recorder();

@@ -37,7 +37,6 @@ export interface TrainOverrides {
 
 /** 'auto': top when its estimate fits the time budget (and the backbone has a known cut), otherwise off. */
 async function resolveFineTune(config: TrainConfig, spec: ReturnType<typeof getBackbone>, features: Prepared['features'], ctx: JobContext): Promise<'off' | 'top' | 'whole'> {
-  if (config.fineTune === 'top') cutOf(spec); // refuses a backbone it cannot cut before any work
   if (config.fineTune !== 'auto') return config.fineTune;
   if (!canTuneTop(spec) || clearlyTooBig(features.train.labels.length)) return 'off';
   const photos = { train: features.train.images, valid: features.valid.images, test: features.test.images, tta: features.validFlip !== null };
@@ -54,6 +53,7 @@ export function trainFolder(config: TrainConfig, ctx: JobContext, overrides: Tra
   return withBackend('head', async () => {
     const started = performance.now();
     const spec = getBackbone(config.backbone);
+    if (config.fineTune === 'top') cutOf(spec); // refuses a backbone it cannot cut before any work
     const runId = config.out ? path.basename(path.resolve(config.out)) : newRunId();
     const runDir = config.out ?? path.join(dataDir(), 'runs', runId);
     // The run folder's size, checked before the photos (the least any run takes) and again once they are known.
