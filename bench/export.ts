@@ -12,7 +12,9 @@
 //
 // Env: FOLDWISE_CACHE (reuse one to skip the ONNX conversion of the backbone), BENCH_REPEATS (default 3),
 // BENCH_TTA=0 to benchmark runs without test-time augmentation only (default: both), BENCH_FORMATS
-// (comma-separated; default onnx,tfjs,tflite,tflite-fp16,coreml). modelBytes: the size of the model file(s).
+// (comma-separated; default onnx,tfjs,tflite,tflite-fp16,coreml), BENCH_BACKBONE (default: the app's default
+// backbone; mobilenet_v2_035 compares with the rows measured before the pair became the default).
+// modelBytes: the size of the model file(s).
 // Core ML is not run (nothing on Linux runs it): its time covers writing and Apple's structure validator.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -26,6 +28,7 @@ import { median } from './common';
 const repeats = Number(process.env.BENCH_REPEATS ?? 3);
 const ttaModes = process.env.BENCH_TTA === '0' ? [false] : [false, true];
 const formats = (process.env.BENCH_FORMATS ?? 'onnx,tfjs,tflite,tflite-fp16,coreml').split(',') as ExportFormat[];
+const backbone = process.env.BENCH_BACKBONE ?? DEFAULT_BACKBONE;
 const MODEL_FILES = new Set(['model.onnx', 'model.json', 'weights.bin', 'model.tflite', 'model.mlmodel']);
 
 async function main(): Promise<void> {
@@ -37,7 +40,7 @@ async function main(): Promise<void> {
     for (const tta of ttaModes) {
       const setupStart = performance.now();
       // hymenoptera val/ has 70 ants and 83 bees: 70 + 80 = 150 validation photos.
-      const run = await makeRunFixture(path.join(tmp, tta ? 'tta' : 'plain'), { backbone: DEFAULT_BACKBONE, trainPerClass: 20, validPerClass: 80, tta });
+      const run = await makeRunFixture(path.join(tmp, tta ? 'tta' : 'plain'), { backbone, trainPerClass: 20, validPerClass: 80, tta });
       const setupSeconds = (performance.now() - setupStart) / 1000;
       for (const format of formats) {
         const seconds: number[] = [];
@@ -79,7 +82,7 @@ async function main(): Promise<void> {
       `${JSON.stringify(
         {
           bench: 'export',
-          backbone: DEFAULT_BACKBONE,
+          backbone,
           targetSeconds: 10,
           repeats,
           machine: { cpus: os.cpus().length, loadAverageBefore, loadAverage: os.loadavg().map((l) => Number(l.toFixed(2))) },
