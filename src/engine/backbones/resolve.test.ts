@@ -74,6 +74,19 @@ describe('resolution order', () => {
     expect(findLocalBackbone('mobilenet_v2_035', { bundledDir: null, cacheDir: path.join(tmp, 'empty'), sharedWeightsDir: null })).toBeNull();
   });
 
+  it('finds a pair only where both its parts are, each from its own best place', () => {
+    const cache = path.join(tmp, 'pair-cache');
+    const onlyCache = { bundledDir: null, cacheDir: cache, sharedWeightsDir: null };
+    copyBackbone('mobilenet_v2_035', path.join(cache, 'mobilenet_v2_035'));
+    expect(findLocalBackbone('mobilenet_pair', onlyCache)).toBeNull();
+    const withShared = { ...onlyCache, sharedWeightsDir: weights };
+    const pair = findLocalBackbone('mobilenet_pair', withShared)!;
+    expect(pair.parts!.map((p) => [p.spec.id, p.source])).toEqual([
+      ['mobilenet_v2_035', 'cache'],
+      ['mobilenet_v1_075', 'shared'],
+    ]);
+  });
+
   it('reads FOLDWISE_BUNDLED_BACKBONES for the bundled folder', () => {
     const bundled = path.join(tmp, 'resources', 'backbones');
     copyBackbone('mobilenet_v1_025', path.join(bundled, 'mobilenet_v1_025'));
