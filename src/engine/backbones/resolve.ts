@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { BackboneInfo } from '../../shared/types';
 import { cacheDir, packageRoot, sharedDir } from '../paths';
 import { type BackboneSpec, getBackbone } from './catalog';
-import { downloadBackbone, isComplete, type DownloadOptions } from './download';
+import { downloadBackbone, isComplete, type DownloadOptions, type DownloadProgress } from './download';
 
 export type BackboneSource = 'bundled' | 'cache' | 'shared';
 
@@ -74,9 +74,17 @@ export async function resolveBackbone(id: string, options: ResolveOptions = {}):
   if (local) return local;
   const spec = getBackbone(id);
   if (spec.parts) {
-    // One after the other, so a download's progress is one file at a time.
+    // One after the other, with progress counted over the pair's bytes (a part already here counts as done).
+    const bytesOf = (s: BackboneSpec) => s.files.reduce((sum, f) => sum + f.bytes, 0);
+    const total = bytesOf(spec);
     const parts: ResolvedBackbone[] = [];
-    for (const part of spec.parts) parts.push(await resolveBackbone(part, options));
+    let before = 0;
+    for (const part of spec.parts) {
+      const offset = before;
+      const onProgress = options.onProgress && ((p: DownloadProgress) => options.onProgress!({ ...p, done: offset + p.done, total }));
+      parts.push(await resolveBackbone(part, { ...options, onProgress }));
+      before += bytesOf(getBackbone(part));
+    }
     return pairOf(spec, parts)!;
   }
   const dir = path.join(backboneCacheDir(options), id);
