@@ -75,7 +75,7 @@ async function main() {
       difference: round(difference.mean),
       standardError: round(difference.standardError),
       splitsWon: { foldwise: diffs.filter((d) => d > 0).length, tied: diffs.filter((d) => d === 0).length, teachableMachine: diffs.filter((d) => d < 0).length },
-      chosenBackbone: chosen,
+      ...(backbones.length > 1 ? { chosenBackbone: chosen } : {}),
       perSplit: { foldwise: accuracy.foldwise.map(round), teachableMachine: accuracy.teachableMachine.map(round) },
     };
     log(`${name}: ${JSON.stringify(report[name])}`);
