@@ -5,6 +5,7 @@
 // whichever copy is free takes next, so a core that other programs slow down gets less work. Booting a
 // runtime in a worker takes a while, so the workers start first (startRunnerPool) and are told what
 // to load once it is written; this thread's copy starts without them and they join when ready.
+import { joinFloats } from '../../shared/join-floats';
 import { startWorkerClient } from '../worker-client';
 import type { Loader } from './formats/types';
 
@@ -131,14 +132,7 @@ export function startRunnerPool(opts: RunnerPoolOptions): Loader {
             parts.push(new Promise((resolve, reject) => queue.push({ pixels: share, n: count, resolve, reject })));
           }
           dispatch();
-          const done = await Promise.all(parts);
-          const out = new Float32Array(done.reduce((s, p) => s + p.length, 0));
-          let offset = 0;
-          for (const part of done) {
-            out.set(part, offset);
-            offset += part.length;
-          }
-          return out;
+          return joinFloats(await Promise.all(parts));
         },
         dispose,
       };

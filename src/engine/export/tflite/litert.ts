@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import vm from 'node:vm';
+import { joinFloats } from '../../../shared/join-floats';
 
 type LiteRt = typeof import('@litertjs/core');
 export type CompiledModel = Awaited<ReturnType<LiteRt['loadAndCompile']>>;
@@ -84,11 +85,5 @@ export async function runEach(litert: LiteRt, model: CompiledModel, pixels: Floa
       input.delete();
     }
   }
-  const out = new Float32Array(rows.reduce((s, r) => s + r.length, 0));
-  let offset = 0;
-  for (const r of rows) {
-    out.set(r, offset);
-    offset += r.length;
-  }
-  return out;
+  return joinFloats(rows);
 }
