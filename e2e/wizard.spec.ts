@@ -43,6 +43,8 @@ test('a person trains, reviews and exports an ants-vs-bees classifier', async ({
     await expect(wizard.nextButton()).toBeDisabled();
     // The default starting model: both MobileNets side by side.
     await expect(app.getByLabel('Starting model')).toHaveValue('mobilenet_pair');
+    // What it is good for and what it costs, in a sentence under the picker.
+    await expect(app.getByTestId('backbone-description')).toContainText('most accurate');
     await lrPage.waitForCurve();
     const suggested = await lrPage.suggestedRate();
     expect(suggested).toBeGreaterThan(0);

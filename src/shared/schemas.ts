@@ -108,6 +108,8 @@ export const EngineHealth = z.object({
 export const BackboneInfo = z.object({
   id: z.string(),
   name: z.string(),
+  /** One or two sentences for the picker: what it is good for and what it costs. */
+  description: z.string(),
   inputSize: z.number().int(),
   featureSize: z.number().int(),
   available: z.boolean(),

@@ -133,6 +133,7 @@ describe('backbone handlers over rpc', () => {
     const before = await client.call('backbone/list', {});
     expect(before.map((x) => x.id)).toEqual(['mobilenet_pair', 'mobilenet_v2_035', 'mobilenet_v1_075', 'mobilenet_v1_025']);
     expect(before.map((x) => x.tunableTop)).toEqual([false, true, true, true]);
+    expect(before.every((x) => x.description === getBackbone(x.id).description && x.description.length > 0)).toBe(true);
     expect(before.every((x) => !x.available && x.source === 'missing')).toBe(true);
 
     const call = client.call('backbone/ensure', { id: 'mobilenet_v1_025' });

@@ -99,6 +99,7 @@ export function describeBackbone(id: string, locations: BackboneLocations = {}):
   return {
     id: spec.id,
     name: spec.name,
+    description: spec.description,
     inputSize: spec.inputSize,
     featureSize: spec.featureSize,
     available: local !== null,

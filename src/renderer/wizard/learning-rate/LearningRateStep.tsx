@@ -14,18 +14,26 @@ function BackboneChoice() {
   const backbone = useApp((s) => s.backbone);
   const setBackbone = useApp((s) => s.setBackbone);
   if (backbones.length < 2) return null;
+  const chosen = backbones.find((b) => b.id === backbone);
   return (
-    <label className="row">
-      <span>Starting model</span>
-      <select value={backbone} onChange={(e) => setBackbone(e.target.value)}>
-        {backbones.map((b) => (
-          <option key={b.id} value={b.id} disabled={!b.available && b.source === 'missing'}>
-            {b.name}
-            {b.available ? '' : ' (needs download)'}
-          </option>
-        ))}
-      </select>
-    </label>
+    <div className="stack-tight">
+      <label className="row">
+        <span>Starting model</span>
+        <select value={backbone} onChange={(e) => setBackbone(e.target.value)}>
+          {backbones.map((b) => (
+            <option key={b.id} value={b.id} disabled={!b.available && b.source === 'missing'}>
+              {b.name}
+              {b.available ? '' : ' (needs download)'}
+            </option>
+          ))}
+        </select>
+      </label>
+      {chosen && (
+        <p className="hint" data-testid="backbone-description">
+          {chosen.description}
+        </p>
+      )}
+    </div>
   );
 }
 
