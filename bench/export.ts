@@ -19,7 +19,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DEFAULT_BACKBONE } from '../src/engine/backbones/catalog';
+import { DEFAULT_BACKBONE } from '../src/shared/defaults';
 import { exportModel, type ExportReport } from '../src/engine/export/export';
 import { makeRunFixture } from '../src/engine/export/run-fixture.test-helpers';
 import type { ExportFormat } from '../src/shared/types';

@@ -84,8 +84,6 @@ function entry(spec: Omit<BackboneSpec, 'url' | 'integrity' | 'files' | 'sharedF
   };
 }
 
-export { DEFAULT_BACKBONE } from '../../shared/defaults';
-
 /** The layer that joins a pair's last convolutional maps: its heatmap and feature layer. */
 export const PAIR_LAYER = 'side_by_side';
 
@@ -161,9 +159,9 @@ export const BACKBONES: readonly BackboneSpec[] = [
   ...SINGLE_BACKBONES,
 ];
 
-/** True for a backbone made of others (see BackboneSpec.parts). */
-export function isPair(spec: BackboneSpec): spec is BackboneSpec & { parts: readonly string[] } {
-  return spec.parts !== undefined;
+/** Bytes of all its files: what a download fetches, and what a fine-tuned copy adds to a run folder. */
+export function backboneBytes(spec: BackboneSpec): number {
+  return spec.files.reduce((sum, f) => sum + f.bytes, 0);
 }
 
 export function getBackbone(id: string): BackboneSpec {

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { EngineError } from '../../shared/rpc';
-import type { BackboneFile, BackboneSpec } from './catalog';
+import { backboneBytes, type BackboneFile, type BackboneSpec } from './catalog';
 
 export interface DownloadProgress {
   /** Bytes on disk so far, all files together (resumed bytes included). */
@@ -115,7 +115,7 @@ export async function downloadBackbone(spec: BackboneSpec, finalDir: string, opt
 
 async function downloadLocked(spec: BackboneSpec, finalDir: string, staging: string, lock: string, options: DownloadOptions): Promise<void> {
   await fs.promises.mkdir(staging, { recursive: true });
-  const total = spec.files.reduce((sum, f) => sum + f.bytes, 0);
+  const total = backboneBytes(spec);
   const done = new Map<string, number>();
   let touchedAt = Date.now();
   const report = (file: string) => {

@@ -3,7 +3,7 @@
 import path from 'node:path';
 import type { BackboneInfo } from '../../shared/types';
 import { cacheDir, packageRoot, sharedDir } from '../paths';
-import { type BackboneSpec, getBackbone } from './catalog';
+import { backboneBytes, type BackboneSpec, getBackbone } from './catalog';
 import { downloadBackbone, isComplete, type DownloadOptions, type DownloadProgress } from './download';
 
 export type BackboneSource = 'bundled' | 'cache' | 'shared';
@@ -75,15 +75,14 @@ export async function resolveBackbone(id: string, options: ResolveOptions = {}):
   const spec = getBackbone(id);
   if (spec.parts) {
     // One after the other, with progress counted over the pair's bytes (a part already here counts as done).
-    const bytesOf = (s: BackboneSpec) => s.files.reduce((sum, f) => sum + f.bytes, 0);
-    const total = bytesOf(spec);
+    const total = backboneBytes(spec);
     const parts: ResolvedBackbone[] = [];
     let before = 0;
     for (const part of spec.parts) {
       const offset = before;
       const onProgress = options.onProgress && ((p: DownloadProgress) => options.onProgress!({ ...p, done: offset + p.done, total }));
       parts.push(await resolveBackbone(part, { ...options, onProgress }));
-      before += bytesOf(getBackbone(part));
+      before += backboneBytes(getBackbone(part));
     }
     return pairOf(spec, parts)!;
   }

@@ -4,7 +4,7 @@
 import path from 'node:path';
 import type { LrCurve, LrFindConfig, TrainConfig, TrainResult } from '../../shared/types';
 import { backendLabel } from '../../shared/backend-label';
-import { getBackbone } from '../backbones/catalog';
+import { backboneBytes, getBackbone } from '../backbones/catalog';
 import { addTallies, describeTally } from '../cache-file';
 import { describeBackend, withBackend } from '../compute';
 import { ensureSpace } from '../fs-errors';
@@ -58,7 +58,7 @@ export function trainFolder(config: TrainConfig, ctx: JobContext, overrides: Tra
     const runDir = config.out ?? path.join(dataDir(), 'runs', runId);
     // The run folder's size, checked before the photos (the least any run takes) and again once they are known.
     const place = { folder: path.resolve(runDir), instead: config.out ? undefined : 'set FOLDWISE_DATA to a folder on another disk (runs are kept in Foldwise’s data folder)' };
-    const size = { featureSize: spec.featureSize, hidden: TRAIN_DEFAULTS.head.hidden, backboneBytes: config.fineTune === 'off' ? 0 : spec.files.reduce((sum, f) => sum + f.bytes, 0) };
+    const size = { featureSize: spec.featureSize, hidden: TRAIN_DEFAULTS.head.hidden, backboneBytes: config.fineTune === 'off' ? 0 : backboneBytes(spec) };
     await ensureSpace({ ...place, needBytes: estimateRunBytes({ ...size, classes: 2 }) });
     const { features, set, seconds, remade } = await prepare(config, ctx);
     const trainStart = performance.now();

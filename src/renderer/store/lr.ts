@@ -24,7 +24,6 @@ export interface LrSlice {
   setBackbone(id: string): void;
 }
 
-
 export const initialLr: Pick<LrSlice, 'lr'> = {
   lr: { status: 'idle', job: null, error: null, curve: null, chosen: null, auto: false, forKey: null },
 };
