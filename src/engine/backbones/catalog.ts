@@ -159,6 +159,11 @@ export const BACKBONES: readonly BackboneSpec[] = [
   ...SINGLE_BACKBONES,
 ];
 
+/** Whether top fine-tuning can cut it (a pair cannot: it has no last layers of its own). */
+export function canTuneTop(spec: BackboneSpec): boolean {
+  return spec.topCut !== undefined;
+}
+
 /** Bytes of all its files: what a download fetches, and what a fine-tuned copy adds to a run folder. */
 export function backboneBytes(spec: BackboneSpec): number {
   return spec.files.reduce((sum, f) => sum + f.bytes, 0);

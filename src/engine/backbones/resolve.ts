@@ -3,7 +3,7 @@
 import path from 'node:path';
 import type { BackboneInfo } from '../../shared/types';
 import { cacheDir, packageRoot, sharedDir } from '../paths';
-import { backboneBytes, type BackboneSpec, getBackbone } from './catalog';
+import { backboneBytes, type BackboneSpec, canTuneTop, getBackbone } from './catalog';
 import { downloadBackbone, isComplete, type DownloadOptions, type DownloadProgress } from './download';
 
 export type BackboneSource = 'bundled' | 'cache' | 'shared';
@@ -103,6 +103,6 @@ export function describeBackbone(id: string, locations: BackboneLocations = {}):
     featureSize: spec.featureSize,
     available: local !== null,
     source: local?.source ?? 'missing',
-    tunableTop: spec.topCut !== undefined,
+    tunableTop: canTuneTop(spec),
   };
 }

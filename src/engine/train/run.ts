@@ -4,7 +4,7 @@
 import path from 'node:path';
 import type { LrCurve, LrFindConfig, TrainConfig, TrainResult } from '../../shared/types';
 import { backendLabel } from '../../shared/backend-label';
-import { backboneBytes, getBackbone } from '../backbones/catalog';
+import { backboneBytes, canTuneTop, getBackbone } from '../backbones/catalog';
 import { addTallies, describeTally } from '../cache-file';
 import { describeBackend, withBackend } from '../compute';
 import { ensureSpace } from '../fs-errors';
@@ -15,7 +15,7 @@ import { TRAIN_DEFAULTS } from './defaults';
 import { reportProgress, since, type JobContext } from './job';
 import { cachedFeatures, fineTuneBackbone, type FineTuneStep } from './steps/fine-tune';
 import { fineTuneTop, type TopRecipe, type TopStep } from './steps/fine-tune-top';
-import { canTuneTop, clearlyTooBig, estimateTop } from './top-estimate';
+import { clearlyTooBig, estimateTop } from './top-estimate';
 import { cutOf } from './top-of-backbone';
 import { findLearningRateFor, trainHead, type HeadStep } from './steps/head';
 import { prepare, type Prepared } from './steps/prepare';

@@ -36,10 +36,6 @@ export interface TopEstimate {
   fits: boolean;
 }
 
-export function canTuneTop(spec: BackboneSpec): boolean {
-  return spec.topCut !== undefined;
-}
-
 /**
  * Far faster than any training step measured here (19-45 ms per photo on 2 cores): a folder whose top
  * epochs would not fit the warm budget even at this pace is 'off' for auto without timing anything.
