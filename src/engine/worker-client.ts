@@ -45,8 +45,11 @@ export interface WorkerClient<Request extends { id: number }, Reply extends { ty
    * reply; an error reply rejects with its message. `transfer`: buffers moved to the worker, not copied.
    */
   ask(request: Request, transfer?: ArrayBuffer[]): Promise<Answer<Reply>>;
-  /** Stops the worker; requests still waiting, and any asked later, reject with `reason`. */
-  terminate(reason: Error): void;
+  /**
+   * Stops the worker; requests still waiting, and any asked later, reject with `reason`. Resolves once
+   * the thread has exited, and with it its runtime's memory.
+   */
+  terminate(reason: Error): Promise<void>;
 }
 
 export interface WorkerClientOptions {
@@ -123,7 +126,7 @@ export function startWorkerClient<Request extends { id: number }, Reply extends 
     },
     terminate(reason) {
       fail(reason);
-      if (worker) void worker.terminate();
+      return worker ? worker.terminate().then(() => undefined) : Promise.resolve();
     },
   };
 }

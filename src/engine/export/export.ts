@@ -211,7 +211,7 @@ async function exportNow(runDir: string, opts: ExportOptions, place: WritePlace)
     throw error;
   } finally {
     reloaded.runner?.dispose();
-    loader.dispose();
+    await loader.dispose();
   }
 }
 

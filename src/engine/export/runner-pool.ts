@@ -70,9 +70,9 @@ export function startRunnerPool(opts: RunnerPoolOptions): Loader {
   const dispose = () => {
     closed = true;
     for (const piece of queue.splice(0)) piece.reject(closedError());
-    workers.dispose();
     local?.dispose();
     local = null;
+    return workers.dispose();
   };
   return {
     dispose,
@@ -141,7 +141,7 @@ export function startRunnerPool(opts: RunnerPoolOptions): Loader {
 }
 
 /** `count` worker threads booting their runtime; load(source) gives one run function per thread. */
-function startWorkers(count: number, task: string, what: string): { load(source: string): Promise<Run[]>; dispose(): void } {
+function startWorkers(count: number, task: string, what: string): { load(source: string): Promise<Run[]>; dispose(): Promise<void> } {
   let nextId = 1;
   const clients = Array.from({ length: count }, () =>
     startWorkerClient<RunnerWorkerRequest, RunnerWorkerReply>({
@@ -169,9 +169,9 @@ function startWorkers(count: number, task: string, what: string): { load(source:
           },
       );
     },
-    dispose() {
+    async dispose() {
       const closed = new Error(`The worker threads running the ${what} were closed`);
-      for (const c of clients) c.terminate(closed);
+      await Promise.all(clients.map((c) => c.terminate(closed)));
     },
   };
 }

@@ -17,8 +17,11 @@ export interface Runner {
 /** Something started before the files exist (worker threads, a runtime), that loads them once written. */
 export interface Loader {
   load(dir: string): Promise<Runner>;
-  /** Frees what was started; also frees a runner it made. */
-  dispose(): void;
+  /**
+   * Frees what was started; also frees a runner it made. Resolves once its worker threads have exited,
+   * so that an export ends with its memory given back rather than while threads are still tearing down.
+   */
+  dispose(): void | Promise<void>;
 }
 
 export interface LoadOptions {
