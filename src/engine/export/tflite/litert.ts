@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import v8 from 'node:v8';
 import vm from 'node:vm';
 import { joinFloats } from '../../../shared/join-floats';
 
@@ -22,7 +23,20 @@ export function liteRt(): Promise<LiteRt> {
   return loading;
 }
 
+// A module of one relaxed-SIMD instruction: the probe LiteRT.js itself uses to choose its build.
+const RELAXED_SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 15, 1, 13, 0, 65, 1, 253, 15, 65, 2, 253, 15, 253, 128, 2, 11]);
+
+/**
+ * Relaxed SIMD (fused multiply-add among others) lets LiteRT.js load its faster build: about 1.2-1.4x
+ * on exported MobileNets here. Electron's V8 has it on; Node 20's has it behind a flag, which V8 reads
+ * when it compiles a module, so turning it on before LiteRT.js loads is enough (worker threads share it).
+ */
+function allowRelaxedSimd(): void {
+  if (!WebAssembly.validate(RELAXED_SIMD_PROBE)) v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+}
+
 async function load(): Promise<LiteRt> {
+  allowRelaxedSimd();
   // __filename, not import.meta.url: the built bundles are CommonJS, where import.meta is empty.
   const require = createRequire(__filename);
   const wasmDir = path.join(path.dirname(require.resolve('@litertjs/core/package.json')), 'wasm');
@@ -50,7 +64,7 @@ async function load(): Promise<LiteRt> {
   const dirnameBefore = Object.getOwnPropertyDescriptor(g, '__dirname');
   try {
     g.__dirname = wasmDir;
-    // The folder, not a file: LiteRT.js picks the build this Node can compile (Node 20 lacks relaxed SIMD, so the compat one).
+    // The folder, not a file: LiteRT.js picks the build this Node can compile (with relaxed SIMD, the fast one).
     await litert.loadLiteRt(`${wasmDir}/`);
   } finally {
     Object.assign(console, saved);
