@@ -78,6 +78,10 @@ export const createLrSlice =
       setBackbone(id) {
         if (id === get().backbone) return;
         set({ backbone: id });
+        // "Its last layers" chosen for a model that has none (two side by side) would only be refused
+        // at training: the choice goes back to automatic, which means none for that model.
+        const tunableTop = get().backbones.find((b) => b.id === id)?.tunableTop ?? true;
+        if (!tunableTop && get().trainSettings.fineTune === 'top') get().setTrainSettings({ fineTune: 'auto' });
         get().invalidateFrom('lr');
       },
     };

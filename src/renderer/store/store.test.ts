@@ -128,6 +128,20 @@ describe('renderer store', () => {
     expect(store.getState().edits.exclude).toEqual([]);
   });
 
+  it('forgets "its last layers" when the user switches to a starting model that has none', async () => {
+    const backbone = (id: string, tunableTop: boolean) => ({ id, tunableTop });
+    const store = createAppStore({ api: fakeApi({}).api });
+    store.setState({ backbones: [backbone('mobilenet_v2_035', true), backbone('mobilenet_pair', false)] as never, backbone: 'mobilenet_v2_035' });
+    store.getState().setTrainSettings({ fineTune: 'top' });
+    store.getState().setBackbone('mobilenet_pair');
+    expect(store.getState().trainSettings.fineTune).toBe('auto');
+    // Other choices are the user's and stay.
+    store.getState().setTrainSettings({ fineTune: 'whole' });
+    store.getState().setBackbone('mobilenet_v2_035');
+    store.getState().setBackbone('mobilenet_pair');
+    expect(store.getState().trainSettings.fineTune).toBe('whole');
+  });
+
   it('draws batch losses at most once a frame and ignores other jobs', async () => {
     const frames = manualFrames();
     let finish!: (r: TrainResult) => void;
