@@ -12,7 +12,7 @@
 //
 // Env: FOLDWISE_CACHE (reuse one to skip the ONNX conversion of the backbone), BENCH_REPEATS (default 3),
 // BENCH_TTA=0 to benchmark runs without test-time augmentation only (default: both), BENCH_FORMATS
-// (comma-separated; default onnx,tfjs,tflite,tflite-fp16,coreml), BENCH_BACKBONE (default: the app's default
+// (comma-separated; default onnx,tfjs,tflite,tflite-fp16,tflite-int8,coreml), BENCH_BACKBONE (default: the app's default
 // backbone; mobilenet_v2_035 compares with the rows measured before the pair became the default).
 // modelBytes: the size of the model file(s).
 // Core ML is not run (nothing on Linux runs it): its time covers writing and Apple's structure validator.
@@ -27,7 +27,7 @@ import { median } from './common';
 
 const repeats = Number(process.env.BENCH_REPEATS ?? 3);
 const ttaModes = process.env.BENCH_TTA === '0' ? [false] : [false, true];
-const formats = (process.env.BENCH_FORMATS ?? 'onnx,tfjs,tflite,tflite-fp16,coreml').split(',') as ExportFormat[];
+const formats = (process.env.BENCH_FORMATS ?? 'onnx,tfjs,tflite,tflite-fp16,tflite-int8,coreml').split(',') as ExportFormat[];
 const backbone = process.env.BENCH_BACKBONE ?? DEFAULT_BACKBONE;
 const MODEL_FILES = new Set(['model.onnx', 'model.json', 'weights.bin', 'model.tflite', 'model.mlmodel']);
 
@@ -39,8 +39,9 @@ async function main(): Promise<void> {
   try {
     for (const tta of ttaModes) {
       const setupStart = performance.now();
-      // hymenoptera val/ has 70 ants and 83 bees: 70 + 80 = 150 validation photos.
-      const run = await makeRunFixture(path.join(tmp, tta ? 'tta' : 'plain'), { backbone, trainPerClass: 20, validPerClass: 80, tta });
+      // hymenoptera val/ has 70 ants and 83 bees: 70 + 80 = 150 validation photos. 32 training photos a
+      // class: the 64 an 8-bit export calibrates on, as in a real run.
+      const run = await makeRunFixture(path.join(tmp, tta ? 'tta' : 'plain'), { backbone, trainPerClass: 32, validPerClass: 80, tta });
       const setupSeconds = (performance.now() - setupStart) / 1000;
       for (const format of formats) {
         const seconds: number[] = [];

@@ -19,6 +19,7 @@ const ALL: ExportFormatInfo[] = [
   { id: 'onnx', name: 'ONNX', audience: 'Node and Python', what: 'One .onnx file for programs and servers: Python, Node.js, C#, C++, Java.' },
   { id: 'tflite', name: 'TFLite', audience: 'Android', what: 'One .tflite file for Android apps (MediaPipe, LiteRT), labels inside.' },
   { id: 'tflite-fp16', name: 'TFLite, half size', audience: 'Android', what: 'The same for Android at half the size; its answers differ very slightly.' },
+  { id: 'tflite-int8', name: 'TFLite, 8-bit', audience: 'Android', what: 'The same for Android at under a third of the size, tuned on your training photos; it may disagree with the app on a few photos near a tie.' },
   { id: 'coreml', name: 'Core ML', audience: 'iPhone and iPad', what: 'One .mlmodel file for iPhone, iPad and Mac apps (Vision, Core ML). Its predictions can only be checked on a Mac.' },
 ];
 

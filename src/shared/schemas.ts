@@ -259,7 +259,7 @@ export const Heatmap = z.object({
 
 // ---- export and predict -----------------------------------------------------------------------
 
-export const ExportFormat = z.enum(['tfjs', 'onnx', 'tflite', 'tflite-fp16', 'coreml']);
+export const ExportFormat = z.enum(['tfjs', 'onnx', 'tflite', 'tflite-fp16', 'tflite-int8', 'coreml']);
 /** The exported file, reloaded by its runtime, compared with the app's own answers on the checking photos. */
 export const PredictionCheck = z.object({
   /** Absent in results written before structure checks existed. */

@@ -108,6 +108,7 @@ const FORMAT_NAMES: Record<string, string> = {
   onnx: 'ONNX (opset 13)',
   tflite: 'TFLite (float32)',
   'tflite-fp16': 'TFLite (float16 weights)',
+  'tflite-int8': 'TFLite (8-bit: int8 weights and values, ranges measured on training photos; float32 input, head and output)',
   coreml: 'Core ML neural network classifier (specification version 4: iOS 13, macOS 10.15 and later)',
 };
 

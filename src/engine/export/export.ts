@@ -65,6 +65,21 @@ function verificationImages(items: SavedPrediction[], classes: string[], max: nu
   return [];
 }
 
+/** Up to 64 training photos, the classes taking turns, for formats that measure value ranges (8-bit TFLite). */
+function calibrationPhotos(items: SavedPrediction[]): string[] {
+  const byClass = new Map<string, string[]>();
+  for (const i of items) {
+    if (i.split !== 'train' || i.path === undefined) continue;
+    if (!byClass.has(i.label)) byClass.set(i.label, []);
+    byClass.get(i.label)!.push(i.path);
+  }
+  const lists = [...byClass.values()];
+  const chosen: string[] = [];
+  for (let k = 0; chosen.length < CALIBRATION_PHOTOS && lists.some((l) => k < l.length); k++) for (const l of lists) if (k < l.length) chosen.push(l[k]!);
+  return chosen.slice(0, CALIBRATION_PHOTOS);
+}
+const CALIBRATION_PHOTOS = 64;
+
 /** Joins, writes, reloads and verifies the export; an inference job of the compute owner (a phase of one, when called inside a job). */
 export function exportModel(runDir: string, opts: ExportOptions): Promise<ExportReport> {
   // Every write error speaks of the export folder (with the size once it is known), not of the hidden partial one.
@@ -113,7 +128,7 @@ async function exportNow(runDir: string, opts: ExportOptions, place: WritePlace)
     endStage('join');
     opts.signal?.throwIfAborted();
     progress({ stage: 'export', done: 1, total: 3, message: `writing ${format.modelFile}` });
-    const modelFiles = await format.write(tmp, classifier.graph, meta);
+    const modelFiles = await format.write(tmp, classifier.graph, meta, { calibrationPhotos: calibrationPhotos(run.predictions) });
     opts.signal?.throwIfAborted();
     endStage('write');
 

@@ -27,6 +27,7 @@ function modelBytes(graph: ExportGraph, format: ExportFormat): number {
   // TF.js mirrors with a Dense permutation and Core ML with a reversed-identity convolution: side x side floats.
   const mirror = graph.mirrorAverage && (format === 'tfjs' || format === 'coreml') ? side * side * 4 : 0;
   if (format === 'tflite-fp16') return weights / 2;
+  if (format === 'tflite-int8') return weights / 4 + weights / 16; // int8 weights, int32 biases and the float head, generously
   if (format === 'coreml' && graph.mirrorAverage) return 2 * weights + mirror; // Core ML layers cannot share weights: the body is written twice
   return weights + mirror;
 }

@@ -4,22 +4,28 @@
 // thread and one in a worker thread per extra core (LiteRT.js runs one thread in Node).
 import fs from 'node:fs';
 import path from 'node:path';
+import { decodeForModel, type ResizeRecipe } from '../../dataset/decode';
+import { EngineError } from '../../../shared/rpc';
 import { classifierMetadata, LABELS_FILE, withAssociatedFiles } from '../tflite/metadata';
+import { calibrate, planInt8 } from '../tflite/quantize';
 import { loadTfliteRunner } from '../tflite/runner';
+import { FP16_TOLERANCE, INT8_TOLERANCE } from '../tflite/tolerance';
 import { graphToTflite } from '../tflite/writer';
 import { startRunnerPool } from '../runner-pool';
 import type { Loader, LoadOptions, ModelFormat } from './types';
 
-function tfliteFormat(id: 'tflite' | 'tflite-fp16'): ModelFormat {
-  const float16 = id === 'tflite-fp16';
+const WEIGHTS = { tflite: 'float32', 'tflite-fp16': 'float16', 'tflite-int8': 'int8' } as const;
+
+function tfliteFormat(id: keyof typeof WEIGHTS): ModelFormat {
+  const weights = WEIGHTS[id];
   return {
     id,
     modelFile: 'model.tflite',
     inputName: 'pixels',
     outputName: 'probabilities',
-    // Weights rounded to float16 move probabilities by up to ~1e-2, and may swap the top class of a photo the app finds a near tie.
-    tolerance: float16 ? { agreement: 0.99, maxAbsDiff: 2e-2 } : undefined,
-    async write(dir, graph, meta) {
+    tolerance: weights === 'float16' ? FP16_TOLERANCE : weights === 'int8' ? INT8_TOLERANCE : undefined,
+    async write(dir, graph, meta, context) {
+      const int8 = weights === 'int8' ? planInt8(graph, await calibrate(graph, calibrationBatches(context?.calibrationPhotos ?? [], meta.recipe))) : undefined;
       const metadata = classifierMetadata({
         name: `Foldwise image classifier (${meta.backbone.name})`,
         description: `Classifies a photo as one of: ${meta.labels.join(', ')}. Preprocessing is inside the model: feed RGB values 0-255.`,
@@ -28,7 +34,7 @@ function tfliteFormat(id: 'tflite' | 'tflite-fp16'): ModelFormat {
         labels: meta.labels,
         inputSize: meta.recipe.size,
       });
-      const model = graphToTflite(graph, { weights: float16 ? 'float16' : 'float32', inputName: this.inputName, outputName: this.outputName, description: `Foldwise ${meta.appVersion}`, metadata });
+      const model = graphToTflite(graph, { weights, int8, inputName: this.inputName, outputName: this.outputName, description: `Foldwise ${meta.appVersion}`, metadata });
       await fs.promises.writeFile(path.join(dir, this.modelFile), withAssociatedFiles(model, { [LABELS_FILE]: `${meta.labels.join('\n')}\n` }));
       return [this.modelFile];
     },
@@ -58,5 +64,26 @@ function prepareTfliteLoad(modelFile: string, opts: LoadOptions): Loader {
   return { load: (dir) => pool.load(path.join(dir, modelFile)), dispose: () => pool.dispose() };
 }
 
+/** Calibration photos decoded by the app's one decode path, 8 at a time; a photo that cannot be read is left out. */
+async function* calibrationBatches(photos: string[], recipe: ResizeRecipe): AsyncGenerator<{ pixels: Float32Array; n: number }> {
+  let used = 0;
+  for (let i = 0; i < photos.length; i += 8) {
+    const decoded = await Promise.all(photos.slice(i, i + 8).map((p) => decodeForModel(p, recipe).catch(() => null)));
+    const ok = decoded.filter((d): d is Uint8Array => d !== null);
+    if (ok.length === 0) continue;
+    const pixels = new Float32Array(ok.length * ok[0]!.length);
+    ok.forEach((d, k) => pixels.set(d, k * d.length));
+    used += ok.length;
+    yield { pixels, n: ok.length };
+  }
+  if (used === 0) {
+    throw new EngineError(
+      'export/no-calibration-photos',
+      `An 8-bit export measures the range of its values on the training photos, and none of the ${photos.length} listed by this run could be read. Put the photos back, or export "TFLite" (float32) instead.`,
+    );
+  }
+}
+
 export const tfliteFp32Format = tfliteFormat('tflite');
 export const tfliteFp16Format = tfliteFormat('tflite-fp16');
+export const tfliteInt8Format = tfliteFormat('tflite-int8');

@@ -29,6 +29,11 @@ export interface LoadOptions {
   threads?: number;
 }
 
+/** What some formats need beyond the graph: 8-bit TFLite measures its value ranges on training photos. */
+export interface WriteContext {
+  calibrationPhotos: string[];
+}
+
 export interface ModelFormat {
   id: ExportFormat;
   /** Name of the model file inside the export folder. */
@@ -36,7 +41,7 @@ export interface ModelFormat {
   inputName: string;
   outputName: string;
   /** Writes the model (the run's one export graph, see graph/types.ts) into `dir` (which exists); returns the file names written. */
-  write(dir: string, graph: ExportGraph, meta: ExportMetadata): Promise<string[]>;
+  write(dir: string, graph: ExportGraph, meta: ExportMetadata, context?: WriteContext): Promise<string[]>;
   /** Loads what write() wrote, with the stock runtime of the format. */
   load(dir: string, opts?: LoadOptions): Promise<Runner>;
   /**

@@ -9,14 +9,7 @@ import { paddingMode, UnsupportedLayerError, type ExportGraph, type FusedActivat
 
 /** The graph as a live layers model; the caller disposes it. */
 export function graphToLayersModel(graph: ExportGraph): tf.LayersModel {
-  const names = new Set<string>();
-  const unique = (hint: string) => {
-    const base = hint.replace(/[^A-Za-z0-9_]/g, '_');
-    let name = base;
-    for (let i = 1; names.has(name); i++) name = `${base}_${i}`;
-    names.add(name);
-    return name;
-  };
+  const unique = uniqueNames();
   const made: tf.Tensor[] = [];
   const keep = <T extends tf.Tensor>(t: T): T => {
     made.push(t);
@@ -51,7 +44,39 @@ export function graphToLayersModel(graph: ExportGraph): tf.LayersModel {
   }
 }
 
+/**
+ * The body alone (its input already preprocessed), answering the values of nodes `ids`, in that
+ * order: what 8-bit export calibrates on. The caller disposes it.
+ */
+export function graphValues(graph: ExportGraph, ids: number[]): tf.LayersModel {
+  const unique = uniqueNames();
+  const made: tf.Tensor[] = [];
+  try {
+    const input = tf.input({ shape: graph.inputShape.slice(1) as number[], dtype: 'float32', name: unique('body_input') });
+    const values = emitValues(graph, input, unique, (t) => (made.push(t), t));
+    return tf.model({ inputs: input, outputs: ids.map((id) => values[id]!), name: unique('values') });
+  } finally {
+    tf.dispose(made);
+  }
+}
+
+/** Layer names from hints: tfjs's allowed characters, and a number where a name was taken. */
+function uniqueNames(): (hint: string) => string {
+  const names = new Set<string>();
+  return (hint) => {
+    const base = hint.replace(/[^A-Za-z0-9_]/g, '_');
+    let name = base;
+    for (let i = 1; names.has(name); i++) name = `${base}_${i}`;
+    names.add(name);
+    return name;
+  };
+}
+
 function emitBody(graph: ExportGraph, input: tf.SymbolicTensor, unique: (hint: string) => string, keep: <T extends tf.Tensor>(t: T) => T): tf.SymbolicTensor {
+  return emitValues(graph, input, unique, keep)[graph.output]!;
+}
+
+function emitValues(graph: ExportGraph, input: tf.SymbolicTensor, unique: (hint: string) => string, keep: <T extends tf.Tensor>(t: T) => T): tf.SymbolicTensor[] {
   const values: tf.SymbolicTensor[] = [];
   for (const node of graph.nodes) {
     if (node.op === 'input') {
@@ -61,7 +86,7 @@ function emitBody(graph: ExportGraph, input: tf.SymbolicTensor, unique: (hint: s
     const ins = node.inputs.map((i) => values[i]!);
     values[node.id] = emit(graph, node, ins, unique, keep);
   }
-  return values[graph.output]!;
+  return values;
 }
 
 function emit(graph: ExportGraph, node: GraphNode, ins: tf.SymbolicTensor[], unique: (hint: string) => string, keep: <T extends tf.Tensor>(t: T) => T): tf.SymbolicTensor {

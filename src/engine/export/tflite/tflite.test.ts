@@ -17,6 +17,8 @@ import { BuiltinOperator, Model, TensorType } from './generated/schema_generated
 import { ModelMetadata } from './generated/metadata_schema_generated';
 import { compileTflite, runEach } from './litert';
 import { graphToTflite } from './writer';
+import { calibrate, planInt8 } from './quantize';
+import { INT8_TOLERANCE } from './tolerance';
 
 let tmp: string;
 let fixture: RunFixture;
@@ -33,7 +35,7 @@ afterAll(() => {
 });
 
 /** A small graph with every op the writer knows for classifiers: strided, padded, depthwise, add, pooling, dense, softmax. */
-function smallModel(): tf.LayersModel {
+function smallModel(output: 'softmax' | 'linear' = 'softmax'): tf.LayersModel {
   const init = (seed: number) => tf.initializers.randomNormal({ seed, stddev: 0.4 });
   const input = tf.input({ shape: [10, 10, 3] });
   const scaled = tf.layers.rescaling({ scale: 1 / 127.5, offset: -1 }).apply(input) as tf.SymbolicTensor;
@@ -45,7 +47,7 @@ function smallModel(): tf.LayersModel {
   const pw = tf.layers.conv2d({ filters: 8, kernelSize: 1, activation: 'relu', kernelInitializer: init(6) }).apply(dw) as tf.SymbolicTensor;
   const sum = tf.layers.add().apply([dw, pw]) as tf.SymbolicTensor;
   const pooled = tf.layers.globalAveragePooling2d({}).apply(sum) as tf.SymbolicTensor;
-  const out = tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: init(7) }).apply(pooled) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ units: 3, activation: output, kernelInitializer: init(7) }).apply(pooled) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: out });
 }
 
@@ -89,6 +91,46 @@ describe('the TFLite writer', () => {
     model.dispose();
   });
 
+  it('writes an 8-bit file (int8 body, per-channel weights, float head) whose answers LiteRT.js keeps close to the float model', async () => {
+    // Scores without the softmax, whose near-even probabilities here would hide errors.
+    const model = smallModel('linear');
+    const { graph } = graphFromModel(model);
+    const px = pixels(6, 10, 11);
+    const expected = tf.tidy(() => (model.predict(tf.tensor4d(px, [6, 10, 10, 3])) as tf.Tensor).dataSync());
+    async function* batches() {
+      yield { pixels: px, n: 6 };
+    }
+    const plan = planInt8(graph, await calibrate(graph, batches()));
+    const bytes = graphToTflite(graph, { weights: 'int8', int8: plan });
+    const subgraph = Model.getRootAsModel(new flatbuffers.ByteBuffer(bytes)).subgraphs(0)!;
+    const tensors = Array.from({ length: subgraph.tensorsLength() }, (_, i) => subgraph.tensors(i)!);
+    // Every convolution's filter is int8 with one scale per output channel and zero point 0.
+    const filters = tensors.filter((t) => t.type() === TensorType.INT8 && t.name()!.endsWith('/filter'));
+    expect(filters.length).toBe(graph.nodes.filter((n) => n.op === 'conv2d' || n.op === 'depthwiseConv2d').length);
+    for (const f of filters) {
+      const channels = f.shape(f.quantization()!.quantizedDimension())!;
+      expect(f.quantization()!.scaleLength()).toBe(channels);
+      expect(Array.from({ length: channels }, (_, c) => Number(f.quantization()!.zeroPoint(c)))).toEqual(new Array(channels).fill(0));
+    }
+    expect(tensors.some((t) => t.type() === TensorType.INT32 && t.name()!.endsWith('/bias'))).toBe(true);
+    // The dense head stays float32.
+    expect(tensors.some((t) => t.type() === TensorType.FLOAT32 && t.name()!.includes('dense') && t.buffer() > 0)).toBe(true);
+
+    const { litert, model: compiled } = await compileTflite(bytes);
+    const actual = await runEach(litert, compiled, px, 6, [1, 10, 10, 3]);
+    compiled.delete();
+    const spread = Math.max(...expected) - Math.min(...expected);
+    const error = (got: Float32Array) => Math.max(...Array.from(got, (v, i) => Math.abs(v - expected[i]!))) / spread;
+    expect(error(actual)).toBeLessThan(0.05); // measured 0.019 of the scores' spread
+    // A plan whose zero points are off (0 no longer stands for 0) is far off: the check above can fail.
+    const wrong = new Map([...plan].map(([id, q]) => [id, { ...q, zeroPoint: Math.min(127, q.zeroPoint + 100) }]));
+    const { model: broken } = await compileTflite(graphToTflite(graph, { weights: 'int8', int8: wrong }));
+    const off = await runEach(litert, broken, px, 6, [1, 10, 10, 3]);
+    broken.delete();
+    expect(error(off)).toBeGreaterThan(0.2); // measured 0.43
+    model.dispose();
+  });
+
   it('rounds to float16 as IEEE 754 does', () => {
     for (const v of [0, 1, -2.5, 65504, 1e-7, 0.1, 3.14159]) expect(fromFloat16Bits(toFloat16Bits(v))).toBeCloseTo(v, v === 0.1 || v === 3.14159 ? 2 : 6);
     expect(toFloat16Bits(1)).toBe(0x3c00);
@@ -100,18 +142,21 @@ describe('the TFLite writer', () => {
 });
 
 describe('TFLite export', () => {
-  it('exports float32 and float16 files with metadata and labels inside that agree with the app, and predict runs them', async () => {
+  it('exports float32, float16 and 8-bit files with metadata and labels inside that agree with the app, and predict runs them', async () => {
     const sizes: Record<string, number> = {};
-    for (const format of ['tflite', 'tflite-fp16'] as const) {
+    for (const format of ['tflite', 'tflite-fp16', 'tflite-int8'] as const) {
       const out = path.join(tmp, 'exports', format);
       const result = await exportModel(fixture.runDir, { format, out });
       expect(result.verified.images).toBe(8);
       if (format === 'tflite') {
         expect(result.verified.agreement).toBe(1);
         expect(result.verified.maxAbsDiff).toBeLessThanOrEqual(1e-4);
-      } else {
+      } else if (format === 'tflite-fp16') {
         expect(result.verified.agreement).toBeGreaterThanOrEqual(0.99);
         expect(result.verified.maxAbsDiff).toBeLessThanOrEqual(2e-2);
+      } else {
+        expect(result.verified.agreement).toBeGreaterThanOrEqual(INT8_TOLERANCE.agreement);
+        expect(result.verified.maxAbsDiff).toBeLessThanOrEqual(INT8_TOLERANCE.maxAbsDiff);
       }
       expect(result.runtime.exported).toMatch(/^litert\.js-wasm( in this thread)?/);
       const file = path.join(out, 'model.tflite');
@@ -145,6 +190,7 @@ describe('TFLite export', () => {
     }
     expect(sizes['tflite-fp16']! / sizes.tflite!).toBeGreaterThan(0.45);
     expect(sizes['tflite-fp16']! / sizes.tflite!).toBeLessThan(0.6);
+    expect(sizes['tflite-int8']! / sizes.tflite!).toBeLessThan(0.4);
   });
 
   it('names a broken .tflite file and says what to do', async () => {

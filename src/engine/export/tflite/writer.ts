@@ -34,6 +34,7 @@ import {
   Padding,
   PadOptions,
   Pool2DOptions,
+  QuantizationParameters,
   ReducerOptions,
   ReshapeOptions,
   ReverseV2Options,
@@ -44,10 +45,15 @@ import {
   TransposeOptions,
 } from './generated/schema_generated';
 import { float16Bits } from './float16';
+import { quantizeWeights, type Int8Plan, type QuantParams } from './quantize';
 
 export interface TfliteWriteOptions {
-  /** How constant weights are stored. */
-  weights: 'float32' | 'float16';
+  /**
+   * How constant weights are stored. 'int8': the body's planned values run in int8 too (quantize.ts),
+   * with `int8` the params measured on calibration photos.
+   */
+  weights: 'float32' | 'float16' | 'int8';
+  int8?: Int8Plan;
   inputName?: string;
   outputName?: string;
   description?: string;
@@ -61,6 +67,8 @@ interface TensorSpec {
   shape: number[];
   type: TensorType;
   buffer: number;
+  /** int8 and int32 tensors: real = scale * (q - zeroPoint), per slice along `dimension` when several. */
+  quantization?: { scales: number[]; zeroPoints: number[]; dimension: number };
 }
 interface OperatorSpec {
   code: BuiltinOperator;
@@ -90,16 +98,38 @@ class TfliteBuilder {
     return name;
   }
 
-  /** A float32 value computed by an op. */
-  value(name: string, shape: number[]): number {
-    this.tensors.push({ name: this.unique(name), shape, type: TensorType.FLOAT32, buffer: 0 });
+  /** A float32 value computed by an op; int8 when given its params. */
+  value(name: string, shape: number[], q?: QuantParams): number {
+    const quantization = q && { scales: [q.scale], zeroPoints: [q.zeroPoint], dimension: 0 };
+    this.tensors.push({ name: this.unique(name), shape, type: q ? TensorType.INT8 : TensorType.FLOAT32, buffer: 0, quantization });
     return this.tensors.length - 1;
   }
 
-  private constant(name: string, shape: number[], type: TensorType, bytes: Uint8Array): number {
+  private constant(name: string, shape: number[], type: TensorType, bytes: Uint8Array, quantization?: TensorSpec['quantization']): number {
     this.buffers.push(bytes);
-    this.tensors.push({ name: this.unique(name), shape, type, buffer: this.buffers.length - 1 });
+    this.tensors.push({ name: this.unique(name), shape, type, buffer: this.buffers.length - 1, quantization });
     return this.tensors.length - 1;
+  }
+
+  private readonly int8Consts = new Map<Float32Array, { weights: number; bias: number }>();
+
+  /**
+   * Int8 weights with one scale per slice along `axis`, and their int32 bias at input scale x weight
+   * scale; once per filter (the mirror's body shares them, its input having the same params).
+   */
+  int8Weights(name: string, data: Float32Array, shape: number[], axis: number, bias: Float32Array, inputScale: number): { weights: number; bias: number } {
+    const known = this.int8Consts.get(data);
+    if (known) return known;
+    const { values, scales } = quantizeWeights(data, shape, axis);
+    const zeros = scales.map(() => 0);
+    const biasScales = scales.map((s) => s * inputScale);
+    const biasValues = Int32Array.from(bias, (b, c) => Math.round(b / biasScales[c]!));
+    const made = {
+      weights: this.constant(`${name}/filter`, shape, TensorType.INT8, new Uint8Array(values.buffer), { scales, zeroPoints: zeros, dimension: axis }),
+      bias: this.constant(`${name}/bias`, [bias.length], TensorType.INT32, new Uint8Array(biasValues.buffer), { scales: biasScales, zeroPoints: zeros, dimension: 0 }),
+    };
+    this.int8Consts.set(data, made);
+    return made;
   }
 
   /** Float weights, once per (array, shape); float16 ones are read through a DEQUANTIZE op to float32. */
@@ -133,6 +163,9 @@ class TfliteBuilder {
 export function graphToTflite(graph: ExportGraph, opts: TfliteWriteOptions): Uint8Array {
   if (graph.inputShape.length !== 4) throw new UnsupportedLayerError('a model without an image input', 'TFLite export takes images [1, height, width, 3]', 'TFLite');
   const t = new TfliteBuilder(opts.weights === 'float16');
+  const plan = opts.weights === 'int8' ? opts.int8 : undefined;
+  if (opts.weights === 'int8' && !plan) throw new Error('An 8-bit TFLite file needs the calibration plan (quantize.ts)');
+  const body = (t: TfliteBuilder, graph: ExportGraph, x: number, prefix: string) => (plan ? int8Body(t, graph, x, prefix, plan) : floatBody(t, graph, x, prefix));
   const batch1 = (shape: (number | null)[]) => shape.map((d) => d ?? 1);
   const input = t.value(opts.inputName ?? 'pixels', batch1(graph.inputShape));
   let x = input;
@@ -160,10 +193,109 @@ export function graphToTflite(graph: ExportGraph, opts: TfliteWriteOptions): Uin
 }
 
 /** Writes the graph's body on tensor `input`; returns the output tensor. */
-function body(t: TfliteBuilder, graph: ExportGraph, input: number, prefix: string): number {
+function floatBody(t: TfliteBuilder, graph: ExportGraph, input: number, prefix: string): number {
   const values: number[] = [];
   for (const node of graph.nodes) values[node.id] = node.op === 'input' ? input : emit(t, graph, node, node.inputs.map((i) => values[i]!), prefix);
   return values[graph.output]!;
+}
+
+/**
+ * The body with the plan's values in int8: a QUANTIZE where an int8 op reads a float value (the
+ * preprocessed photo), a DEQUANTIZE where a float op reads an int8 one (the head). Returns a float output.
+ */
+function int8Body(t: TfliteBuilder, graph: ExportGraph, input: number, prefix: string, plan: Int8Plan): number {
+  const floats: number[] = [];
+  const ints: number[] = [];
+  const shapeOf = (id: number) => graph.nodes[id]!.shape.map((d) => d ?? 1);
+  const asInt8 = (id: number) => {
+    if (ints[id] === undefined) {
+      ints[id] = t.value(`${prefix}${graph.nodes[id]!.name}/int8`, shapeOf(id), plan.get(id)!);
+      t.op(BuiltinOperator.QUANTIZE, [floats[id]!], [ints[id]!], undefined, 2);
+    }
+    return ints[id]!;
+  };
+  const asFloat = (id: number) => {
+    if (floats[id] === undefined) {
+      floats[id] = t.value(`${prefix}${graph.nodes[id]!.name}/float`, shapeOf(id));
+      t.op(BuiltinOperator.DEQUANTIZE, [ints[id]!], [floats[id]!], { type: BuiltinOptions.DequantizeOptions, build: (b) => DequantizeOptions.createDequantizeOptions(b) }, 2);
+    }
+    return floats[id]!;
+  };
+  for (const node of graph.nodes) {
+    if (node.op === 'input') floats[node.id] = input;
+    else if (plan.has(node.id)) ints[node.id] = emitInt8(t, graph, node, node.inputs.map(asInt8), prefix, plan);
+    else floats[node.id] = emit(t, graph, node, node.inputs.map(asFloat), prefix);
+  }
+  return asFloat(graph.output);
+}
+
+/** One op of the int8 body (runsInt8 in quantize.ts lists which); `ins` are int8 tensors. */
+function emitInt8(t: TfliteBuilder, graph: ExportGraph, node: GraphNode, ins: number[], prefix: string, plan: Int8Plan): number {
+  const shape = node.shape.map((d) => d ?? 1);
+  const name = `${prefix}${node.name}`;
+  const q = plan.get(node.id)!;
+  const inQ = plan.get(node.inputs[0] ?? 0)!;
+  const out = () => t.value(name, shape, q);
+  const inShape = graph.nodes[node.inputs[0] ?? 0]!.shape;
+  const pad = (x: number, pads: [number, number, number, number], y: number) =>
+    t.op(BuiltinOperator.PAD, [x, t.ints(`${name}/paddings`, [0, 0, pads[0], pads[2], pads[1], pads[3], 0, 0], [4, 2])], [y], { type: BuiltinOptions.PadOptions, build: (b) => PadOptions.createPadOptions(b) }, 2);
+  // An int8 PAD fills with the zero point, which stands for 0: the same as the float model's zeros.
+  const padded = (kernel: [number, number], strides: [number, number], dilations: [number, number], pads: [number, number, number, number]) => {
+    const mode = paddingMode(inShape, kernel, strides, dilations, pads);
+    if (mode !== 'explicit') return { x: ins[0]!, padding: mode === 'same' ? Padding.SAME : Padding.VALID };
+    const [, h, w, c] = inShape.map((d) => d ?? 1);
+    const y = t.value(`${name}/pad`, [1, h! + pads[0] + pads[2], w! + pads[1] + pads[3], c!], inQ);
+    pad(ins[0]!, pads, y);
+    return { x: y, padding: Padding.VALID };
+  };
+  switch (node.op) {
+    case 'conv2d':
+    case 'depthwiseConv2d': {
+      const [kh, kw] = [node.filterShape[1], node.filterShape[2]];
+      const { x, padding } = padded([kh, kw], node.strides, node.dilations, node.pads);
+      const depthwise = node.op === 'depthwiseConv2d';
+      const w = t.int8Weights(name, node.filter, node.filterShape, depthwise ? 3 : 0, node.bias, inQ.scale);
+      const y = out();
+      const act = activationType(node.activation);
+      const [sh, sw] = node.strides;
+      const [dh, dw] = node.dilations;
+      const options: Options = depthwise
+        ? { type: BuiltinOptions.DepthwiseConv2DOptions, build: (b) => DepthwiseConv2DOptions.createDepthwiseConv2DOptions(b, padding, sw, sh, node.multiplier, act, dw, dh) }
+        : { type: BuiltinOptions.Conv2DOptions, build: (b) => Conv2DOptions.createConv2DOptions(b, padding, sw, sh, act, dw, dh, TensorType.INT8) };
+      t.op(depthwise ? BuiltinOperator.DEPTHWISE_CONV_2D : BuiltinOperator.CONV_2D, [x, w.weights, w.bias], [y], options, 3);
+      return y;
+    }
+    case 'add': {
+      const y = out();
+      t.op(BuiltinOperator.ADD, ins, [y], addOptions(node.activation), 2);
+      return y;
+    }
+    case 'concat': {
+      const y = out();
+      t.op(BuiltinOperator.CONCATENATION, ins, [y], { type: BuiltinOptions.ConcatenationOptions, build: (b) => ConcatenationOptions.createConcatenationOptions(b, node.axis, ActivationFunctionType.NONE) }, 2);
+      return y;
+    }
+    case 'pad': {
+      const y = out();
+      pad(ins[0]!, node.pads, y);
+      return y;
+    }
+    case 'globalPool': {
+      const y = out();
+      t.op(BuiltinOperator.MEAN, [ins[0]!, t.ints(`${name}/axes`, [1, 2])], [y], { type: BuiltinOptions.ReducerOptions, build: (b) => ReducerOptions.createReducerOptions(b, false) }, 2);
+      return y;
+    }
+    case 'reshape': {
+      const y = out();
+      t.op(BuiltinOperator.RESHAPE, [ins[0]!, t.ints(`${name}/shape`, shape)], [y], {
+        type: BuiltinOptions.ReshapeOptions,
+        build: (b) => ReshapeOptions.createReshapeOptions(b, ReshapeOptions.createNewShapeVector(b, shape)),
+      });
+      return y;
+    }
+    default:
+      throw new UnsupportedLayerError(`"${node.name}" (${node.op})`, 'no 8-bit version of this op', 'TFLite');
+  }
 }
 
 function emit(t: TfliteBuilder, graph: ExportGraph, node: GraphNode, ins: number[], prefix: string): number {
@@ -346,11 +478,25 @@ function serialize(t: TfliteBuilder, input: number, output: number, opts: Tflite
   const tensorOffsets = t.tensors.map((spec) => {
     const name = b.createString(spec.name);
     const shape = Tensor.createShapeVector(b, spec.shape);
+    const q = spec.quantization;
+    const quantization =
+      q &&
+      QuantizationParameters.createQuantizationParameters(
+        b,
+        0,
+        0,
+        QuantizationParameters.createScaleVector(b, q.scales),
+        QuantizationParameters.createZeroPointVector(b, q.zeroPoints.map(BigInt)),
+        0,
+        0,
+        q.dimension,
+      );
     Tensor.startTensor(b);
     Tensor.addShape(b, shape);
     Tensor.addType(b, spec.type);
     Tensor.addBuffer(b, spec.buffer);
     Tensor.addName(b, name);
+    if (quantization !== undefined) Tensor.addQuantization(b, quantization);
     return Tensor.endTensor(b);
   });
   const codes: { code: BuiltinOperator; version: number }[] = [];

@@ -1,0 +1,120 @@
+// 8-bit TFLite (TFLite's int8 scheme, https://ai.google.dev/edge/litert/models/quantization_spec):
+// the convolutional body runs on int8 values, each with one scale and zero point measured on
+// training photos (calibration); weights are int8 per output channel with zero point 0, biases int32
+// at input scale x weight scale. The head (dense + softmax) and the mirror average stay float32: they
+// are a few kilobytes and the probabilities keep their float precision.
+import * as tf from '@tensorflow/tfjs';
+import { graphValues } from '../graph/tfjs';
+import type { ExportGraph, GraphNode } from '../graph';
+
+/** real = scale * (q - zeroPoint) */
+export interface QuantParams {
+  scale: number;
+  zeroPoint: number;
+}
+
+/** Every value the int8 body computes, by graph node id, with the params it is stored with. */
+export type Int8Plan = Map<number, QuantParams>;
+
+/** Ops with an int8 kernel in TFLite's builtins and XNNPACK; their inputs and output are int8. */
+export function runsInt8(node: GraphNode): boolean {
+  switch (node.op) {
+    case 'input':
+    case 'conv2d':
+    case 'depthwiseConv2d':
+    case 'concat':
+    case 'pad':
+    case 'reshape':
+      return true;
+    case 'add':
+      return node.inputs.length === 2;
+    case 'globalPool':
+      return node.kind === 'avg' && !node.keepDims;
+    default:
+      return false;
+  }
+}
+
+/** Ops whose int8 output must have its input's params (TFLite's restriction for these kernels); MEAN requantizes. */
+const SAME_PARAMS = new Set(['concat', 'pad', 'reshape']);
+
+/** Smallest and largest value of each node's output over the calibration photos; id 0 is the body's input. */
+export type Ranges = Map<number, { min: number; max: number }>;
+
+/**
+ * Runs the graph's body in float32 (stock tfjs) on the calibration photos (RGB 0-255, NHWC, `n` at a
+ * time) and records each int8 candidate's range. The mirror is not calibrated separately: a mirrored
+ * photo has the same pixel values, and the ranges of what follows hardly move.
+ */
+export async function calibrate(graph: ExportGraph, batches: AsyncIterable<{ pixels: Float32Array; n: number }>): Promise<Ranges> {
+  const ranges: Ranges = new Map();
+  const widen = (id: number, min: number, max: number) => {
+    const r = ranges.get(id);
+    ranges.set(id, r ? { min: Math.min(r.min, min), max: Math.max(r.max, max) } : { min, max });
+  };
+  const { scale, offset } = graph.preprocessing ?? { scale: 1, offset: 0 };
+  const ids = graph.nodes.filter((n) => n.op !== 'input' && runsInt8(n)).map((n) => n.id);
+  const model = graphValues(graph, ids);
+  try {
+    for await (const { pixels, n } of batches) {
+      const shape = [n, ...(graph.inputShape.slice(1) as number[])];
+      const found = tf.tidy(() => {
+        const x = tf.tensor(pixels, shape).mul(scale).add(offset);
+        const outs = model.predict(x) as tf.Tensor | tf.Tensor[];
+        return [x, ...(Array.isArray(outs) ? outs : [outs])].map((t) => tf.stack([t.min(), t.max()]));
+      });
+      const values = await Promise.all(found.map((t) => t.data()));
+      tf.dispose(found);
+      [0, ...ids].forEach((id, i) => widen(id, values[i]![0]!, values[i]![1]!));
+    }
+  } finally {
+    model.dispose();
+  }
+  return ranges;
+}
+
+/** Params for int8 values in [min, max] (widened to hold 0, which must be exact for padding and ReLU). */
+export function paramsFor(min: number, max: number): QuantParams {
+  const lo = Math.min(0, min);
+  const hi = Math.max(0, max, lo + 1e-6);
+  const scale = (hi - lo) / 255;
+  return { scale, zeroPoint: Math.max(-128, Math.min(127, Math.round(-128 - lo / scale))) };
+}
+
+/** Params of every int8 value: ops that must keep their input's params share one range with it. */
+export function planInt8(graph: ExportGraph, ranges: Ranges): Int8Plan {
+  const int8 = new Set<number>();
+  for (const n of graph.nodes) if (runsInt8(n) && n.inputs.every((i) => int8.has(i))) int8.add(n.id);
+  const parent = new Map<number, number>();
+  const root = (id: number): number => {
+    const p = parent.get(id) ?? id;
+    if (p === id) return id;
+    const r = root(p);
+    parent.set(id, r);
+    return r;
+  };
+  for (const node of graph.nodes) {
+    if (!int8.has(node.id) || !SAME_PARAMS.has(node.op)) continue;
+    for (const i of node.inputs) parent.set(root(i), root(node.id));
+  }
+  const groups = new Map<number, { min: number; max: number }>();
+  for (const id of int8) {
+    const r = ranges.get(id);
+    if (!r) throw new Error(`No calibration range for graph value ${id}`);
+    const g = groups.get(root(id));
+    groups.set(root(id), g ? { min: Math.min(g.min, r.min), max: Math.max(g.max, r.max) } : { ...r });
+  }
+  return new Map([...int8].map((id) => [id, paramsFor(groups.get(root(id))!.min, groups.get(root(id))!.max)]));
+}
+
+/** Symmetric int8 weights, one scale per slice along `axis` (the output channel). */
+export function quantizeWeights(data: Float32Array, shape: number[], axis: number): { values: Int8Array; scales: number[] } {
+  const channels = shape[axis]!;
+  const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const channelOf = (i: number) => Math.floor(i / inner) % channels;
+  const scales = new Array<number>(channels).fill(0);
+  data.forEach((v, i) => (scales[channelOf(i)] = Math.max(scales[channelOf(i)]!, Math.abs(v))));
+  for (let c = 0; c < channels; c++) scales[c] = scales[c]! > 0 ? scales[c]! / 127 : 1;
+  const values = Int8Array.from(data, (v, i) => Math.max(-127, Math.min(127, Math.round(v / scales[channelOf(i)]!))));
+  return { values, scales };
+}
