@@ -267,6 +267,8 @@ export const PredictionCheck = z.object({
   images: z.number().int(),
   agreement: z.number(),
   maxAbsDiff: z.number(),
+  /** Mean over images of each one's largest probability difference; absent in results written before 8-bit export. */
+  meanAbsDiff: z.number().optional(),
 });
 /** Only the file's structure checked, for a format nothing here can run (Core ML needs an Apple system). */
 export const StructureCheck = z.object({
@@ -281,6 +283,7 @@ export const StructureCheck = z.object({
   images: z.undefined().optional(),
   agreement: z.undefined().optional(),
   maxAbsDiff: z.undefined().optional(),
+  meanAbsDiff: z.undefined().optional(),
 });
 export const ExportResult = z.object({
   format: ExportFormat,

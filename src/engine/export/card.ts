@@ -123,7 +123,7 @@ export interface CardInput {
   meta: ExportMetadata;
   stats: CardStats;
   /** Predictions compared with the app's, or (Core ML) only the structure checked. */
-  verified: { kind?: 'predictions'; images: number; agreement: number; maxAbsDiff: number; accuracy: number | null } | StructureCheck;
+  verified: { kind?: 'predictions'; images: number; agreement: number; maxAbsDiff: number; meanAbsDiff?: number; accuracy: number | null } | StructureCheck;
   files: string[];
   /** Usage files written beside the model, with one line each. */
   usage: { file: string; what: string }[];
@@ -174,7 +174,7 @@ function blocks(input: CardInput): Block[] {
   } else {
     lines.push(
       `This exported file was reloaded and checked on ${verified.images} validation images: it agrees with the app on ${pct(verified.agreement)} of them ` +
-        `(largest probability difference ${verified.maxAbsDiff.toExponential(1)})${verified.accuracy === null ? '' : ` and gets ${pct(verified.accuracy)} right`}.`,
+        `(largest probability difference ${verified.maxAbsDiff.toExponential(1)}${verified.meanAbsDiff === undefined ? '' : `, ${verified.meanAbsDiff.toExponential(1)} on average`})${verified.accuracy === null ? '' : ` and gets ${pct(verified.accuracy)} right`}.`,
     );
   }
   out.push({ ul: lines });

@@ -10,7 +10,7 @@ import type { ExportFormat, ExportResult, PredictionCheck, StructureCheck } from
 import { defaultThreads } from '../features/extractor';
 import { cardStats, confusionSvg, renderHtml, renderMarkdown } from './card';
 import { buildRunGraph } from './graph/run';
-import { FORMATS, type Loader, type ModelFormat, type Runner } from './formats';
+import { FORMATS, type Loader, type ModelFormat, type Runner, type Tolerance } from './formats';
 import { buildMetadata } from './metadata';
 import { createPredictor, type Predictor } from './predictor';
 import type { SavedPrediction } from '../interpret/review';
@@ -65,7 +65,7 @@ function verificationImages(items: SavedPrediction[], classes: string[], max: nu
   return [];
 }
 
-/** Up to 64 training photos, the classes taking turns, for formats that measure value ranges (8-bit TFLite). */
+/** Up to 32 training photos, the classes taking turns, for formats that measure value ranges (8-bit TFLite). */
 function calibrationPhotos(items: SavedPrediction[]): string[] {
   const byClass = new Map<string, string[]>();
   for (const i of items) {
@@ -78,7 +78,8 @@ function calibrationPhotos(items: SavedPrediction[]): string[] {
   for (let k = 0; chosen.length < CALIBRATION_PHOTOS && lists.some((l) => k < l.length); k++) for (const l of lists) if (k < l.length) chosen.push(l[k]!);
   return chosen.slice(0, CALIBRATION_PHOTOS);
 }
-const CALIBRATION_PHOTOS = 64;
+// 16, 32, 64 and 120 gave the same agreement (99.3%) and mean difference (0.006-0.008) on the pair; 64 took 6.4 s, 32 3.4 s.
+const CALIBRATION_PHOTOS = 32;
 
 /** Joins, writes, reloads and verifies the export; an inference job of the compute owner (a phase of one, when called inside a job). */
 export function exportModel(runDir: string, opts: ExportOptions): Promise<ExportReport> {
@@ -162,18 +163,21 @@ async function exportNow(runDir: string, opts: ExportOptions, place: WritePlace)
       if (verified.images === 0) {
         throw new EngineError('export/nothing-to-verify', `None of the ${images.length} validation images of the run could be read (first problem: ${verified.skipped[0]?.file}: ${verified.skipped[0]?.reason}). Were they moved?`);
       }
-      const tolerance = format.tolerance ?? { agreement: AGREEMENT_REQUIRED, maxAbsDiff: MAX_ABS_DIFF_ALLOWED };
-      if (verified.agreement < tolerance.agreement || !(verified.maxAbsDiff <= tolerance.maxAbsDiff)) {
+      const tolerance: Tolerance = format.tolerance ?? { agreement: AGREEMENT_REQUIRED, maxAbsDiff: MAX_ABS_DIFF_ALLOWED };
+      const within = (value: number, allowed: number | undefined) => allowed === undefined || value <= allowed; // NaN is never within
+      if (verified.agreement < tolerance.agreement || !within(verified.maxAbsDiff, tolerance.maxAbsDiff) || !within(verified.meanAbsDiff, tolerance.meanAbsDiff)) {
+        const allowed = (n: number | undefined) => (n === undefined ? '' : ` (allowed ${n})`);
         throw new EngineError(
           'export/verify-failed',
           `The exported ${format.id} model does not predict what the app predicts: on ${verified.images} images it agrees on ${(verified.agreement * 100).toFixed(1)}% ` +
-            `(needs ${tolerance.agreement * 100}%) and probabilities differ by up to ${verified.maxAbsDiff.toExponential(2)} (allowed ${tolerance.maxAbsDiff}). Nothing was written.`,
-          { images: verified.images, agreement: verified.agreement, maxAbsDiff: verified.maxAbsDiff },
+            `(needs ${tolerance.agreement * 100}%) and probabilities differ by up to ${verified.maxAbsDiff.toExponential(2)}${allowed(tolerance.maxAbsDiff)}, ` +
+            `${verified.meanAbsDiff.toExponential(2)} on average${allowed(tolerance.meanAbsDiff)}. Nothing was written.`,
+          { images: verified.images, agreement: verified.agreement, maxAbsDiff: verified.maxAbsDiff, meanAbsDiff: verified.meanAbsDiff },
         );
       }
       endStage('verify');
       runner = await reloading;
-      checked = { kind: 'predictions', images: verified.images, agreement: verified.agreement, maxAbsDiff: verified.maxAbsDiff };
+      checked = { kind: 'predictions', images: verified.images, agreement: verified.agreement, maxAbsDiff: verified.maxAbsDiff, meanAbsDiff: verified.meanAbsDiff };
     }
 
     // Documentation of what was proven: metadata, model card, usage files.

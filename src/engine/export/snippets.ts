@@ -6,7 +6,7 @@ import path from 'node:path';
 import { packageRoot } from '../paths';
 import type { ExportMetadata } from './metadata';
 import { kotlinMediapipe, swiftVision } from './snippets-mobile';
-import { FP16_TOLERANCE, INT8_TOLERANCE } from './tflite/tolerance';
+import { FP16_TOLERANCE, INT8_SAMPLE_TOLERANCE } from './tflite/tolerance';
 
 export interface UsageFile {
   file: string;
@@ -182,7 +182,7 @@ ${nodeMain}
 function nodeTflite(meta: ExportMetadata): string {
   const size = meta.recipe.size;
   // float16 and 8-bit files move probabilities on purpose: the export itself allows as much (formats/tflite.ts).
-  const tolerance = meta.format === 'tflite-fp16' ? FP16_TOLERANCE.maxAbsDiff : meta.format === 'tflite-int8' ? INT8_TOLERANCE.maxAbsDiff : NODE_CHECK_TOLERANCE;
+  const tolerance = meta.format === 'tflite-fp16' ? FP16_TOLERANCE.maxAbsDiff : meta.format === 'tflite-int8' ? INT8_SAMPLE_TOLERANCE : NODE_CHECK_TOLERANCE;
   return `// Classifies photos with the exported TFLite model and Google's LiteRT.js (@litertjs/core, the TFLite
 // runtime for WebAssembly): node predict.cjs photo.jpg [more.jpg ...]
 // node predict.cjs --check compares its answers for the photos in samples/ with Foldwise's own.

@@ -21,6 +21,8 @@ export interface Verification {
   agreement: number;
   /** Largest difference of any class probability. */
   maxAbsDiff: number;
+  /** Mean over images of each image's largest class-probability difference. */
+  meanAbsDiff: number;
   /** Accuracy of the exported model on these images, when labels were given. */
   accuracy: number | null;
   /** Files that could not be read (moved or deleted since training), with why. */
@@ -59,6 +61,7 @@ export async function verifyExport(args: {
   let correct = 0;
   let labelled = 0;
   let maxAbsDiff = 0;
+  let sumOfImageDiffs = 0;
 
   // Every photo is decoded ahead, a few at a time in order, from the start: while the export's
   // runtime is still starting and while earlier batches run through it.
@@ -89,9 +92,14 @@ export async function verifyExport(args: {
         if (a === label) correct++;
       }
     }
-    for (let k = 0; k < actual.length; k++) {
-      const d = Math.abs(actual[k]! - batch.expected[k]!);
-      maxAbsDiff = Number.isNaN(d) ? Infinity : Math.max(maxAbsDiff, d); // a NaN anywhere is a failure
+    for (let i = 0; i < n; i++) {
+      let image = 0;
+      for (let k = i * classes; k < (i + 1) * classes; k++) {
+        const d = Math.abs(actual[k]! - batch.expected[k]!);
+        image = Number.isNaN(d) ? Infinity : Math.max(image, d); // a NaN anywhere is a failure
+      }
+      maxAbsDiff = Math.max(maxAbsDiff, image);
+      sumOfImageDiffs += image;
     }
     rows.push(actual);
     compared += n;
@@ -148,6 +156,7 @@ export async function verifyExport(args: {
     images: compared,
     agreement: compared === 0 ? 0 : agreeing / compared,
     maxAbsDiff,
+    meanAbsDiff: compared === 0 ? 0 : sumOfImageDiffs / compared,
     accuracy: labelled === 0 ? null : correct / labelled,
     skipped,
     probabilities,

@@ -5,6 +5,6 @@ import { tfjsFormat } from './tfjs';
 import { tfliteFp16Format, tfliteFp32Format, tfliteInt8Format } from './tflite';
 import type { ModelFormat } from './types';
 
-export type { Loader, LoadOptions, ModelFormat, Runner } from './types';
+export type { Loader, LoadOptions, ModelFormat, Runner, Tolerance } from './types';
 
 export const FORMATS: Record<ExportFormat, ModelFormat> = { tfjs: tfjsFormat, onnx: onnxFormat, coreml: coremlFormat, tflite: tfliteFp32Format, 'tflite-fp16': tfliteFp16Format, 'tflite-int8': tfliteInt8Format };

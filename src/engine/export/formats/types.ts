@@ -29,6 +29,16 @@ export interface LoadOptions {
   threads?: number;
 }
 
+/**
+ * How close the reloaded file must come to the app on the checking photos: a share of the same top
+ * classes, and the largest (max) or average (mean, over photos) probability difference.
+ */
+export interface Tolerance {
+  agreement: number;
+  maxAbsDiff?: number;
+  meanAbsDiff?: number;
+}
+
 /** What some formats need beyond the graph: 8-bit TFLite measures its value ranges on training photos. */
 export interface WriteContext {
   calibrationPhotos: string[];
@@ -53,7 +63,7 @@ export interface ModelFormat {
    * How close the reloaded file must come to the app (default: every top class the same and
    * probabilities within 1e-4). Looser only where the format rounds weights on purpose (float16).
    */
-  tolerance?: { agreement: number; maxAbsDiff: number };
+  tolerance?: Tolerance;
   /**
    * Only for formats that nothing here can run (Core ML needs an Apple system): checks the written
    * files' structure instead, and the export reports that predictions were not checked. Throws

@@ -156,7 +156,7 @@ describe('TFLite export', () => {
         expect(result.verified.maxAbsDiff).toBeLessThanOrEqual(2e-2);
       } else {
         expect(result.verified.agreement).toBeGreaterThanOrEqual(INT8_TOLERANCE.agreement);
-        expect(result.verified.maxAbsDiff).toBeLessThanOrEqual(INT8_TOLERANCE.maxAbsDiff);
+        expect(result.verified.meanAbsDiff).toBeLessThanOrEqual(INT8_TOLERANCE.meanAbsDiff);
       }
       expect(result.runtime.exported).toMatch(/^litert\.js-wasm( in this thread)?/);
       const file = path.join(out, 'model.tflite');

@@ -5,8 +5,13 @@
 export const FP16_TOLERANCE = { agreement: 0.99, maxAbsDiff: 2e-2 };
 
 /**
- * 8-bit values move probabilities by ~0.02 on average, and by up to ~0.46 on a photo near a tie, which
- * then changes class: measured on hymenoptera's checking photos, 96.7-98.7% of top classes the same
- * (the pair, MobileNetV2-0.35, MobileNetV1-0.75). A broken file agrees on about half.
+ * 8-bit values move probabilities by 0.006-0.025 on average (mean over photos of each photo's largest
+ * difference), and flip a few photos near a tie, where one probability can move by up to ~0.5: measured on
+ * hymenoptera's checking photos, 96.7-99.3% of top classes the same (the pair, MobileNetV2-0.35,
+ * MobileNetV1-0.75). So the share of top classes and the average are bounded, not the largest difference.
+ * A broken file agrees on about half the photos and is off by ~0.5 on average.
  */
-export const INT8_TOLERANCE = { agreement: 0.95, maxAbsDiff: 0.5 };
+export const INT8_TOLERANCE = { agreement: 0.95, meanAbsDiff: 0.05 };
+
+/** What the snippets' --check mode allows on the 3 sample photos (one may sit near a tie). */
+export const INT8_SAMPLE_TOLERANCE = 0.5;
