@@ -15,7 +15,8 @@ export function formatExport(r: ExportResult): string {
     `Exported ${info.name} model (${info.audience}) to ${r.out}${r.seconds === undefined ? '' : ` in ${r.seconds.toFixed(1)} s`}`,
     v.kind === 'structure'
       ? `${v.summary[0]!.toUpperCase()}${v.summary.slice(1)}. ${v.checker} says ${v.answer}.`
-      : `Verified on ${v.images} validation photos: same answer as the app for ${(v.agreement * 100).toFixed(1)}%, probabilities within ${v.maxAbsDiff.toExponential(1)}`,
+      : `Verified on ${v.images} validation photos: same answer as the app for ${(v.agreement * 100).toFixed(1)}%, probabilities within ${v.maxAbsDiff.toExponential(1)}` +
+        (v.meanAbsDiff === undefined ? '' : ` (${v.meanAbsDiff.toExponential(1)} on average)`),
     'Files:',
     ...r.files.map((f) => `  ${f}`),
     '',

@@ -128,8 +128,17 @@ function CheckSummary({ result }: { result: ExportResult }) {
       <strong>
         {formatPercent(v.agreement)} agreement on {plural(v.images, 'checking photo')}
       </strong>{' '}
-      — the exported {name} model predicts {v.agreement >= 1 ? 'exactly' : 'almost exactly'} what Foldwise predicts (largest difference in a probability:{' '}
-      {v.maxAbsDiff.toExponential(1)}).
+      {v.agreement >= 1 ? (
+        <>
+          — the exported {name} model predicts exactly what Foldwise predicts (largest difference in a probability: {v.maxAbsDiff.toExponential(1)}).
+        </>
+      ) : (
+        // A file that rounds its numbers on purpose (float16, 8-bit) may change the class of a photo near a tie.
+        <>
+          — the exported {name} model picks Foldwise’s class for all but {plural(Math.round(v.images * (1 - v.agreement)), 'photo')}; its probabilities differ from Foldwise’s by{' '}
+          {v.meanAbsDiff === undefined ? '' : `${v.meanAbsDiff.toFixed(3)} on average and `}at most {v.maxAbsDiff.toFixed(3)}.
+        </>
+      )}
     </>
   );
 }
