@@ -12,6 +12,9 @@ const WASM_REASONS = [
 describe('backend words', () => {
   it('says in one short sentence what trains and why nothing faster', () => {
     expect(backendSentence({ name: 'wasm', reasons: WASM_REASONS })).toBe('CPU (WebAssembly): no GPU support installed.');
+    const noCard = 'No graphics card was found for WebGPU: training will use the CPU.';
+    expect(backendSentence({ name: 'wasm', reasons: [...WASM_REASONS, noCard] })).toBe('CPU (WebAssembly): no graphics card found.');
+    expect(backendSentence({ name: 'tensorflow', reasons: [noCard] })).toBe('CPU (TensorFlow): no graphics card found.');
     expect(backendSentence({ name: 'wasm', reasons: ['TensorFlow for Node needs a newer Linux (its system C library is too old): using the WebAssembly engine, which is slower.'] })).toBe(
       'CPU (WebAssembly): TensorFlow could not start here.',
     );

@@ -6,6 +6,9 @@ import type { BackendInfo } from '../../shared/types';
 /** One short plain sentence: what does the work, and the gist of why nothing faster. */
 export function backendSentence(info: Pick<BackendInfo, 'name' | 'reasons' | 'gpu'>): string {
   const notInstalled = info.reasons.some((r) => /not installed/i.test(r));
+  // WebGPU support ships with the app, so on a machine without a card that is the truer gist.
+  const noCard = info.reasons.some((r) => /^No graphics card was found/i.test(r));
+  const why = (fallback: string) => (noCard ? 'no graphics card found.' : notInstalled ? 'no GPU support installed.' : fallback);
   switch (info.name) {
     case 'tensorflow-gpu':
       return 'Graphics card (GPU): the fastest way to train.';
@@ -13,9 +16,9 @@ export function backendSentence(info: Pick<BackendInfo, 'name' | 'reasons' | 'gp
       if (!info.gpu) return 'Graphics card (WebGPU).';
       return info.gpu.software ? `${gpuWords(info.gpu)}: a software stand-in for a graphics card, slower than the CPU.` : `${gpuWords(info.gpu)}: the fastest way to train here.`;
     case 'tensorflow':
-      return notInstalled ? 'CPU (TensorFlow): no GPU support installed.' : 'CPU (TensorFlow): the graphics card is not used.';
+      return `CPU (TensorFlow): ${why('the graphics card is not used.')}`;
     case 'wasm':
-      return notInstalled ? 'CPU (WebAssembly): no GPU support installed.' : 'CPU (WebAssembly): TensorFlow could not start here.';
+      return `CPU (WebAssembly): ${why('TensorFlow could not start here.')}`;
     case 'cpu':
       return 'CPU (plain JavaScript, the slowest): WebAssembly could not start.';
   }
