@@ -31,7 +31,7 @@ export const DuplicateGroup = z.object({
   crossSplit: z.boolean(),
 });
 
-export const WarningKind = z.enum(['few-images', 'too-few-images', 'imbalance', 'one-class', 'label-conflict', 'leak', 'ignored-files']);
+export const WarningKind = z.enum(['few-images', 'too-few-images', 'imbalance', 'one-class', 'label-conflict', 'leak', 'ignored-files', 'cache-remade']);
 export const DatasetWarning = z.object({ kind: WarningKind, message: z.string(), class: z.string().optional() });
 
 /** One usable photo. `file` is relative to the dataset root, with `/`. `id` is its content hash. */

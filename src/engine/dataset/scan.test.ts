@@ -277,7 +277,11 @@ describe('scanDataset edits, splits, warnings and cache', () => {
     scramble(thumbnailFile(ids[0]!));
     scramble(thumbnailFile(ids[5]!));
     const again = await scanDataset(root);
-    expect(again.summary).toEqual(cold.summary);
+    // The same summary, plus a warning that says so where `foldwise scan` and the Folders step show warnings.
+    const remadeWarnings = (w: { kind: string }[]) => w.filter((x) => x.kind === 'cache-remade');
+    expect({ ...again.summary, warnings: again.summary.warnings.filter((w) => w.kind !== 'cache-remade') }).toEqual(cold.summary);
+    expect(remadeWarnings(again.summary.warnings)).toEqual([{ kind: 'cache-remade', message: expect.stringMatching(/^1 cache file was damaged .*made it again/) }]);
+    expect(remadeWarnings(cold.summary.warnings)).toEqual([]);
     // The damaged index makes the scan cold, which writes every thumbnail anew without reading the old ones.
     expect(again.remade).toEqual({ damaged: 1, outdated: 0 });
     for (const id of ids) expect(readThumbnail(id).ok).toBe(true);

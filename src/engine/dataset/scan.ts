@@ -7,7 +7,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { EngineError } from '../../shared/rpc';
 import type { DatasetProblem, DatasetWarning, Split } from '../../shared/types';
-import { countRead, emptyTally, type CacheTally } from '../cache-file';
+import { countRead, describeTally, emptyTally, type CacheTally } from '../cache-file';
 import { cacheWriteError } from '../fs-errors';
 import { INDEX_VERSION, loadIndex, saveIndex, type ContentFacts, type FileRecord, type ScanIndex } from './cache';
 import { finish, ImageProblem, openImage } from './decode';
@@ -299,7 +299,8 @@ export async function scanDataset(rootInput: string, options: ScanOptions = {}):
     images,
     problems,
     duplicates: groups,
-    warnings: listed.warnings,
+    // Repaired cache files are said, not hidden: nothing of the user's was lost, but their disk may be failing.
+    warnings: [...listed.warnings, ...(describeTally(remade) ? [{ kind: 'cache-remade' as const, message: describeTally(remade)! }] : [])],
     ignored,
     splitFromFolders: listed.layout === 'splits' && hasValidFolder,
   });
