@@ -45,7 +45,7 @@ import {
   TransposeOptions,
 } from './generated/schema_generated';
 import { float16Bits } from './float16';
-import { quantizeWeights, type Int8Plan, type QuantParams } from './quantize';
+import { quantizeWeights, runsInt8, type Int8Plan, type QuantParams } from './quantize';
 
 export interface TfliteWriteOptions {
   /**
@@ -223,122 +223,67 @@ function int8Body(t: TfliteBuilder, graph: ExportGraph, input: number, prefix: s
   };
   for (const node of graph.nodes) {
     if (node.op === 'input') floats[node.id] = input;
-    else if (plan.has(node.id)) ints[node.id] = emitInt8(t, graph, node, node.inputs.map(asInt8), prefix, plan);
+    else if (plan.has(node.id)) ints[node.id] = emit(t, graph, node, node.inputs.map(asInt8), prefix, { out: plan.get(node.id)!, input: plan.get(node.inputs[0]!)! });
     else floats[node.id] = emit(t, graph, node, node.inputs.map(asFloat), prefix);
   }
   return asFloat(graph.output);
 }
 
-/** One op of the int8 body (runsInt8 in quantize.ts lists which); `ins` are int8 tensors. */
-function emitInt8(t: TfliteBuilder, graph: ExportGraph, node: GraphNode, ins: number[], prefix: string, plan: Int8Plan): number {
+/**
+ * One op of the body. With `quant` (an op of the 8-bit body, runsInt8 in quantize.ts) its inputs and
+ * output are int8 with those params, filters int8 per output channel and biases int32, and the op
+ * versions are the ones that read int8.
+ */
+function emit(t: TfliteBuilder, graph: ExportGraph, node: GraphNode, ins: number[], prefix: string, quant?: { out: QuantParams; input: QuantParams }): number {
   const shape = node.shape.map((d) => d ?? 1);
   const name = `${prefix}${node.name}`;
-  const q = plan.get(node.id)!;
-  const inQ = plan.get(node.inputs[0] ?? 0)!;
-  const out = () => t.value(name, shape, q);
-  const inShape = graph.nodes[node.inputs[0] ?? 0]!.shape;
-  const pad = (x: number, pads: [number, number, number, number], y: number) =>
-    t.op(BuiltinOperator.PAD, [x, t.ints(`${name}/paddings`, [0, 0, pads[0], pads[2], pads[1], pads[3], 0, 0], [4, 2])], [y], { type: BuiltinOptions.PadOptions, build: (b) => PadOptions.createPadOptions(b) }, 2);
-  // An int8 PAD fills with the zero point, which stands for 0: the same as the float model's zeros.
-  const padded = (kernel: [number, number], strides: [number, number], dilations: [number, number], pads: [number, number, number, number]) => {
-    const mode = paddingMode(inShape, kernel, strides, dilations, pads);
-    if (mode !== 'explicit') return { x: ins[0]!, padding: mode === 'same' ? Padding.SAME : Padding.VALID };
-    const [, h, w, c] = inShape.map((d) => d ?? 1);
-    const y = t.value(`${name}/pad`, [1, h! + pads[0] + pads[2], w! + pads[1] + pads[3], c!], inQ);
-    pad(ins[0]!, pads, y);
-    return { x: y, padding: Padding.VALID };
-  };
-  switch (node.op) {
-    case 'conv2d':
-    case 'depthwiseConv2d': {
-      const [kh, kw] = [node.filterShape[1], node.filterShape[2]];
-      const { x, padding } = padded([kh, kw], node.strides, node.dilations, node.pads);
-      const depthwise = node.op === 'depthwiseConv2d';
-      const w = t.int8Weights(name, node.filter, node.filterShape, depthwise ? 3 : 0, node.bias, inQ.scale);
-      const y = out();
-      const act = activationType(node.activation);
-      const [sh, sw] = node.strides;
-      const [dh, dw] = node.dilations;
-      const options: Options = depthwise
-        ? { type: BuiltinOptions.DepthwiseConv2DOptions, build: (b) => DepthwiseConv2DOptions.createDepthwiseConv2DOptions(b, padding, sw, sh, node.multiplier, act, dw, dh) }
-        : { type: BuiltinOptions.Conv2DOptions, build: (b) => Conv2DOptions.createConv2DOptions(b, padding, sw, sh, act, dw, dh, TensorType.INT8) };
-      t.op(depthwise ? BuiltinOperator.DEPTHWISE_CONV_2D : BuiltinOperator.CONV_2D, [x, w.weights, w.bias], [y], options, 3);
-      return y;
-    }
-    case 'add': {
-      const y = out();
-      t.op(BuiltinOperator.ADD, ins, [y], addOptions(node.activation), 2);
-      return y;
-    }
-    case 'concat': {
-      const y = out();
-      t.op(BuiltinOperator.CONCATENATION, ins, [y], { type: BuiltinOptions.ConcatenationOptions, build: (b) => ConcatenationOptions.createConcatenationOptions(b, node.axis, ActivationFunctionType.NONE) }, 2);
-      return y;
-    }
-    case 'pad': {
-      const y = out();
-      pad(ins[0]!, node.pads, y);
-      return y;
-    }
-    case 'globalPool': {
-      const y = out();
-      t.op(BuiltinOperator.MEAN, [ins[0]!, t.ints(`${name}/axes`, [1, 2])], [y], { type: BuiltinOptions.ReducerOptions, build: (b) => ReducerOptions.createReducerOptions(b, false) }, 2);
-      return y;
-    }
-    case 'reshape': {
-      const y = out();
-      t.op(BuiltinOperator.RESHAPE, [ins[0]!, t.ints(`${name}/shape`, shape)], [y], {
-        type: BuiltinOptions.ReshapeOptions,
-        build: (b) => ReshapeOptions.createReshapeOptions(b, ReshapeOptions.createNewShapeVector(b, shape)),
-      });
-      return y;
-    }
-    default:
-      throw new UnsupportedLayerError(`"${node.name}" (${node.op})`, 'no 8-bit version of this op', 'TFLite');
-  }
-}
-
-function emit(t: TfliteBuilder, graph: ExportGraph, node: GraphNode, ins: number[], prefix: string): number {
-  const shape = node.shape.map((d) => d ?? 1);
-  const name = `${prefix}${node.name}`;
-  const out = () => t.value(name, shape);
+  const out = () => t.value(name, shape, quant?.out);
+  const version = (int8: number) => (quant ? int8 : 1);
   const unsupported = (why: string) => new UnsupportedLayerError(`"${node.name}" (${node.op})`, why, 'TFLite');
   const inShape = graph.nodes[node.inputs[0] ?? 0]!.shape;
+  // An int8 PAD fills with the zero point, which stands for 0: the same as the float model's zeros.
+  const pad = (x: number, [top, left, bottom, right]: [number, number, number, number], y: number) =>
+    t.op(BuiltinOperator.PAD, [x, t.ints(`${name}/paddings`, [0, 0, top, bottom, left, right, 0, 0], [4, 2])], [y], { type: BuiltinOptions.PadOptions, build: (b) => PadOptions.createPadOptions(b) }, version(2));
   // TFLite convolutions pad only as 'same' or 'valid'; other pads become a PAD op first.
   const padded = (kernel: [number, number], strides: [number, number], dilations: [number, number], pads: [number, number, number, number]) => {
     const mode = paddingMode(inShape, kernel, strides, dilations, pads);
     if (mode !== 'explicit') return { x: ins[0]!, padding: mode === 'same' ? Padding.SAME : Padding.VALID };
     const [top, left, bottom, right] = pads;
     const [, h, w, c] = inShape.map((d) => d ?? 1);
-    const y = t.value(`${name}/pad`, [1, h! + top + bottom, w! + left + right, c!]);
-    t.op(BuiltinOperator.PAD, [ins[0]!, t.ints(`${name}/paddings`, [0, 0, top, bottom, left, right, 0, 0], [4, 2])], [y], { type: BuiltinOptions.PadOptions, build: (b) => PadOptions.createPadOptions(b) });
+    const y = t.value(`${name}/pad`, [1, h! + top + bottom, w! + left + right, c!], quant?.input);
+    pad(ins[0]!, pads, y);
     return { x: y, padding: Padding.VALID };
   };
+  // Filter and bias tensors: float (float16 filters for 1x1 and full convolutions when asked), or int8 and int32.
+  const weights = (filter: Float32Array, filterShape: number[], bias: Float32Array, channelAxis: number, float16: boolean) =>
+    quant
+      ? t.int8Weights(name, filter, filterShape, channelAxis, bias, quant.input.scale)
+      : { weights: t.floats(`${name}/filter`, filter, filterShape, float16), bias: t.floats(`${name}/bias`, bias, [bias.length], false) };
+  if (quant && !runsInt8(node)) throw unsupported('no 8-bit version of this op');
   switch (node.op) {
     case 'conv2d': {
       const [kh, kw] = [node.filterShape[1], node.filterShape[2]];
       const { x, padding } = padded([kh, kw], node.strides, node.dilations, node.pads);
+      const w = weights(node.filter, node.filterShape, node.bias, 0, true);
       const y = out();
       const act = activationType(node.activation);
       const [sh, sw] = node.strides;
       const [dh, dw] = node.dilations;
-      t.op(BuiltinOperator.CONV_2D, [x, t.floats(`${name}/filter`, node.filter, node.filterShape), t.floats(`${name}/bias`, node.bias, [node.bias.length], false)], [y], {
-        type: BuiltinOptions.Conv2DOptions,
-        build: (b) => Conv2DOptions.createConv2DOptions(b, padding, sw, sh, act, dw, dh, TensorType.FLOAT32),
-      });
+      t.op(BuiltinOperator.CONV_2D, [x, w.weights, w.bias], [y], { type: BuiltinOptions.Conv2DOptions, build: (b) => Conv2DOptions.createConv2DOptions(b, padding, sw, sh, act, dw, dh, TensorType.FLOAT32) }, version(3));
       return y;
     }
     case 'depthwiseConv2d': {
       const [kh, kw] = [node.filterShape[1], node.filterShape[2]];
       const { x, padding } = padded([kh, kw], node.strides, node.dilations, node.pads);
+      const w = weights(node.filter, node.filterShape, node.bias, 3, false);
       const y = out();
       const act = activationType(node.activation);
       const [sh, sw] = node.strides;
       const [dh, dw] = node.dilations;
-      t.op(BuiltinOperator.DEPTHWISE_CONV_2D, [x, t.floats(`${name}/filter`, node.filter, node.filterShape, false), t.floats(`${name}/bias`, node.bias, [node.bias.length], false)], [y], {
+      t.op(BuiltinOperator.DEPTHWISE_CONV_2D, [x, w.weights, w.bias], [y], {
         type: BuiltinOptions.DepthwiseConv2DOptions,
         build: (b) => DepthwiseConv2DOptions.createDepthwiseConv2DOptions(b, padding, sw, sh, node.multiplier, act, dw, dh),
-      });
+      }, version(3));
       return y;
     }
     case 'dense': {
@@ -385,7 +330,7 @@ function emit(t: TfliteBuilder, graph: ExportGraph, node: GraphNode, ins: number
       ins.slice(1).forEach((next, k) => {
         const last = k === ins.length - 2 && node.op !== 'mean';
         const y = last ? out() : t.value(`${name}/partial`, shape);
-        t.op(code, [acc, next], [y], options(last ? node.activation : 'linear'));
+        t.op(code, [acc, next], [y], options(last ? node.activation : 'linear'), version(2));
         acc = y;
       });
       if (node.op !== 'mean') return acc;
@@ -395,21 +340,23 @@ function emit(t: TfliteBuilder, graph: ExportGraph, node: GraphNode, ins: number
     }
     case 'concat': {
       const y = out();
-      t.op(BuiltinOperator.CONCATENATION, ins, [y], { type: BuiltinOptions.ConcatenationOptions, build: (b) => ConcatenationOptions.createConcatenationOptions(b, node.axis, ActivationFunctionType.NONE) });
+      t.op(BuiltinOperator.CONCATENATION, ins, [y], { type: BuiltinOptions.ConcatenationOptions, build: (b) => ConcatenationOptions.createConcatenationOptions(b, node.axis, ActivationFunctionType.NONE) }, version(2));
       return y;
     }
     case 'pad': {
-      const [top, left, bottom, right] = node.pads;
       const y = out();
-      t.op(BuiltinOperator.PAD, [ins[0]!, t.ints(`${name}/paddings`, [0, 0, top, bottom, left, right, 0, 0], [4, 2])], [y], { type: BuiltinOptions.PadOptions, build: (b) => PadOptions.createPadOptions(b) });
+      pad(ins[0]!, node.pads, y);
       return y;
     }
     case 'globalPool': {
       const y = out();
-      t.op(node.kind === 'avg' ? BuiltinOperator.MEAN : BuiltinOperator.REDUCE_MAX, [ins[0]!, t.ints(`${name}/axes`, [1, 2])], [y], {
-        type: BuiltinOptions.ReducerOptions,
-        build: (b) => ReducerOptions.createReducerOptions(b, node.keepDims),
-      });
+      t.op(
+        node.kind === 'avg' ? BuiltinOperator.MEAN : BuiltinOperator.REDUCE_MAX,
+        [ins[0]!, t.ints(`${name}/axes`, [1, 2])],
+        [y],
+        { type: BuiltinOptions.ReducerOptions, build: (b) => ReducerOptions.createReducerOptions(b, node.keepDims) },
+        version(2),
+      );
       return y;
     }
     case 'pool': {
