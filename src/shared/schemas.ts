@@ -291,6 +291,8 @@ export const ExportResult = z.object({
   files: z.array(z.string()),
   seconds: z.number().optional(),
   verified: z.union([PredictionCheck, StructureCheck]),
+  /** Photos that could not be read while checking (or, for 8-bit TFLite, calibrating), with why; absent in older results. */
+  skipped: z.array(z.object({ file: z.string(), reason: z.string() })).optional(),
 });
 
 export const Prediction = z.object({

@@ -25,5 +25,7 @@ describe('export results', () => {
     expect(printed).not.toMatch(/agree|same answer/);
     const onnx = formatExport({ format: 'onnx', out: '/tmp/y', files: ['model.onnx'], verified: { kind: 'predictions', images: 150, agreement: 1, maxAbsDiff: 2.1e-6 } });
     expect(onnx).toContain('Exported ONNX model (Node and Python) to /tmp/y\nVerified on 150 validation photos: same answer as the app for 100.0%, probabilities within 2.1e-6');
+    const gone = { ...structure, skipped: [{ file: '/photos/a.jpg', reason: 'not used to calibrate the 8-bit model: it is gone' }] };
+    expect(formatExport(gone)).toContain('1 photo could not be read and was left out:\n  /photos/a.jpg: not used to calibrate the 8-bit model: it is gone\nFiles:');
   });
 });

@@ -8,6 +8,13 @@ import { startLocalEngine } from '../engine';
 import { runJob } from '../job';
 import { reportFailure } from '../output';
 
+/** Photos that could not be read, each named with why (the first 10; --json has all). */
+function skippedLines(skipped: { file: string; reason: string }[]): string[] {
+  if (skipped.length === 0) return [];
+  const more = skipped.length > 10 ? [`  … and ${skipped.length - 10} more (use --json to see all)`] : [];
+  return [`${skipped.length} photo${skipped.length === 1 ? '' : 's'} could not be read and ${skipped.length === 1 ? 'was' : 'were'} left out:`, ...skipped.slice(0, 10).map((s) => `  ${s.file}: ${s.reason}`), ...more];
+}
+
 export function formatExport(r: ExportResult): string {
   const v = r.verified;
   const info = exportFormatInfo(r.format);
@@ -17,6 +24,7 @@ export function formatExport(r: ExportResult): string {
       ? `${v.summary[0]!.toUpperCase()}${v.summary.slice(1)}. ${v.checker} says ${v.answer}.`
       : `Verified on ${v.images} validation photos: same answer as the app for ${(v.agreement * 100).toFixed(1)}%, probabilities within ${v.maxAbsDiff.toExponential(1)}` +
         (v.meanAbsDiff === undefined ? '' : ` (${v.meanAbsDiff.toExponential(1)} on average)`),
+    ...skippedLines(r.skipped ?? []),
     'Files:',
     ...r.files.map((f) => `  ${f}`),
     '',

@@ -129,7 +129,11 @@ async function exportNow(runDir: string, opts: ExportOptions, place: WritePlace)
     endStage('join');
     opts.signal?.throwIfAborted();
     progress({ stage: 'export', done: 1, total: 3, message: `writing ${format.modelFile}` });
-    const modelFiles = await format.write(tmp, classifier.graph, meta, { calibrationPhotos: calibrationPhotos(run.predictions) });
+    const calibrationSkipped: { file: string; reason: string }[] = [];
+    const modelFiles = await format.write(tmp, classifier.graph, meta, {
+      calibrationPhotos: calibrationPhotos(run.predictions),
+      onUnreadable: (file, reason) => calibrationSkipped.push({ file, reason: `not used to calibrate the 8-bit model: ${reason}` }),
+    });
     opts.signal?.throwIfAborted();
     endStage('write');
 
@@ -221,7 +225,7 @@ async function exportNow(runDir: string, opts: ExportOptions, place: WritePlace)
       seconds: (performance.now() - started) / 1000,
       verified: checked,
       accuracy: verified?.accuracy ?? null,
-      skipped: verified?.skipped ?? [],
+      skipped: [...calibrationSkipped, ...(verified?.skipped ?? [])],
       runtime: runtimes,
       stages,
     };

@@ -9,7 +9,7 @@ export function exportHandlers(): Pick<Partial<ServerHandlers>, 'model/export' |
   return {
     'model/export': async ({ runDir, format, out }, ctx) => {
       const report = await exportModel(runDir, { format, out, signal: ctx.signal, onProgress: progressReporter(ctx) });
-      return { format: report.format, out: report.out, files: report.files, seconds: report.seconds, verified: report.verified };
+      return { format: report.format, out: report.out, files: report.files, seconds: report.seconds, verified: report.verified, skipped: report.skipped };
     },
     'model/predict': async ({ model, files }, ctx) => {
       const send = progressReporter(ctx);

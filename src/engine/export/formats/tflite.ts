@@ -12,7 +12,7 @@ import { loadTfliteRunner } from '../tflite/runner';
 import { FP16_TOLERANCE, INT8_TOLERANCE } from '../tflite/tolerance';
 import { graphToTflite } from '../tflite/writer';
 import { startRunnerPool } from '../runner-pool';
-import type { Loader, LoadOptions, ModelFormat } from './types';
+import type { Loader, LoadOptions, ModelFormat, WriteContext } from './types';
 
 const WEIGHTS = { tflite: 'float32', 'tflite-fp16': 'float16', 'tflite-int8': 'int8' } as const;
 
@@ -25,7 +25,7 @@ function tfliteFormat(id: keyof typeof WEIGHTS): ModelFormat {
     outputName: 'probabilities',
     tolerance: weights === 'float16' ? FP16_TOLERANCE : weights === 'int8' ? INT8_TOLERANCE : undefined,
     async write(dir, graph, meta, context) {
-      const int8 = weights === 'int8' ? planInt8(graph, await calibrate(graph, calibrationBatches(context?.calibrationPhotos ?? [], meta.recipe))) : undefined;
+      const int8 = weights === 'int8' ? planInt8(graph, await calibrate(graph, calibrationBatches(context ?? { calibrationPhotos: [] }, meta.recipe))) : undefined;
       const metadata = classifierMetadata({
         name: `Foldwise image classifier (${meta.backbone.name})`,
         description: `Classifies a photo as one of: ${meta.labels.join(', ')}. Preprocessing is inside the model: feed RGB values 0-255.`,
@@ -64,11 +64,18 @@ function prepareTfliteLoad(modelFile: string, opts: LoadOptions): Loader {
   return { load: (dir) => pool.load(path.join(dir, modelFile)), dispose: () => pool.dispose() };
 }
 
-/** Calibration photos decoded by the app's one decode path, 8 at a time; a photo that cannot be read is left out. */
-async function* calibrationBatches(photos: string[], recipe: ResizeRecipe): AsyncGenerator<{ pixels: Float32Array; n: number }> {
+/** Calibration photos decoded by the app's one decode path, 8 at a time; one that cannot be read is left out and reported. */
+async function* calibrationBatches({ calibrationPhotos: photos, onUnreadable }: WriteContext, recipe: ResizeRecipe): AsyncGenerator<{ pixels: Float32Array; n: number }> {
   let used = 0;
   for (let i = 0; i < photos.length; i += 8) {
-    const decoded = await Promise.all(photos.slice(i, i + 8).map((p) => decodeForModel(p, recipe).catch(() => null)));
+    const decoded = await Promise.all(
+      photos.slice(i, i + 8).map((p) =>
+        decodeForModel(p, recipe).catch((error: unknown) => {
+          onUnreadable?.(p, (error as Error).message);
+          return null;
+        }),
+      ),
+    );
     const ok = decoded.filter((d): d is Uint8Array => d !== null);
     if (ok.length === 0) continue;
     const pixels = new Float32Array(ok.length * ok[0]!.length);

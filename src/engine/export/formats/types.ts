@@ -42,6 +42,8 @@ export interface Tolerance {
 /** What some formats need beyond the graph: 8-bit TFLite measures its value ranges on training photos. */
 export interface WriteContext {
   calibrationPhotos: string[];
+  /** A calibration photo that could not be read: the export goes on without it and lists it. */
+  onUnreadable?(file: string, reason: string): void;
 }
 
 export interface ModelFormat {

@@ -193,6 +193,19 @@ describe('TFLite export', () => {
     expect(sizes['tflite-int8']! / sizes.tflite!).toBeLessThan(0.4);
   });
 
+  it('calibrates an 8-bit file without a training photo that is gone, and lists it with why', async () => {
+    const runDir = path.join(tmp, 'run-with-a-missing-photo');
+    fs.cpSync(fixture.runDir, runDir, { recursive: true });
+    const file = path.join(runDir, 'predictions.json');
+    const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { items: { split: string; path?: string }[] };
+    const gone = path.join(tmp, 'moved-away.jpg');
+    saved.items.find((i) => i.split === 'train')!.path = gone;
+    fs.writeFileSync(file, JSON.stringify(saved));
+    const result = await exportModel(runDir, { format: 'tflite-int8', out: path.join(tmp, 'exports', 'int8-missing') });
+    expect(result.skipped).toEqual([{ file: gone, reason: expect.stringMatching(/^not used to calibrate the 8-bit model: .*moved-away\.jpg/) }]);
+    expect(result.verified.agreement).toBeGreaterThanOrEqual(INT8_TOLERANCE.agreement);
+  });
+
   it('names a broken .tflite file and says what to do', async () => {
     const broken = path.join(tmp, 'broken.tflite');
     fs.writeFileSync(broken, 'not a model at all');

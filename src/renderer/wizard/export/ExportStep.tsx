@@ -78,6 +78,20 @@ export function ExportStep() {
       {result && (
         <div className={`message ${resultTone(result)}`} data-testid="export-result" role="status">
           <CheckSummary result={result} />
+          {result.skipped && result.skipped.length > 0 && (
+            <details data-testid="export-skipped">
+              <summary>
+                {plural(result.skipped.length, 'photo')} could not be read and {result.skipped.length === 1 ? 'was' : 'were'} left out
+              </summary>
+              <ul className="plain small">
+                {result.skipped.map((s) => (
+                  <li key={`${s.file}-${s.reason}`}>
+                    <span className="mono">{s.file}</span>: {s.reason}
+                  </li>
+                ))}
+              </ul>
+            </details>
+          )}
           <div className="mono small truncate" title={result.out} data-testid="export-path">
             {result.out}
           </div>
