@@ -124,6 +124,9 @@ describe('exportModel', () => {
     const fresh = path.join(tmp, 'exports', 'never');
     await expect(exportModel(fixture.runDir, { format: 'onnx', out: fresh, formatModule: drifting })).rejects.toThrow(/does not predict what the app predicts/);
     expect(fs.existsSync(fresh)).toBe(false);
+    // A format that rounds on purpose says what to export instead.
+    const advised: ModelFormat = { ...drifting, tolerance: { agreement: 1, maxAbsDiff: 1e-4, advice: 'Export "TFLite" instead.' } };
+    await expect(exportModel(fixture.runDir, { format: 'onnx', out: fresh, formatModule: advised })).rejects.toThrow(/Nothing was written\. Export "TFLite" instead\.$/);
 
     // The same for TF.js, whose verification runs in worker threads: drift there is caught too.
     const driftingTfjs: ModelFormat = {

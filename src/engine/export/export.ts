@@ -175,7 +175,7 @@ async function exportNow(runDir: string, opts: ExportOptions, place: WritePlace)
           'export/verify-failed',
           `The exported ${format.id} model does not predict what the app predicts: on ${verified.images} images it agrees on ${(verified.agreement * 100).toFixed(1)}% ` +
             `(needs ${tolerance.agreement * 100}%) and probabilities differ by up to ${verified.maxAbsDiff.toExponential(2)}${allowed(tolerance.maxAbsDiff)}, ` +
-            `${verified.meanAbsDiff.toExponential(2)} on average${allowed(tolerance.meanAbsDiff)}. Nothing was written.`,
+            `${verified.meanAbsDiff.toExponential(2)} on average${allowed(tolerance.meanAbsDiff)}. Nothing was written.${tolerance.advice ? ` ${tolerance.advice}` : ''}`,
           { images: verified.images, agreement: verified.agreement, maxAbsDiff: verified.maxAbsDiff, meanAbsDiff: verified.meanAbsDiff },
         );
       }

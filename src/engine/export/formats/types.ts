@@ -37,6 +37,8 @@ export interface Tolerance {
   agreement: number;
   maxAbsDiff?: number;
   meanAbsDiff?: number;
+  /** What to do instead when a file that rounds on purpose misses these, in the user's words. */
+  advice?: string;
 }
 
 /** What some formats need beyond the graph: 8-bit TFLite measures its value ranges on training photos. */
