@@ -293,6 +293,7 @@ export async function scanDataset(rootInput: string, options: ScanOptions = {}):
   const hashes = new Map(usable.map((u) => [u.found.file, u.facts.hash]));
   const groups = duplicateGroups(images, (file) => hashes.get(file)!);
   problems.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  const remadeWords = describeTally(remade);
   const dataset = summarise({
     root,
     layout: listed.layout,
@@ -300,7 +301,7 @@ export async function scanDataset(rootInput: string, options: ScanOptions = {}):
     problems,
     duplicates: groups,
     // Repaired cache files are said, not hidden: nothing of the user's was lost, but their disk may be failing.
-    warnings: [...listed.warnings, ...(describeTally(remade) ? [{ kind: 'cache-remade' as const, message: describeTally(remade)! }] : [])],
+    warnings: [...listed.warnings, ...(remadeWords ? [{ kind: 'cache-remade' as const, message: remadeWords }] : [])],
     ignored,
     splitFromFolders: listed.layout === 'splits' && hasValidFolder,
   });

@@ -6,6 +6,7 @@ import { contentId } from '../dataset/hash';
 import type { Runner } from './formats';
 import type { Predictor } from './predictor';
 import { argmax } from '../../shared/argmax';
+import { joinFloats } from '../../shared/join-floats';
 
 export interface VerifyImage {
   path: string;
@@ -146,12 +147,6 @@ export async function verifyExport(args: {
   } finally {
     reference?.dispose();
   }
-  const probabilities = new Float32Array(compared * classes);
-  let offset = 0;
-  for (const r of rows) {
-    probabilities.set(r, offset);
-    offset += r.length;
-  }
   return {
     images: compared,
     agreement: compared === 0 ? 0 : agreeing / compared,
@@ -159,7 +154,7 @@ export async function verifyExport(args: {
     meanAbsDiff: compared === 0 ? 0 : sumOfImageDiffs / compared,
     accuracy: labelled === 0 ? null : correct / labelled,
     skipped,
-    probabilities,
+    probabilities: joinFloats(rows),
   };
 }
 

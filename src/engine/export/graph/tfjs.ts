@@ -37,7 +37,7 @@ export function graphToLayersModel(graph: ExportGraph): tf.LayersModel {
       // tfjs has no flip layer: move the width axis last, multiply by the reversed identity (exact: one 1 and zeros per output), move it back.
       const reversed = keep(tf.tidy(() => tf.reverse(tf.eye(width), 1)));
       let m = tf.layers.permute({ dims: [1, 3, 2], name: unique('width_last') }).apply(x) as tf.SymbolicTensor;
-      m = tf.layers.dense({ units: width, useBias: false, trainable: false, weights: [reversed], kernelInitializer: 'zeros', name: unique('mirror') }).apply(m) as tf.SymbolicTensor;
+      m = tf.layers.dense({ units: width, useBias: false, trainable: false, weights: [reversed], ...ZERO_INIT, name: unique('mirror') }).apply(m) as tf.SymbolicTensor;
       m = tf.layers.permute({ dims: [1, 3, 2], name: unique('width_back') }).apply(m) as tf.SymbolicTensor;
       const views = [body.apply(x) as tf.SymbolicTensor, body.apply(m) as tf.SymbolicTensor];
       y = tf.layers.average({ name: unique('probabilities') }).apply(views) as tf.SymbolicTensor;

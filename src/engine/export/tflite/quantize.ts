@@ -38,7 +38,7 @@ export function runsInt8(node: GraphNode): boolean {
 /** Ops whose int8 output must have its input's params (TFLite's restriction for these kernels); MEAN requantizes. */
 const SAME_PARAMS = new Set(['concat', 'pad', 'reshape']);
 
-/** Smallest and largest value of each node's output over the calibration photos; id 0 is the body's input. */
+/** Smallest and largest value of each node's output over the calibration photos, the body's input included. */
 export type Ranges = Map<number, { min: number; max: number }>;
 
 /**
@@ -65,7 +65,7 @@ export async function calibrate(graph: ExportGraph, batches: AsyncIterable<{ pix
       });
       const values = await Promise.all(found.map((t) => t.data()));
       tf.dispose(found);
-      [0, ...ids].forEach((id, i) => widen(id, values[i]![0]!, values[i]![1]!));
+      [graph.nodes[0]!.id, ...ids].forEach((id, i) => widen(id, values[i]![0]!, values[i]![1]!));
     }
   } finally {
     model.dispose();
