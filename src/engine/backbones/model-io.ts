@@ -25,7 +25,7 @@ export function folderModelHandler(dir: string): tf.io.IOHandler {
         throw new EngineError('model/unreadable', `Cannot read the model file ${file}: ${(error as Error).message}. Choose a folder that holds a TF.js model.json.`, { file });
       }
       if (!json.modelTopology || !Array.isArray(json.weightsManifest)) {
-        throw new EngineError('model/invalid', `${file} is not a TF.js layers model (it needs "modelTopology" and "weightsManifest").`, { file });
+        throw new EngineError('model/invalid', `${file} is not a TF.js model (it needs "modelTopology" and "weightsManifest").`, { file });
       }
       const weightSpecs: tf.io.WeightsManifestEntry[] = [];
       const shards: Buffer[] = [];

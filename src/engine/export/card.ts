@@ -104,7 +104,7 @@ export function confusionSvg(classes: string[], confusion: number[][]): string {
 
 /** What each format is, for the card's first paragraph. */
 const FORMAT_NAMES: Record<string, string> = {
-  tfjs: 'TensorFlow.js layers model',
+  tfjs: 'TensorFlow.js graph model',
   onnx: 'ONNX (opset 13)',
   tflite: 'TFLite (float32)',
   'tflite-fp16': 'TFLite (float16 weights)',

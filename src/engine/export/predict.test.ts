@@ -7,6 +7,11 @@ import type { Prediction } from '../../shared/types';
 import { exportModel } from './export';
 import { predictFiles } from './predict';
 import { createPredictor } from './predictor';
+import * as tf from '@tensorflow/tfjs';
+import { readRun } from '../run';
+import { loadRunModels } from './classifier';
+import { disposeModels } from './dispose-models';
+import { saveLayersModelToDir } from './tfjs-io';
 import { makeRunFixture, type RunFixture } from './run-fixture.test-helpers';
 
 let tmp: string;
@@ -75,14 +80,22 @@ describe('predict', () => {
     const onnxDir = path.join(tmp, 'onnx');
     await exportModel(fixture.runDir, { format: 'tfjs', out: tfjsDir, maxImages: 4 });
     await exportModel(fixture.runDir, { format: 'onnx', out: onnxDir, maxImages: 4 });
-    for (const [name, source] of [['run', fixture.runDir], ['tfjs', tfjsDir], ['onnx', path.join(onnxDir, 'model.onnx')]] as const) {
+    // A TF.js export from before exports were graph models: the same folder with a layers model.json.
+    const layersDir = path.join(tmp, 'tfjs-layers');
+    fs.cpSync(tfjsDir, layersDir, { recursive: true });
+    const { features, head } = await loadRunModels(await readRun(fixture.runDir));
+    const layers = tf.model({ inputs: features.inputs, outputs: head.apply(features.outputs[0]!) as tf.SymbolicTensor });
+    await saveLayersModelToDir(layers, layersDir);
+    disposeModels(features, head); // the joined model holds their layers
+    const sources = [['run', fixture.runDir], ['tfjs', tfjsDir], ['onnx', path.join(onnxDir, 'model.onnx')], ['tfjs-layers', layersDir]] as const;
+    for (const [name, source] of sources) {
       const predictor = await createPredictor(source);
-      expect(predictor.kind).toBe(name);
+      expect(predictor.kind).toBe(name === 'tfjs-layers' ? 'tfjs' : name);
       expect(predictor.labels).toEqual(fixture.classes);
       answers[name] = await predictFiles(predictor, files);
       predictor.dispose();
     }
-    for (const name of ['tfjs', 'onnx']) {
+    for (const name of ['tfjs', 'onnx', 'tfjs-layers']) {
       answers[name]!.forEach((row, i) => {
         const app = answers.run![i]!;
         expect(row.label).toBe(app.label);

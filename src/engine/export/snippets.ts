@@ -136,7 +136,7 @@ ${sharpDecode(size)}
 
 /** Loads the model; returns a function from a photo file to its probabilities, in the order of labels. */
 async function load() {
-  const model = await tf.loadLayersModel(fromDisk);
+  const model = await tf.loadGraphModel(fromDisk);
   return async (file) => {
     const pixels = await decode(file);
     return Array.from(tf.tidy(() => model.predict(tf.tensor4d(pixels, [1, ${size}, ${size}, 3]))).dataSync());
@@ -442,7 +442,7 @@ const $ = (id) => document.getElementById(id);
 
 async function start() {
   try {
-    model = await tf.loadLayersModel('model.json');
+    model = await tf.loadGraphModel('model.json');
     ready();
   } catch (e) {
     $('status').textContent = 'Choose the model files to start.';
@@ -454,7 +454,7 @@ $('modelInput').addEventListener('change', async (e) => {
   const json = files.find((f) => f.name.endsWith('.json'));
   const weights = files.filter((f) => f.name.endsWith('.bin'));
   if (!json || weights.length === 0) { $('status').textContent = 'Choose both model.json and weights.bin.'; return; }
-  model = await tf.loadLayersModel(tf.io.browserFiles([json, ...weights]));
+  model = await tf.loadGraphModel(tf.io.browserFiles([json, ...weights]));
   $('modelFiles').hidden = true;
   ready();
 });

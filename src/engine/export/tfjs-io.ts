@@ -1,4 +1,4 @@
-// Reading and writing TF.js layers models as model.json + weight files with plain Node file I/O,
+// Reading and writing TF.js models (layers models: runs and backbones; graph models: the TF.js export) as model.json + weight files with plain Node file I/O,
 // because the file:// handler of tfjs needs tfjs-node, which cannot be installed everywhere.
 import fs from 'node:fs';
 import path from 'node:path';

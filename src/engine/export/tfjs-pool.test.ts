@@ -5,7 +5,9 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { switchBackend } from '../compute';
 import { startTfjsRunners } from './tfjs-pool';
-import { saveLayersModelToDir } from './tfjs-io';
+import { writeArtifactsToDir } from './tfjs-io';
+import { graphFromModel } from './graph';
+import { graphToGraphModel } from './graph/tfjs-graph';
 
 let tmp: string;
 let model: tf.LayersModel;
@@ -18,7 +20,8 @@ beforeAll(async () => {
   const flat = tf.layers.flatten().apply(conv) as tf.SymbolicTensor;
   const out = tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }).apply(flat) as tf.SymbolicTensor;
   model = tf.model({ inputs: input, outputs: out });
-  await saveLayersModelToDir(model, path.join(tmp, 'model'));
+  // Written the way the TF.js export writes models.
+  await writeArtifactsToDir(graphToGraphModel(graphFromModel(model).graph), path.join(tmp, 'model'));
 });
 afterAll(async () => {
   model.dispose();

@@ -6,7 +6,6 @@ import type { Loader } from './formats/types';
 import { startRunnerPool } from './runner-pool';
 import { dirLoader } from './tfjs-io';
 import { predictPixels } from '../predict-array';
-import { disposeModels } from './dispose-models';
 
 /**
  * Starts (threads - 1) worker threads with tfjs on wasm now; load(dir) then loads the export here and in
@@ -19,8 +18,8 @@ export function startTfjsRunners(threads: number, opts: { waitForWorkers?: boole
     what: 'TF.js model',
     runtime: () => `tfjs-${tf.getBackend()}`,
     async loadHere(dir) {
-      const model = await tf.loadLayersModel(dirLoader(dir));
-      return { run: (pixels, n) => predictPixels(model, pixels, n), inputSize: model.inputs[0]!.shape[1]!, dispose: () => disposeModels(model) };
+      const model = await tf.loadGraphModel(dirLoader(dir));
+      return { run: (pixels, n) => predictPixels(model, pixels, n), inputSize: model.inputs[0]!.shape![1]!, dispose: () => model.dispose() };
     },
     waitForWorkers: opts.waitForWorkers,
   });

@@ -16,14 +16,14 @@ export interface TfjsWorkerData {
 
 export async function serveTfjsWorker(port: MessagePort, _data: TfjsWorkerData): Promise<void> {
   await startWorkerBackend();
-  let model: tf.LayersModel | null = null;
+  let model: tf.GraphModel | null = null;
   const reply = (message: RunnerWorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
   port.on('message', async (msg: RunnerWorkerRequest) => {
     try {
       if (msg.type === 'load') {
         model?.dispose();
-        model = await tf.loadLayersModel(dirLoader(msg.source));
-        reply({ type: 'loaded', id: msg.id, inputSize: model.inputs[0]!.shape[1]! });
+        model = await tf.loadGraphModel(dirLoader(msg.source));
+        reply({ type: 'loaded', id: msg.id, inputSize: model.inputs[0]!.shape![1]! });
         return;
       }
       if (!model) throw new Error('No model is loaded in this worker');

@@ -1,9 +1,9 @@
-// TF.js layers model: model.json + weights.bin, loadable by stock tf.loadLayersModel in a browser
+// TF.js graph model: model.json + weights.bin, loadable by stock tf.loadGraphModel in a browser
 // (over HTTP or from dropped files) and in Node (with a file IOHandler or tfjs-node's file://).
 import * as tf from '@tensorflow/tfjs';
 import { startTfjsRunners } from '../tfjs-pool';
-import { graphToLayersModel } from '../graph/tfjs';
-import { dirLoader, saveLayersModelToDir } from '../tfjs-io';
+import { graphToGraphModel } from '../graph/tfjs-graph';
+import { dirLoader, writeArtifactsToDir } from '../tfjs-io';
 import type { Loader, LoadOptions, ModelFormat, Runner } from './types';
 import { predictPixels } from '../../predict-array';
 import { disposeModels } from '../dispose-models';
@@ -14,13 +14,8 @@ export const tfjsFormat: ModelFormat = {
   inputName: 'pixels',
   outputName: 'probabilities',
   async write(dir, graph) {
-    // Stock layers from the folded graph: the same answers (verification checks), about half the work of the training-time layers.
-    const model = graphToLayersModel(graph);
-    try {
-      return await saveLayersModelToDir(model, dir);
-    } finally {
-      disposeModels(model);
-    }
+    // TensorFlow ops from the folded graph: the same answers (verification checks), each convolution one fused kernel.
+    return writeArtifactsToDir(graphToGraphModel(graph), dir);
   },
   load(dir, opts) {
     return prepareLoad(opts ?? {}).load(dir);
@@ -40,11 +35,14 @@ function prepareLoad(opts: LoadOptions): Loader {
 }
 
 async function loadInThread(dir: string): Promise<Runner> {
-  const model = await tf.loadLayersModel(dirLoader(dir));
+  const artifacts = await dirLoader(dir).load!();
+  // Foldwise wrote TF.js exports as layers models until 2026-12; `foldwise predict` still reads those.
+  const layers = artifacts.format === 'layers-model';
+  const model = layers ? await tf.loadLayersModel(tf.io.fromMemory(artifacts)) : await tf.loadGraphModel(tf.io.fromMemory(artifacts));
   return {
     runtime: `tfjs-${tf.getBackend()}`,
-    inputSize: model.inputs[0]!.shape[1]!,
+    inputSize: model.inputs[0]!.shape![1]!,
     run: (pixels, n) => predictPixels(model, pixels, n),
-    dispose: () => disposeModels(model),
+    dispose: () => (layers ? disposeModels(model as tf.LayersModel) : model.dispose()),
   };
 }

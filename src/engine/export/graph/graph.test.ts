@@ -5,9 +5,9 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFeatureModel } from '../../backbones/load';
 import { switchBackend } from '../../compute';
-import { loadLayersModelFromDir, saveLayersModelToDir } from '../tfjs-io';
+import { dirLoader, writeArtifactsToDir } from '../tfjs-io';
 import { graphFromModel, type ExportGraph } from './index';
-import { graphToLayersModel } from './tfjs';
+import { graphToGraphModel } from './tfjs-graph';
 
 let tmp: string;
 beforeAll(async () => {
@@ -20,15 +20,13 @@ afterAll(() => {
 
 const ops = (g: ExportGraph) => g.nodes.map((n) => n.op);
 
-/** Writes the graph as a TF.js model and reloads it through stock tf.loadLayersModel: what an app would load. */
-async function tfjsRoundTrip(graph: ExportGraph, name: string): Promise<tf.LayersModel> {
-  const model = graphToLayersModel(graph);
-  await saveLayersModelToDir(model, path.join(tmp, name));
-  model.dispose();
-  return loadLayersModelFromDir(path.join(tmp, name));
+/** Writes the graph as a TF.js graph model and reloads it through stock tf.loadGraphModel: what an app would load. */
+async function tfjsRoundTrip(graph: ExportGraph, name: string): Promise<tf.GraphModel> {
+  await writeArtifactsToDir(graphToGraphModel(graph), path.join(tmp, name));
+  return tf.loadGraphModel(dirLoader(path.join(tmp, name)));
 }
 
-async function maxDiff(a: tf.LayersModel, b: tf.LayersModel, x: tf.Tensor): Promise<{ diff: number; scale: number }> {
+async function maxDiff(a: tf.LayersModel, b: tf.GraphModel, x: tf.Tensor): Promise<{ diff: number; scale: number }> {
   const [ya, yb] = [a.predict(x) as tf.Tensor, b.predict(x) as tf.Tensor];
   const diff = (await tf.max(tf.abs(tf.sub(ya, yb))).data())[0]!;
   const scale = (await tf.max(tf.abs(ya)).data())[0]!;
@@ -89,7 +87,7 @@ describe('the export graph', () => {
     const out = tf.layers.batchNormalization({ name: 'relu_bn', movingMeanInitializer: 'randomNormal' }).apply(relu) as tf.SymbolicTensor;
     const model = tf.model({ inputs: input, outputs: out });
     const { graph, folded } = graphFromModel(model);
-    // The odd padding folds into the convolution's own pads (written back as a padding layer for TF.js); nothing else folds
+    // The odd padding folds into the convolution's own pads (TF.js: explicit paddings); nothing else folds
     // but the relu, which joins its convolution.
     expect(folded).toEqual({ batchNorms: 0, paddings: 1, activations: 1 });
     expect(ops(graph).filter((o) => o === 'affine')).toHaveLength(2);
@@ -97,6 +95,29 @@ describe('the export graph', () => {
     const x = tf.randomNormal([2, 8, 8, 2], 0, 1, 'float32', 9);
     const { diff, scale } = await maxDiff(model, reloaded, x);
     expect(diff / scale).toBeLessThan(1e-6);
+    tf.dispose([x]);
+    model.dispose();
+    reloaded.dispose();
+  });
+
+  it('writes activations that TF.js has no op for, and averages, as ops that compute them', async () => {
+    const input = tf.input({ shape: [6] });
+    const branches = (['swish', 'softsign', 'hardSigmoid', 'selu', 'elu', 'softplus'] as const).map((activation, i) =>
+      tf.layers.dense({ units: 4, activation, kernelInitializer: tf.initializers.randomNormal({ seed: 21 }), name: i === 0 ? 'pixels' : activation }).apply(input) as tf.SymbolicTensor,
+    );
+    const leaky = tf.layers.leakyReLU({ alpha: 0.1, name: 'leaky' }).apply(branches[0]!) as tf.SymbolicTensor;
+    // Named like the model's input and output: the written ops must still keep those names for them.
+    const mean = tf.layers.average({ name: 'probabilities' }).apply([leaky, ...branches.slice(1)]) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: mean });
+    const { graph } = graphFromModel(model);
+    expect(ops(graph)).toContain('mean');
+    const reloaded = await tfjsRoundTrip(graph, 'activations');
+    expect(reloaded.inputs.map((i) => i.name)).toEqual(['pixels']);
+    expect(reloaded.outputs.map((o) => o.name)).toEqual(['probabilities']);
+    const x = tf.randomNormal([5, 6], 0, 3, 'float32', 22);
+    const { diff, scale } = await maxDiff(model, reloaded, x);
+    expect(scale).toBeGreaterThan(0.1);
+    expect(diff / scale).toBeLessThan(1e-5);
     tf.dispose([x]);
     model.dispose();
     reloaded.dispose();

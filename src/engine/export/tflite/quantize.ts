@@ -4,7 +4,7 @@
 // at input scale x weight scale. The head (dense + softmax) and the mirror average stay float32: they
 // are a few kilobytes and the probabilities keep their float precision.
 import * as tf from '@tensorflow/tfjs';
-import { graphValues } from '../graph/tfjs';
+import { graphToGraphModel } from '../graph/tfjs-graph';
 import type { ExportGraph, GraphNode } from '../graph';
 
 /** real = scale * (q - zeroPoint) */
@@ -52,20 +52,22 @@ export async function calibrate(graph: ExportGraph, batches: AsyncIterable<{ pix
     const r = ranges.get(id);
     ranges.set(id, r ? { min: Math.min(r.min, min), max: Math.max(r.max, max) } : { min, max });
   };
-  const { scale, offset } = graph.preprocessing ?? { scale: 1, offset: 0 };
   const ids = graph.nodes.filter((n) => n.op !== 'input' && runsInt8(n)).map((n) => n.id);
-  const model = graphValues(graph, ids);
+  // The float graph as the TF.js export writes it (one view: mirrored photos have the same ranges), asked for every value at once.
+  const written = graphToGraphModel({ ...graph, mirrorAverage: false });
+  const model = await tf.loadGraphModel(tf.io.fromMemory({ modelTopology: written.modelTopology, weightSpecs: written.weightSpecs, weightData: written.weightData }));
+  const measured = [graph.nodes[0]!.id, ...ids]; // the body's input (preprocessed photos) first
+  const names = measured.map((id) => written.names[id]!);
   try {
     for await (const { pixels, n } of batches) {
       const shape = [n, ...(graph.inputShape.slice(1) as number[])];
       const found = tf.tidy(() => {
-        const x = tf.tensor(pixels, shape).mul(scale).add(offset);
-        const outs = model.predict(x) as tf.Tensor | tf.Tensor[];
-        return [x, ...(Array.isArray(outs) ? outs : [outs])].map((t) => tf.stack([t.min(), t.max()]));
+        const outs = model.execute(tf.tensor(pixels, shape), names) as tf.Tensor | tf.Tensor[];
+        return (Array.isArray(outs) ? outs : [outs]).map((t) => tf.stack([t.min(), t.max()]));
       });
       const values = await Promise.all(found.map((t) => t.data()));
       tf.dispose(found);
-      [graph.nodes[0]!.id, ...ids].forEach((id, i) => widen(id, values[i]![0]!, values[i]![1]!));
+      measured.forEach((id, i) => widen(id, values[i]![0]!, values[i]![1]!));
     }
   } finally {
     model.dispose();
