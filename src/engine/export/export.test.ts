@@ -8,7 +8,6 @@ import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeForModel } from '../dataset/decode';
-import { packageRoot } from '../paths';
 import { exportModel } from './export';
 import { onnxFormat } from './formats/onnx';
 import { tfjsFormat } from './formats/tfjs';
@@ -17,7 +16,7 @@ import { coremlValidator } from './coreml/validate';
 import { decodeSpec, encodeSpec } from './coreml/proto';
 import type { ModelFormat } from './formats';
 import { createPredictor } from './predictor';
-import { makeRunFixture, type RunFixture } from './run-fixture.test-helpers';
+import { makeRunFixture, runNodeSnippet, type RunFixture } from './run-fixture.test-helpers';
 import { dirLoader } from './tfjs-io';
 
 let tmp: string;
@@ -78,7 +77,7 @@ describe('exportModel', () => {
     }
     model.dispose();
     await expectSnippetPrintsAppAnswer(path.join(out, 'predict.cjs'), files.slice(0, 1));
-    const { stdout } = await promisify(execFile)(process.execPath, [path.join(out, 'predict.cjs'), '--check'], { cwd: os.tmpdir(), env: { ...process.env, NODE_PATH: path.join(packageRoot(), 'node_modules') } });
+    const stdout = await runNodeSnippet(out, ['--check']);
     expect(stdout).toMatch(/^OK: same top class on 3 of 3 photos; probabilities differ by at most \S+ \(allowed 0\.001\)/m);
   });
 
@@ -178,10 +177,7 @@ describe('exportModel', () => {
     const out = path.join(tmp, 'exports', 'tflite');
     const result = await exportModel(fixture.runDir, { format: 'tflite', out, maxImages: 4 });
     expect(result.files).toEqual(expect.arrayContaining(['model.tflite', 'predict.cjs', 'predict.py', 'FoldwiseClassifier.kt', 'samples/expected.json']));
-    const { stdout } = await promisify(execFile)(process.execPath, [path.join(out, 'predict.cjs'), '--check'], {
-      cwd: os.tmpdir(),
-      env: { ...process.env, NODE_PATH: path.join(packageRoot(), 'node_modules') },
-    });
+    const stdout = await runNodeSnippet(out, ['--check']);
     console.log(stdout);
     expect(stdout).toMatch(/^OK: same top class on 3 of 3 photos; probabilities differ by at most \S+ \(allowed 0\.001\)/m);
     expect(Number(/differ by at most (\S+) \(/.exec(stdout)![1])).toBeLessThanOrEqual(1e-4);
@@ -275,10 +271,7 @@ describe('exportModel', () => {
 
 /** Runs a usage script as a user would (its packages resolved from ours) and checks its answer per photo. */
 async function expectSnippetPrintsAppAnswer(script: string, files: string[]): Promise<void> {
-  const { stdout } = await promisify(execFile)(process.execPath, [script, ...files], {
-    cwd: path.dirname(script),
-    env: { ...process.env, NODE_PATH: path.join(packageRoot(), 'node_modules') },
-  });
+  const stdout = await runNodeSnippet(path.dirname(script), files);
   const app = await appProbabilities(files);
   for (const [i, f] of files.entries()) {
     const best = app.probs[i * 2]! > app.probs[i * 2 + 1]! ? 0 : 1;
@@ -305,9 +298,11 @@ async function expectSamplesAndCheckMode(out: string, files: string[]): Promise<
     // The copy is the very photo the app scored: the same bytes as a checking photo with these answers.
     const source = recorded.find((r: { path: string }) => fs.readFileSync(r.path).equals(photo));
     expect(source?.probabilities).toEqual(s.app.probabilities);
+    // The exported file's own answers, from verification: what --check compares with.
+    expect(s.model.label).toBe(s.app.label);
+    s.model.probabilities.forEach((p: number, c: number) => expect(Math.abs(p - s.app.probabilities[c])).toBeLessThanOrEqual(1e-4));
   }
-  const node = (args: string[]) =>
-    promisify(execFile)(process.execPath, [path.join(out, 'predict.cjs'), ...args], { cwd: os.tmpdir(), env: { ...process.env, NODE_PATH: path.join(packageRoot(), 'node_modules') } });
+  const node = (args: string[]) => runNodeSnippet(out, args).then((stdout) => ({ stdout }));
   const { stdout } = await node(['--check']);
   console.log(stdout);
   expect(stdout).toMatch(/^OK: same top class on 3 of 3 photos; probabilities differ by at most \S+/m);
@@ -316,7 +311,7 @@ async function expectSamplesAndCheckMode(out: string, files: string[]): Promise<
 
   // An answer off by 0.01: the check must say so and fail.
   const tampered = structuredClone(expected);
-  tampered.samples[1].app.probabilities = tampered.samples[1].app.probabilities.map((p: number, i: number) => (i === 0 ? p - 0.01 : p + 0.01));
+  tampered.samples[1].model.probabilities = tampered.samples[1].model.probabilities.map((p: number, i: number) => (i === 0 ? p - 0.01 : p + 0.01));
   fs.writeFileSync(path.join(out, 'samples', 'expected.json'), JSON.stringify(tampered));
   try {
     const failed = await node(['--check']).then(() => null, (e: { code: number; stdout: string }) => e);

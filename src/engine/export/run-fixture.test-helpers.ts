@@ -1,15 +1,18 @@
 // Builds a small but real training run for export tests without the trainer: real hymenoptera
 // photos, real backbone features from the app's extractor, and a softmax head fitted here in a
 // few seconds, written through the run writer.
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { getBackbone } from '../backbones/catalog';
 import { decodeForModel } from '../dataset/decode';
 import { contentId } from '../dataset/hash';
 import { flipHorizontal } from '../features/augment';
 import { createExtractor } from '../features/extractor';
-import { sharedDir } from '../paths';
+import { packageRoot, sharedDir } from '../paths';
 import { writeTestRun } from '../run/test-run.test-helpers';
 
 export const HYMENOPTERA = () => path.join(sharedDir(), 'datasets', 'hymenoptera');
@@ -88,4 +91,13 @@ export async function makeRunFixture(dir: string, opts: { backbone?: string; tra
   });
   head.dispose();
   return { runDir, classes, validFiles: items.filter((item) => item.split === 'valid').map((item) => item.file) };
+}
+
+/** Runs an export's Node snippet (predict.cjs) from outside the project, with the project's packages; its stdout. */
+export async function runNodeSnippet(out: string, args: string[]): Promise<string> {
+  const { stdout } = await promisify(execFile)(process.execPath, [path.join(out, 'predict.cjs'), ...args], {
+    cwd: os.tmpdir(),
+    env: { ...process.env, NODE_PATH: path.join(packageRoot(), 'node_modules') },
+  });
+  return stdout;
 }

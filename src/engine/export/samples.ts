@@ -1,6 +1,7 @@
-// Golden samples in every export: a few checking photos and the app's own probabilities for them
-// (samples/expected.json), so whoever uses the model can run the snippet's --check mode, on their
-// machine and with their pipeline, and see how far its answers are from the app's.
+// Golden samples in every export: a few checking photos, the app's own probabilities for them and the
+// exported file's, as Foldwise ran it when checking it (samples/expected.json), so whoever uses the
+// model can run the snippet's --check mode, on their machine and with their pipeline, and see how far
+// its answers are from the file's (tight: the same file should give the same numbers) and the app's.
 import fs from 'node:fs';
 import path from 'node:path';
 import { argmax } from '../../shared/argmax';
@@ -19,7 +20,18 @@ export interface ExpectedSample {
   /** The photo's class in the user's folders, when known. */
   label: string | null;
   /** What the app says: its top class and one probability per label, in label order. */
-  app: { label: string; probabilities: number[] };
+  app: SampleAnswer;
+  /**
+   * What the exported file gave when Foldwise checked it (LiteRT.js, tfjs, onnxruntime): what --check
+   * compares with. It differs from `app` by the rounding a float16 or 8-bit file does on purpose. Absent
+   * where nothing here runs the file (Core ML).
+   */
+  model?: SampleAnswer;
+}
+
+export interface SampleAnswer {
+  label: string;
+  probabilities: number[];
 }
 
 export interface ExpectedSamples {
@@ -55,7 +67,15 @@ function sampleName(index: number, file: string, label: string | null): string {
  */
 export async function writeSamples(
   dir: string,
-  args: { images: VerifyImage[]; labels: string[]; recipe: ResizeRecipe; reference: () => Promise<Predictor>; count?: number },
+  args: {
+    images: VerifyImage[];
+    labels: string[];
+    recipe: ResizeRecipe;
+    reference: () => Promise<Predictor>;
+    /** The exported file's answers from verification, by photo path. */
+    model?: Map<string, number[]>;
+    count?: number;
+  },
 ): Promise<string[]> {
   const { labels, recipe } = args;
   const count = args.count ?? SAMPLE_COUNT;
@@ -90,12 +110,13 @@ export async function writeSamples(
     const label = c.img.label === undefined ? null : (labels[c.img.label] ?? null);
     const file = `${SAMPLES_DIR}/${sampleName(i, c.img.path, label)}`;
     await fs.promises.writeFile(path.join(dir, file), c.bytes);
-    const probabilities = c.probabilities!;
-    samples.push({ file, label, app: { label: labels[argmax(probabilities)]!, probabilities } });
+    const answer = (probabilities: number[]): SampleAnswer => ({ label: labels[argmax(probabilities)]!, probabilities });
+    const model = args.model?.get(c.img.path);
+    samples.push({ file, label, app: answer(c.probabilities!), ...(model ? { model: answer(model) } : {}) });
   }
   const expected: ExpectedSamples = {
     about:
-      "Photos the export was checked on, with Foldwise's own probabilities for them (in the order of labels). " +
+      "Photos the export was checked on, with Foldwise's own probabilities for them (app) and the exported model's when Foldwise ran it (model), in the order of labels. " +
       'Run the snippet beside the model with --check to see how far your pipeline is from these answers.',
     labels: [...labels],
     samples,

@@ -28,8 +28,10 @@ export interface Verification {
   accuracy: number | null;
   /** Files that could not be read (moved or deleted since training), with why. */
   skipped: { file: string; reason: string }[];
-  /** The exported model's probabilities, a row per verified image (for the model card). */
+  /** The exported model's probabilities, a row per verified image (for the model card and the samples). */
   probabilities: Float32Array;
+  /** The verified images' paths, one per row of `probabilities`. */
+  files: string[];
 }
 
 export const AGREEMENT_REQUIRED = 1;
@@ -57,6 +59,7 @@ export async function verifyExport(args: {
   const batchSize = args.batchSize ?? 16;
   const skipped: Verification['skipped'] = [];
   const rows: Float32Array[] = [];
+  const files: string[] = [];
   let compared = 0;
   let agreeing = 0;
   let correct = 0;
@@ -103,6 +106,7 @@ export async function verifyExport(args: {
       sumOfImageDiffs += image;
     }
     rows.push(actual);
+    files.push(...batch.rows.map((r) => r.img.path));
     compared += n;
     args.onProgress?.(batch.end, images.length);
   };
@@ -155,6 +159,7 @@ export async function verifyExport(args: {
     accuracy: labelled === 0 ? null : correct / labelled,
     skipped,
     probabilities: joinFloats(rows),
+    files,
   };
 }
 

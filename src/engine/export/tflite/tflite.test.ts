@@ -10,7 +10,7 @@ import { loadTfliteRunner } from './runner';
 import { graphFromModel } from '../graph';
 import { createPredictor } from '../predictor';
 import { predictFiles } from '../predict';
-import { makeRunFixture, type RunFixture } from '../run-fixture.test-helpers';
+import { makeRunFixture, runNodeSnippet, type RunFixture } from '../run-fixture.test-helpers';
 import { startRunnerPool } from '../runner-pool';
 import { fromFloat16Bits, toFloat16Bits } from './float16';
 import { BuiltinOperator, Model, TensorType } from './generated/schema_generated';
@@ -187,6 +187,14 @@ describe('TFLite export', () => {
       const answers = await predictFiles(predictor, [fixture.validFiles[0]!]);
       predictor.dispose();
       expect(meta.labels).toContain(answers[0]!.label);
+
+      // The samples hold the file's own answers (rounded, for float16 and 8-bit), and the Node snippet
+      // gives the same numbers: its --check is as tight for a rounding file as for float32.
+      const samples = JSON.parse(fs.readFileSync(path.join(out, 'samples', 'expected.json'), 'utf8')).samples as { app: { probabilities: number[] }; model: { probabilities: number[] } }[];
+      const rounding = Math.max(...samples.flatMap((s) => s.model.probabilities.map((p, c) => Math.abs(p - s.app.probabilities[c]!))));
+      if (format === 'tflite') expect(rounding).toBeLessThanOrEqual(1e-4);
+      else expect(rounding).toBeGreaterThan(1e-6);
+      expect(await runNodeSnippet(out, ['--check'])).toMatch(/^OK: same top class on 3 of 3 photos; probabilities differ by at most \S+ \(allowed 0\.001\)/m);
     }
     expect(sizes['tflite-fp16']! / sizes.tflite!).toBeGreaterThan(0.45);
     expect(sizes['tflite-fp16']! / sizes.tflite!).toBeLessThan(0.6);
