@@ -220,7 +220,7 @@ function blocks(input: CardInput): Block[] {
   });
   out.push({ h: 2, text: 'Files' });
   const samples = input.files.filter((f) => f.startsWith('samples/') && !f.endsWith('.json')).length;
-  const samplesLine = samples > 0 ? [`samples/: ${samples} checking photos and the app's probabilities for them (expected.json); each snippet's check mode compares its own answers with these.`] : [];
+  const samplesLine = samples > 0 ? [`samples/: ${samples} checking photos with the app's probabilities for them${input.verified.kind === 'structure' ? '' : " and this model's when Foldwise checked it"} (expected.json); each snippet's check mode compares its own answers with these.`] : [];
   out.push({ ul: [...input.files.filter((f) => !f.startsWith('samples/')), ...samplesLine, ...input.usage.map((u) => `${u.file}: ${u.what}`)] });
   return out;
 }
