@@ -7,7 +7,7 @@ import path from 'node:path';
 import { decodeForModel, type ResizeRecipe } from '../../dataset/decode';
 import { EngineError } from '../../../shared/rpc';
 import { classifierMetadata, LABELS_FILE, withAssociatedFiles } from '../tflite/metadata';
-import { calibrate, planInt8 } from '../tflite/quantize';
+import { calibrate, correctBiases, planInt8, type Int8Plan } from '../tflite/quantize';
 import { loadTfliteRunner } from '../tflite/runner';
 import { FP16_TOLERANCE, INT8_TOLERANCE } from '../tflite/tolerance';
 import { graphToTflite } from '../tflite/writer';
@@ -24,8 +24,14 @@ function tfliteFormat(id: keyof typeof WEIGHTS): ModelFormat {
     inputName: 'pixels',
     outputName: 'probabilities',
     tolerance: weights === 'float16' ? FP16_TOLERANCE : weights === 'int8' ? INT8_TOLERANCE : undefined,
-    async write(dir, graph, meta, context) {
-      const int8 = weights === 'int8' ? planInt8(graph, await calibrate(graph, calibrationBatches(context ?? { calibrationPhotos: [] }, meta.recipe))) : undefined;
+    async write(dir, written, meta, context) {
+      let graph = written;
+      let int8: Int8Plan | undefined;
+      if (weights === 'int8') {
+        const calibration = await calibrate(graph, calibrationBatches(context ?? { calibrationPhotos: [] }, meta.recipe));
+        int8 = planInt8(graph, calibration.ranges);
+        graph = correctBiases(graph, int8, calibration.means);
+      }
       const metadata = classifierMetadata({
         name: `Foldwise image classifier (${meta.backbone.name})`,
         description: `Classifies a photo as one of: ${meta.labels.join(', ')}. Preprocessing is inside the model: feed RGB values 0-255.`,

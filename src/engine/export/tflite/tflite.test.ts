@@ -17,7 +17,8 @@ import { BuiltinOperator, Model, TensorType } from './generated/schema_generated
 import { ModelMetadata } from './generated/metadata_schema_generated';
 import { compileTflite, runEach } from './litert';
 import { graphToTflite } from './writer';
-import { calibrate, planInt8 } from './quantize';
+import { calibrate, correctBiases, planInt8, quantizeWeights } from './quantize';
+import { graphToGraphModel } from '../graph/tfjs-graph';
 import { INT8_TOLERANCE } from './tolerance';
 
 let tmp: string;
@@ -100,7 +101,7 @@ describe('the TFLite writer', () => {
     async function* batches() {
       yield { pixels: px, n: 6 };
     }
-    const plan = planInt8(graph, await calibrate(graph, batches()));
+    const plan = planInt8(graph, (await calibrate(graph, batches())).ranges);
     const bytes = graphToTflite(graph, { weights: 'int8', int8: plan });
     const subgraph = Model.getRootAsModel(new flatbuffers.ByteBuffer(bytes)).subgraphs(0)!;
     const tensors = Array.from({ length: subgraph.tensorsLength() }, (_, i) => subgraph.tensors(i)!);
@@ -212,6 +213,38 @@ describe('TFLite export', () => {
     const result = await exportModel(runDir, { format: 'tflite-int8', out: path.join(tmp, 'exports', 'int8-missing') });
     expect(result.skipped).toEqual([{ file: gone, reason: expect.stringMatching(/^not used to calibrate the 8-bit model: .*moved-away\.jpg/) }]);
     expect(result.verified.agreement).toBeGreaterThanOrEqual(INT8_TOLERANCE.agreement);
+  });
+
+  it('corrects an 8-bit convolution\'s bias for what rounding its weights takes away on the photos\' average', async () => {
+    const { graph } = graphFromModel(smallModel('linear'));
+    const px = pixels(8, 10, 21);
+    const calibration = await calibrate(graph, (async function* () {
+      yield { pixels: px, n: 8 };
+    })());
+    const plan = planInt8(graph, calibration.ranges);
+    const corrected = correctBiases(graph, plan, calibration.means);
+    // The 1x1 convolution: every output position reads one input position, so means carry over exactly.
+    const pw = graph.nodes.find((n) => n.op === 'conv2d' && n.filterShape[1] === 1)!;
+    if (pw.op !== 'conv2d') throw new Error('no 1x1 convolution');
+    const [o, , , i] = pw.filterShape;
+    const written = graphToGraphModel({ ...graph, mirrorAverage: false });
+    const model = await tf.loadGraphModel(tf.io.fromMemory({ modelTopology: written.modelTopology, weightSpecs: written.weightSpecs, weightData: written.weightData }));
+    const inputMean = tf.tidy(() => (model.execute(tf.tensor4d(px, [8, 10, 10, 3]), written.names[pw.inputs[0]!]!) as tf.Tensor).mean([0, 1, 2]).dataSync());
+    model.dispose();
+    const { values, scales } = quantizeWeights(pw.filter, pw.filterShape, 0);
+    // Mean pre-activation output per channel: sum over inputs of weight x input mean, plus the bias.
+    const meanOut = (weight: (k: number) => number, bias: Float32Array) => Array.from({ length: o }, (_, a) => bias[a]! + Array.from({ length: i }, (_, c) => weight(a * i + c) * inputMean[c]!).reduce((x, y) => x + y, 0));
+    const float = meanOut((k) => pw.filter[k]!, pw.bias);
+    const rounded = (k: number) => values[k]! * scales[Math.floor(k / i)]!;
+    const correctedNode = corrected.nodes[pw.id]!;
+    if (correctedNode.op !== 'conv2d') throw new Error('node changed kind');
+    const off = (means: number[]) => Math.max(...means.map((m, a) => Math.abs(m - float[a]!)));
+    const before = off(meanOut(rounded, pw.bias));
+    const after = off(meanOut(rounded, correctedNode.bias));
+    expect(before).toBeGreaterThan(1e-4); // rounding does shift the means
+    expect(after).toBeLessThan(before / 100);
+    // Nodes that stay float keep their biases.
+    for (const n of graph.nodes) if (!plan.has(n.id) && (n.op === 'conv2d' || n.op === 'dense')) expect(corrected.nodes[n.id]).toBe(n);
   });
 
   it('names a broken .tflite file and says what to do', async () => {
