@@ -83,7 +83,7 @@ fun checkSamples(context: Context, classifier: FoldwiseClassifier, tolerance: Fl
         val best = mine.maxByOrNull { it.value }!!.key
         if (best == want.getString("label")) same++
         worst = if (diff.isNaN()) Float.POSITIVE_INFINITY else max(worst, diff)
-        lines += "  $file: $best, then: \${want.getString("label")}, largest difference \${"%.1e".format(diff)}; Foldwise's app: \${app.getString("label")}"
+        lines += "  $file: $best; this model when Foldwise checked it: \${want.getString("label")}, largest difference \${"%.1e".format(diff)}; Foldwise's app: \${app.getString("label")}"
     }
     val ok = same == samples.length() && worst <= tolerance
     lines += "\${if (ok) "OK" else "DIFFERENT"}: same top class on $same of \${samples.length()} photos; probabilities differ by at most \${"%.1e".format(worst)} (allowed $tolerance)."
@@ -161,7 +161,7 @@ func checkSamples(classifier: FoldwiseClassifier, exportFolder: URL, tolerance: 
         let best = mine.max { $0.value < $1.value }?.key ?? "?"
         if best == want.label { same += 1 }
         worst = diff.isNaN ? .infinity : max(worst, diff)
-        lines.append("  \\(sample.file): \\(best), then: \\(want.label), largest difference \\(String(format: "%.1e", diff)); Foldwise's app: \\(sample.app.label)")
+        lines.append("  \\(sample.file): \\(best); this model when Foldwise checked it: \\(want.label), largest difference \\(String(format: "%.1e", diff)); Foldwise's app: \\(sample.app.label)")
     }
     let ok = same == expected.samples.count && worst <= tolerance
     lines.append("\\(ok ? "OK" : "DIFFERENT"): same top class on \\(same) of \\(expected.samples.count) photos; probabilities differ by at most \\(String(format: "%.1e", worst)) (allowed \\(tolerance)).")

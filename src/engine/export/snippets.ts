@@ -91,7 +91,8 @@ async function check(classify) {
     const diff = Math.max(...probs.map((p, i) => Math.abs(p - want.probabilities[i])));
     if (labels[best] === want.label) same++;
     worst = Number.isNaN(diff) ? Infinity : Math.max(worst, diff);
-    console.log(\`  \${s.file}: \${labels[best]} (\${(probs[best] * 100).toFixed(1)}%), then: \${want.label} (\${percent(want)}), largest difference \${diff.toExponential(1)}; Foldwise's app: \${s.app.label} (\${percent(s.app)})\`);
+    const app = s.model ? \`; Foldwise's app: \${s.app.label} (\${percent(s.app)})\` : '';
+    console.log(\`  \${s.file}: \${labels[best]} (\${(probs[best] * 100).toFixed(1)}%); \${s.model ? 'this model when Foldwise checked it' : "Foldwise's app"}: \${want.label} (\${percent(want)}), largest difference \${diff.toExponential(1)}\${app}\`);
   }
   const ok = same === n && worst <= ${tolerance};
   console.log(\`\${ok ? 'OK' : 'DIFFERENT'}: same top class on \${same} of \${n} photos; probabilities differ by at most \${worst.toExponential(1)} (allowed ${tolerance}).\`);
@@ -311,7 +312,9 @@ def check():
         diff = max(abs(p - q) for p, q in zip(probs, want["probabilities"]))
         same += LABELS[best] == want["label"]
         worst = float("inf") if diff != diff else max(worst, diff)  # NaN counts as a failure
-        print(f"  {s['file']}: {LABELS[best]} ({probs[best] * 100:.1f}%), then: {want['label']} ({percent(want)}), largest difference {diff:.1e}; Foldwise's app: {s['app']['label']} ({percent(s['app'])})")
+        reference = "this model when Foldwise checked it" if "model" in s else "Foldwise's app"
+        app = f"; Foldwise's app: {s['app']['label']} ({percent(s['app'])})" if "model" in s else ""
+        print(f"  {s['file']}: {LABELS[best]} ({probs[best] * 100:.1f}%); {reference}: {want['label']} ({percent(want)}), largest difference {diff:.1e}{app}")
     ok = same == n and worst <= TOLERANCE
     print(f"{'OK' if ok else 'DIFFERENT'}: same top class on {same} of {n} photos; probabilities differ by at most {worst:.1e} (allowed {TOLERANCE}).")
     sys.exit(0 if ok else 1)
