@@ -199,8 +199,9 @@ async function exportNow(runDir: string, opts: ExportOptions, place: WritePlace)
     await fs.promises.writeFile(path.join(tmp, 'metadata.json'), JSON.stringify(fullMeta, null, 2));
     // Golden samples: a few checking photos with the app's and the file's answers, for the snippets' --check mode.
     const k = run.classes.length;
-    const model = verified && new Map(verified.files.map((f, i) => [f, Array.from(verified!.probabilities.subarray(i * k, (i + 1) * k))]));
-    const samples = await writeSamples(tmp, { images, labels: run.classes, recipe: classifier.spec.recipe, reference: () => createPredictor(run.dir), model: model ?? undefined });
+    const checkedRows = verified;
+    const model = checkedRows ? new Map(checkedRows.files.map((f, i) => [f, Array.from(checkedRows.probabilities.subarray(i * k, (i + 1) * k))])) : undefined;
+    const samples = await writeSamples(tmp, { images, labels: run.classes, recipe: classifier.spec.recipe, reference: () => createPredictor(run.dir), model });
     extra.push(...samples);
     const cardFiles = ['metadata.json', 'MODEL_CARD.md', 'MODEL_CARD.html'];
     const cardInput = { meta, stats, verified: checked.kind === 'structure' ? checked : { ...checked, accuracy: verified?.accuracy ?? null }, files: [...modelFiles, ...cardFiles, ...extra], usage, confusionPicture: picture, trainedLayers: run.metadata.fineTune };

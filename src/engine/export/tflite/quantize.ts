@@ -108,10 +108,12 @@ export function correctBiases(graph: ExportGraph, plan: Int8Plan, means: Map<num
     const { values, scales } = quantizeWeights(node.filter, node.filterShape, axis);
     const bias = Float64Array.from(node.bias);
     const [o, , , last] = node.filterShape;
+    const perOutput = node.filter.length / o;
+    const multiplier = node.op === 'depthwiseConv2d' ? node.multiplier : 1;
     node.filter.forEach((w, j) => {
-      // conv2d: output channel j / (H*W*I), input channel j % I; depthwise: channel j % (C*M) reads input channel (j % (C*M)) / M.
-      const out = axis === 0 ? Math.floor(j / (node.filter.length / o)) : j % last;
-      const input = axis === 0 ? j % last : Math.floor(out / (node.op === 'depthwiseConv2d' ? node.multiplier : 1));
+      // conv2d (OHWI): output channel j / (H*W*I) reads input channel j % I.
+      // depthwise ([1, H, W, C*M]): channel j % (C*M) reads input channel (j % (C*M)) / M.
+      const [out, input] = axis === 0 ? [Math.floor(j / perOutput), j % last] : [j % last, Math.floor((j % last) / multiplier)];
       bias[out] = bias[out]! + (w - values[j]! * scales[out]!) * mean[input]!;
     });
     return { ...node, bias: Float32Array.from(bias) };
