@@ -155,8 +155,15 @@ export function planInt8(graph: ExportGraph, ranges: Ranges): Int8Plan {
   return new Map([...int8].map((id) => [id, paramsFor(groups.get(root(id))!.min, groups.get(root(id))!.max)]));
 }
 
-/** Symmetric int8 weights, one scale per slice along `axis` (the output channel). */
+const rounded = new WeakMap<Float32Array, { axis: number; result: { values: Int8Array; scales: number[] } }>();
+
+/**
+ * Symmetric int8 weights, one scale per slice along `axis` (the output channel). Remembered per weight
+ * array: bias correction and the writer both need a filter's rounded values (~0.35 s for the pair's).
+ */
 export function quantizeWeights(data: Float32Array, shape: number[], axis: number): { values: Int8Array; scales: number[] } {
+  const known = rounded.get(data);
+  if (known?.axis === axis) return known.result;
   const channels = shape[axis]!;
   const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
   const channelOf = (i: number) => Math.floor(i / inner) % channels;
@@ -164,5 +171,7 @@ export function quantizeWeights(data: Float32Array, shape: number[], axis: numbe
   data.forEach((v, i) => (scales[channelOf(i)] = Math.max(scales[channelOf(i)]!, Math.abs(v))));
   for (let c = 0; c < channels; c++) scales[c] = scales[c]! > 0 ? scales[c]! / 127 : 1;
   const values = Int8Array.from(data, (v, i) => Math.max(-127, Math.min(127, Math.round(v / scales[channelOf(i)]!))));
-  return { values, scales };
+  const result = { values, scales };
+  rounded.set(data, { axis, result });
+  return result;
 }
