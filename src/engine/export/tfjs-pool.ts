@@ -4,8 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Loader } from './formats/types';
 import { startRunnerPool } from './runner-pool';
-import { dirLoader } from './tfjs-io';
-import { predictPixels } from '../predict-array';
+import { loadTfjsExport } from './tfjs-io';
 
 /**
  * Starts (threads - 1) worker threads with tfjs on wasm now; load(dir) then loads the export here and in
@@ -17,10 +16,7 @@ export function startTfjsRunners(threads: number, opts: { waitForWorkers?: boole
     task: 'export-tfjs',
     what: 'TF.js model',
     runtime: () => `tfjs-${tf.getBackend()}`,
-    async loadHere(dir) {
-      const model = await tf.loadGraphModel(dirLoader(dir));
-      return { run: (pixels, n) => predictPixels(model, pixels, n), inputSize: model.inputs[0]!.shape![1]!, dispose: () => model.dispose() };
-    },
+    loadHere: loadTfjsExport,
     waitForWorkers: opts.waitForWorkers,
   });
 }

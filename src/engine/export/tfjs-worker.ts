@@ -4,11 +4,9 @@
 // starts one of these per core, and starts them while the model is still being written.
 import type { MessagePort } from 'node:worker_threads';
 // Static imports: the TypeScript worker runs through tsx's require hook, which dynamic import() bypasses.
-import * as tf from '@tensorflow/tfjs';
 import { startWorkerBackend } from '../compute';
-import { dirLoader } from './tfjs-io';
-import { predictPixels } from '../predict-array';
-import type { RunnerWorkerReply, RunnerWorkerRequest } from './runner-pool';
+import { loadTfjsExport } from './tfjs-io';
+import type { LocalCopy, RunnerWorkerReply, RunnerWorkerRequest } from './runner-pool';
 
 export interface TfjsWorkerData {
   task: 'export-tfjs';
@@ -16,18 +14,18 @@ export interface TfjsWorkerData {
 
 export async function serveTfjsWorker(port: MessagePort, _data: TfjsWorkerData): Promise<void> {
   await startWorkerBackend();
-  let model: tf.GraphModel | null = null;
+  let copy: LocalCopy | null = null;
   const reply = (message: RunnerWorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
   port.on('message', async (msg: RunnerWorkerRequest) => {
     try {
       if (msg.type === 'load') {
-        model?.dispose();
-        model = await tf.loadGraphModel(dirLoader(msg.source));
-        reply({ type: 'loaded', id: msg.id, inputSize: model.inputs[0]!.shape![1]! });
+        copy?.dispose();
+        copy = await loadTfjsExport(msg.source);
+        reply({ type: 'loaded', id: msg.id, inputSize: copy.inputSize });
         return;
       }
-      if (!model) throw new Error('No model is loaded in this worker');
-      const out = await predictPixels(model, msg.pixels, msg.n);
+      if (!copy) throw new Error('No model is loaded in this worker');
+      const out = await copy.run(msg.pixels, msg.n);
       reply({ type: 'probabilities', id: msg.id, data: out }, [out.buffer as ArrayBuffer]);
     } catch (error) {
       reply({ type: 'error', id: msg.id, message: (error as Error).message });

@@ -3,10 +3,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { startTfjsRunners } from '../tfjs-pool';
 import { graphToGraphModel } from '../graph/tfjs-graph';
-import { dirLoader, writeArtifactsToDir } from '../tfjs-io';
+import { loadTfjsExport, writeArtifactsToDir } from '../tfjs-io';
 import type { Loader, LoadOptions, ModelFormat, Runner } from './types';
-import { predictPixels } from '../../predict-array';
-import { disposeModels } from '../dispose-models';
 
 export const tfjsFormat: ModelFormat = {
   id: 'tfjs',
@@ -35,14 +33,5 @@ function prepareLoad(opts: LoadOptions): Loader {
 }
 
 async function loadInThread(dir: string): Promise<Runner> {
-  const artifacts = await dirLoader(dir).load!();
-  // Foldwise wrote TF.js exports as layers models until 2026-12; `foldwise predict` still reads those.
-  const layers = artifacts.format === 'layers-model';
-  const model = layers ? await tf.loadLayersModel(tf.io.fromMemory(artifacts)) : await tf.loadGraphModel(tf.io.fromMemory(artifacts));
-  return {
-    runtime: `tfjs-${tf.getBackend()}`,
-    inputSize: model.inputs[0]!.shape![1]!,
-    run: (pixels, n) => predictPixels(model, pixels, n),
-    dispose: () => (layers ? disposeModels(model as tf.LayersModel) : model.dispose()),
-  };
+  return { runtime: `tfjs-${tf.getBackend()}`, ...(await loadTfjsExport(dir)) };
 }
